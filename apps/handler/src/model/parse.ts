@@ -1,0 +1,127 @@
+// Raw objects from the queue → validated infos. A malformed object yields an error string for
+// the log instead of an exception: one bad object must never stop the handler.
+import type { KubeObject } from '@critsvc/shared';
+import { hasOwnershipMarks, SERVICE_LABEL } from './rules.ts';
+import type { CritInfo, LabelPair, Labels, PodInfo, ServiceInfo, ServicePort } from './types.ts';
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
+
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+function stringMap(v: unknown): Labels {
+  if (!isRecord(v)) return {};
+  return Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'));
+}
+
+interface Ident {
+  name: string;
+  namespace: string;
+  uid: string;
+  resourceVersion: string;
+}
+
+function ident(obj: KubeObject, namespaced: boolean): Parsed<Ident> {
+  const m = obj.metadata;
+  if (!isRecord(m)) return { ok: false, error: 'metadata missing' };
+  if (typeof m.name !== 'string' || m.name === '') return { ok: false, error: 'metadata.name missing' };
+  if (namespaced && (typeof m.namespace !== 'string' || m.namespace === '')) return { ok: false, error: 'metadata.namespace missing' };
+  return {
+    ok: true,
+    value: {
+      name: m.name,
+      namespace: namespaced ? String(m.namespace) : '',
+      uid: typeof m.uid === 'string' ? m.uid : '',
+      resourceVersion: typeof m.resourceVersion === 'string' ? m.resourceVersion : '',
+    },
+  };
+}
+
+function ports(spec: Record<string, unknown>): ServicePort[] {
+  if (!Array.isArray(spec.ports)) return [];
+  return spec.ports.filter(isRecord).flatMap((p): ServicePort[] => {
+    if (typeof p.port !== 'number') return [];
+    const tp = typeof p.targetPort === 'number' || typeof p.targetPort === 'string' ? p.targetPort : undefined;
+    return [{
+      port: p.port,
+      protocol: typeof p.protocol === 'string' ? p.protocol : 'TCP',
+      ...(typeof p.name === 'string' ? { name: p.name } : {}),
+      ...(tp !== undefined ? { targetPort: tp } : {}),
+    }];
+  });
+}
+
+export function parseService(obj: KubeObject): Parsed<ServiceInfo> {
+  const id = ident(obj, true);
+  if (!id.ok) return id;
+  const spec = isRecord(obj.spec) ? obj.spec : {};
+  return {
+    ok: true,
+    value: {
+      ...id.value,
+      key: `${id.value.namespace}/${id.value.name}`,
+      labels: stringMap(obj.metadata?.labels),
+      selector: stringMap(spec.selector),
+      type: typeof spec.type === 'string' ? spec.type : 'ClusterIP',
+      ports: ports(spec),
+    },
+  };
+}
+
+function podReady(status: Record<string, unknown>): boolean {
+  if (!Array.isArray(status.conditions)) return false;
+  return status.conditions.some((c) => isRecord(c) && c.type === 'Ready' && c.status === 'True');
+}
+
+export function parsePod(obj: KubeObject): Parsed<PodInfo> {
+  const id = ident(obj, true);
+  if (!id.ok) return id;
+  const labels = stringMap(obj.metadata?.labels);
+  const owned = hasOwnershipMarks(labels, stringMap(obj.metadata?.annotations));
+  const status = isRecord(obj.status) ? obj.status : {};
+  const forService = owned ? labels[SERVICE_LABEL] : undefined;
+  return {
+    ok: true,
+    value: {
+      ...id.value,
+      key: `${id.value.namespace}/${id.value.name}`,
+      labels,
+      owned,
+      ...(forService !== undefined ? { forService } : {}),
+      terminating: typeof obj.metadata?.deletionTimestamp === 'string',
+      phase: typeof status.phase === 'string' ? status.phase : 'Pending',
+      ready: podReady(status),
+    },
+  };
+}
+
+/** The schema rejects most of this, but objects stored before a schema change can hold anything. */
+export function parseCriticalService(obj: KubeObject): Parsed<CritInfo> {
+  const id = ident(obj, false);
+  if (!id.ok) return id;
+  const problems: string[] = [];
+  const spec = isRecord(obj.spec) ? obj.spec : undefined;
+  if (!spec) problems.push('spec is missing');
+  let namespace: string | undefined;
+  if (spec?.namespace !== undefined && spec.namespace !== null) {
+    if (typeof spec.namespace === 'string' && spec.namespace !== '') namespace = spec.namespace;
+    else problems.push('spec.namespace must be a non-empty string');
+  }
+  const matchLabels: LabelPair[] = [];
+  if (!Array.isArray(spec?.matchLabels) || spec.matchLabels.length === 0) {
+    if (spec) problems.push('spec.matchLabels must be a non-empty list of {key, value}');
+  } else {
+    spec.matchLabels.forEach((item: unknown, i: number) => {
+      if (isRecord(item) && typeof item.key === 'string' && item.key !== '' && typeof item.value === 'string') {
+        matchLabels.push({ key: item.key, value: item.value });
+      } else {
+        problems.push(`spec.matchLabels[${i}] needs a string key and value`);
+      }
+    });
+  }
+  const generation = typeof obj.metadata?.generation === 'number' ? obj.metadata.generation : 0;
+  return {
+    ok: true,
+    value: { name: id.value.name, uid: id.value.uid, resourceVersion: id.value.resourceVersion, generation,
+      ...(namespace !== undefined ? { namespace } : {}), matchLabels, problems },
+  };
+}

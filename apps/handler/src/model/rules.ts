@@ -1,0 +1,57 @@
+// The rules of SPEC.md, each a small pure function.
+import { createHash } from 'node:crypto';
+import type { CritInfo, Labels, PodInfo, ServiceInfo } from './types.ts';
+
+export const OWNER_ANNOTATION = 'service-watcher';
+export const OWNER_ANNOTATION_VALUE = 'owned';
+export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
+export const MANAGED_BY_VALUE = 'critsvc';
+export const SERVICE_LABEL = 'critsvc.mycrd.com/service';
+
+/** Both marks are needed: a pod that copies one of them is still somebody else's. */
+export function hasOwnershipMarks(labels: Labels, annotations: Labels): boolean {
+  return annotations[OWNER_ANNOTATION] === OWNER_ANNOTATION_VALUE && labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
+}
+
+export function selectorMatches(selector: Labels, labels: Labels): boolean {
+  const entries = Object.entries(selector);
+  return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);
+}
+
+export function isWatchedNamespace(ns: string, watched: readonly string[]): boolean {
+  return watched.length === 0 || watched.includes(ns);
+}
+
+/** A Service critsvc looks at at all: watched, with a selector, not ExternalName. */
+export function isConsidered(svc: ServiceInfo, watched: readonly string[]): boolean {
+  return isWatchedNamespace(svc.namespace, watched) && Object.keys(svc.selector).length > 0 && svc.type !== 'ExternalName';
+}
+
+export function critCovers(crit: CritInfo, svc: ServiceInfo): boolean {
+  if (crit.problems.length > 0) return false;
+  if (crit.namespace !== undefined && crit.namespace !== svc.namespace) return false;
+  return crit.matchLabels.every(({ key, value }) => svc.labels[key] === value);
+}
+
+/** A default pod never counts, nor does a pod on its way out or finished. */
+export function isRealPod(pod: PodInfo, readyOnly: boolean): boolean {
+  if (pod.owned || pod.terminating) return false;
+  if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return false;
+  return !readyOnly || pod.ready;
+}
+
+export function hasRealPod(svc: ServiceInfo, podsInNamespace: Iterable<PodInfo>, readyOnly: boolean): boolean {
+  for (const pod of podsInNamespace) {
+    if (isRealPod(pod, readyOnly) && selectorMatches(svc.selector, pod.labels)) return true;
+  }
+  return false;
+}
+
+/** `<prefix>-<service>`, shortened with a stable hash when over 63 characters. */
+export function defaultPodName(prefix: string, service: string): string {
+  const full = `${prefix}-${service}`;
+  if (full.length <= 63) return full;
+  const hash = createHash('sha256').update(full).digest('hex').slice(0, 10);
+  const head = full.slice(0, 63 - hash.length - 1).replace(/[-.]+$/, '');
+  return `${head}-${hash}`;
+}

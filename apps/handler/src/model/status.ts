@@ -1,0 +1,86 @@
+// What a CriticalService's status says: computed from the state, written only when it changes.
+import { critCovers, hasRealPod, isConsidered, isWatchedNamespace } from './rules.ts';
+import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
+
+export interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  lastTransitionTime?: string;
+  observedGeneration?: number;
+}
+
+export interface CritStatus {
+  observedGeneration: number;
+  coveredServices: number;
+  lameCount: number;
+  defaultPodCount: number;
+  lameServices: string[];
+  defaultPods: string[];
+  unwatchedNamespace?: string;
+  conditions: Condition[];
+}
+
+export interface StatusInput {
+  crit: CritInfo;
+  services: Iterable<ServiceInfo>;
+  podsIn: (ns: string) => Iterable<PodInfo>;
+  watched: readonly string[];
+  readyOnly: boolean;
+  /** undefined: the template is fine (or untested yet). */
+  templateProblem?: string;
+}
+
+function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Condition {
+  return { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: generation };
+}
+
+export function computeStatus(input: StatusInput): CritStatus {
+  const { crit } = input;
+  const gen = crit.generation;
+  const lame: string[] = [];
+  const defaults: string[] = [];
+  let covered = 0;
+  let unbacked = 0;
+  for (const svc of input.services) {
+    if (!isConsidered(svc, input.watched) || !critCovers(crit, svc)) continue;
+    covered++;
+    const pods = [...input.podsIn(svc.namespace)];
+    const ours = pods.filter((p) => p.owned && p.forService === svc.name && !p.terminating);
+    for (const p of ours) defaults.push(p.key);
+    if (!hasRealPod(svc, pods, input.readyOnly)) {
+      lame.push(svc.key);
+      if (ours.length === 0) unbacked++;
+    }
+  }
+  lame.sort();
+  defaults.sort();
+  const conditions: Condition[] = [];
+  if (crit.problems.length) conditions.push(cond('Valid', false, 'InvalidSpec', crit.problems.join('; '), gen));
+  else conditions.push(cond('Valid', true, 'SpecValid', 'spec is valid', gen));
+  const unwatched = crit.namespace !== undefined && !isWatchedNamespace(crit.namespace, input.watched) ? crit.namespace : undefined;
+  if (unwatched) conditions.push(cond('NamespaceWatched', false, 'NamespaceNotWatched', `namespace ${unwatched} is not in NAMESPACES; its Services are not protected`, gen));
+  if (input.templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', input.templateProblem, gen));
+  const ready = crit.problems.length === 0 && unbacked === 0 && !unwatched;
+  const readyMsg = unbacked > 0 ? `${unbacked} lame Service(s) without a default pod yet` : `${covered} Service(s) covered, ${lame.length} lame and served by a default pod`;
+  conditions.push(cond('Ready', ready, ready ? 'AllServicesBacked' : crit.problems.length ? 'InvalidSpec' : unwatched ? 'NamespaceNotWatched' : 'ServicesWithoutPod', readyMsg, gen));
+  return {
+    observedGeneration: gen,
+    coveredServices: covered,
+    lameCount: lame.length,
+    defaultPodCount: defaults.length,
+    lameServices: lame,
+    defaultPods: defaults,
+    ...(unwatched ? { unwatchedNamespace: unwatched } : {}),
+    conditions,
+  };
+}
+
+/** Keeps lastTransitionTime where a condition's status did not change. */
+export function withTransitionTimes(next: Condition[], prev: readonly Condition[] | undefined, now: string): Condition[] {
+  return next.map((c) => {
+    const old = prev?.find((p) => p.type === c.type);
+    return { ...c, lastTransitionTime: old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : now };
+  });
+}

@@ -1,0 +1,64 @@
+import { describe, expect, it } from 'vitest';
+import type { KubeObject, QueueJob } from '@critsvc/shared';
+import { Store } from './store.ts';
+
+const podObj = (name: string, rv: string, labels: Record<string, string> = { role: 'frontend' }, uid = `u-${name}`): KubeObject => ({
+  metadata: { name, namespace: 'ns', uid, resourceVersion: rv, labels }, status: { phase: 'Running' },
+});
+const ev = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): QueueJob => ({ kind: 'Pod', type, object, seenAt: 0 });
+
+describe('Store', () => {
+  it('ignores an event older than what it holds', () => {
+    const s = new Store();
+    s.apply(ev('ADDED', podObj('a', '10', { role: 'new' })));
+    expect(s.apply(ev('MODIFIED', podObj('a', '9', { role: 'old' }))).outcome).toBe('stale');
+    expect(s.get('Pod', 'ns/a')?.labels).toEqual({ role: 'new' });
+  });
+
+  it('a late ADDED cannot resurrect a deleted pod', () => {
+    const s = new Store();
+    s.apply(ev('ADDED', podObj('a', '10')));
+    s.apply(ev('DELETED', podObj('a', '12')));
+    expect(s.apply(ev('MODIFIED', podObj('a', '11'))).outcome).toBe('stale');
+    expect(s.get('Pod', 'ns/a')).toBeUndefined();
+  });
+
+  it('a DELETED of an older incarnation leaves the new one', () => {
+    const s = new Store();
+    s.apply(ev('ADDED', podObj('a', '20', {}, 'new-uid')));
+    expect(s.apply(ev('DELETED', podObj('a', '15', {}, 'old-uid'))).outcome).toBe('stale');
+    expect(s.get('Pod', 'ns/a')?.uid).toBe('new-uid');
+  });
+
+  it('events older than a list it took are stale for objects the list lacked', () => {
+    const s = new Store();
+    s.loadList('Pod', '', '50', [podObj('kept', '40')]);
+    expect(s.apply(ev('ADDED', podObj('gone', '45'))).outcome).toBe('stale');
+    expect(s.apply(ev('ADDED', podObj('new', '51'))).outcome).toBe('changed');
+  });
+
+  it('a SYNCED marker removes what was deleted during a watch gap, not what is newer', () => {
+    const s = new Store();
+    s.apply(ev('ADDED', podObj('stays', '10')));
+    s.apply(ev('ADDED', podObj('vanished', '11')));
+    s.apply(ev('ADDED', podObj('after-list', '31')));
+    const r = s.apply({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', keys: ['ns/stays'], seenAt: 0 });
+    expect(r.outcome).toBe('changed');
+    expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual(['after-list', 'stays']);
+  });
+
+  it('a malformed object is reported, not thrown', () => {
+    const s = new Store();
+    expect(s.apply(ev('ADDED', { metadata: { namespace: 'ns' } }))).toEqual({ outcome: 'invalid', error: 'metadata.name missing' });
+  });
+
+  it('a pod change affects the Services selecting it, before and after', () => {
+    const s = new Store();
+    for (const [name, sel] of [['fe', 'frontend'], ['be', 'backend'], ['db', 'db']] as const) {
+      s.apply({ kind: 'Service', type: 'ADDED', seenAt: 0, object: { metadata: { name, namespace: 'ns', uid: name, resourceVersion: '1' }, spec: { selector: { role: sel } } } });
+    }
+    s.apply(ev('ADDED', podObj('p', '5', { role: 'frontend' })));
+    const r = s.apply(ev('MODIFIED', podObj('p', '6', { role: 'backend' })));
+    expect(r.outcome === 'changed' && [...s.affectedServices(r.changes[0]!)].sort()).toEqual(['ns/be', 'ns/fe']);
+  });
+});

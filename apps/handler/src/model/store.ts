@@ -1,0 +1,202 @@
+// The handler's state: every watched Service, pod and CriticalService, kept current from
+// events and snapshots, with stale events (older resourceVersion) ignored.
+import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared';
+import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
+import { isOlderOrSame } from './resource-version.ts';
+import { critCovers, selectorMatches } from './rules.ts';
+import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
+
+export type Info = ServiceInfo | PodInfo | CritInfo;
+
+export type Change =
+  | { kind: 'Service'; before?: ServiceInfo; after?: ServiceInfo }
+  | { kind: 'Pod'; before?: PodInfo; after?: PodInfo }
+  | { kind: 'CriticalService'; before?: CritInfo; after?: CritInfo };
+
+export type ApplyResult =
+  | { outcome: 'changed'; changes: Change[] }
+  | { outcome: 'stale' | 'unchanged' }
+  | { outcome: 'invalid'; error: string };
+
+const TOMBSTONE_TTL_MS = 10 * 60_000;
+const TOMBSTONE_MAX = 100_000;
+
+function parse(kind: Kind, obj: KubeObject): Parsed<Info> {
+  if (kind === 'Service') return parseService(obj);
+  if (kind === 'Pod') return parsePod(obj);
+  return parseCriticalService(obj);
+}
+
+function infoKey(kind: Kind, info: Info): string {
+  return kind === 'CriticalService' ? info.name : (info as ServiceInfo | PodInfo).key;
+}
+
+export class Store {
+  readonly services = new Map<string, ServiceInfo>();
+  readonly crits = new Map<string, CritInfo>();
+  private readonly podsByNs = new Map<string, Map<string, PodInfo>>();
+  /** kind/key → resourceVersion of its deletion, so a late ADDED cannot resurrect it. */
+  private readonly tombstones = new Map<string, { rv: string; at: number }>();
+  /** kind/scope → resourceVersion of the last complete list of that scope. */
+  private readonly listedAt = new Map<string, string>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  podsIn(namespace: string): Iterable<PodInfo> {
+    return this.podsByNs.get(namespace)?.values() ?? [];
+  }
+
+  allPods(): Iterable<PodInfo> {
+    const maps = [...this.podsByNs.values()];
+    return (function* () {
+      for (const m of maps) yield* m.values();
+    })();
+  }
+
+  podCount(): number {
+    let n = 0;
+    for (const m of this.podsByNs.values()) n += m.size;
+    return n;
+  }
+
+  get(kind: Kind, key: string): Info | undefined {
+    if (kind === 'Service') return this.services.get(key);
+    if (kind === 'CriticalService') return this.crits.get(key);
+    const [ns = '', name = ''] = key.split('/');
+    return this.podsByNs.get(ns)?.get(name);
+  }
+
+  private put(kind: Kind, info: Info): void {
+    if (kind === 'Service') this.services.set(infoKey(kind, info), info as ServiceInfo);
+    else if (kind === 'CriticalService') this.crits.set(info.name, info as CritInfo);
+    else {
+      const pod = info as PodInfo;
+      let m = this.podsByNs.get(pod.namespace);
+      if (!m) this.podsByNs.set(pod.namespace, (m = new Map()));
+      m.set(pod.name, pod);
+    }
+  }
+
+  private remove(kind: Kind, key: string): void {
+    if (kind === 'Service') this.services.delete(key);
+    else if (kind === 'CriticalService') this.crits.delete(key);
+    else {
+      const [ns = '', name = ''] = key.split('/');
+      const m = this.podsByNs.get(ns);
+      m?.delete(name);
+      if (m?.size === 0) this.podsByNs.delete(ns);
+    }
+  }
+
+  private isStale(kind: Kind, key: string, namespace: string, rv: string): boolean {
+    const current = this.get(kind, key);
+    if (current) return isOlderOrSame(rv, current.resourceVersion);
+    const tomb = this.tombstones.get(`${kind}/${key}`);
+    if (tomb && isOlderOrSame(rv, tomb.rv)) return true;
+    // Absent although a list taken at or after this version: it was deleted since.
+    const listed = this.listedAt.get(`${kind}/${namespace}`) ?? this.listedAt.get(`${kind}/`);
+    return listed !== undefined && isOlderOrSame(rv, listed);
+  }
+
+  apply(job: QueueJob): ApplyResult {
+    if (job.type === 'SYNCED') return this.applySync(job);
+    const parsed = parse(job.kind, job.object);
+    if (!parsed.ok) return { outcome: 'invalid', error: parsed.error };
+    const info = parsed.value;
+    const key = infoKey(job.kind, info);
+    const ns = job.kind === 'CriticalService' ? '' : (info as PodInfo).namespace;
+    const before = this.get(job.kind, key);
+    if (job.type === 'DELETED') {
+      if (before && before.uid !== info.uid && info.uid !== '') return { outcome: 'stale' }; // an older incarnation
+      this.tombstone(job.kind, key, info.resourceVersion);
+      if (!before) return { outcome: 'unchanged' };
+      this.remove(job.kind, key);
+      return { outcome: 'changed', changes: [{ kind: job.kind, before } as Change] };
+    }
+    if (this.isStale(job.kind, key, ns, info.resourceVersion)) return { outcome: 'stale' };
+    this.put(job.kind, info);
+    this.tombstones.delete(`${job.kind}/${key}`);
+    return { outcome: 'changed', changes: [{ kind: job.kind, before, after: info } as Change] };
+  }
+
+  /** A complete list: objects of that scope it lacks (and older than it) are gone. */
+  private applySync(job: SyncJob): ApplyResult {
+    const listed = new Set(job.keys);
+    const changes: Change[] = [];
+    for (const info of this.inScope(job.kind, job.scope)) {
+      const key = infoKey(job.kind, info);
+      if (listed.has(key) || !isOlderOrSame(info.resourceVersion, job.resourceVersion)) continue;
+      this.remove(job.kind, key);
+      this.tombstone(job.kind, key, job.resourceVersion);
+      changes.push({ kind: job.kind, before: info } as Change);
+    }
+    this.markListed(job.kind, job.scope, job.resourceVersion);
+    return changes.length ? { outcome: 'changed', changes } : { outcome: 'unchanged' };
+  }
+
+  /** The handler's own start-up list: replaces what it knew of that scope. */
+  loadList(kind: Kind, scope: string, resourceVersion: string, objects: KubeObject[]): { invalid: { key: string; error: string }[] } {
+    for (const info of [...this.inScope(kind, scope)]) this.remove(kind, infoKey(kind, info));
+    const invalid: { key: string; error: string }[] = [];
+    for (const obj of objects) {
+      const parsed = parse(kind, obj);
+      if (parsed.ok) this.put(kind, parsed.value);
+      else invalid.push({ key: objectKey(obj.metadata), error: parsed.error });
+    }
+    this.markListed(kind, scope, resourceVersion);
+    return { invalid };
+  }
+
+  private markListed(kind: Kind, scope: string, rv: string): void {
+    const prev = this.listedAt.get(`${kind}/${scope}`);
+    if (prev === undefined || isOlderOrSame(prev, rv)) this.listedAt.set(`${kind}/${scope}`, rv);
+  }
+
+  private *inScope(kind: Kind, scope: string): Iterable<Info> {
+    if (kind === 'CriticalService') yield* this.crits.values();
+    else if (kind === 'Service') {
+      for (const s of this.services.values()) if (scope === '' || s.namespace === scope) yield s;
+    } else if (scope === '') yield* this.allPods();
+    else yield* this.podsIn(scope);
+  }
+
+  private tombstone(kind: Kind, key: string, rv: string): void {
+    const now = this.now();
+    this.tombstones.delete(`${kind}/${key}`);
+    this.tombstones.set(`${kind}/${key}`, { rv, at: now });
+    for (const [k, t] of this.tombstones) {
+      if (this.tombstones.size <= TOMBSTONE_MAX && now - t.at < TOMBSTONE_TTL_MS) break;
+      this.tombstones.delete(k);
+    }
+  }
+
+  /** Services whose decision may differ after this change. */
+  affectedServices(change: Change): Set<string> {
+    const keys = new Set<string>();
+    if (change.kind === 'Service') {
+      keys.add((change.after ?? change.before)?.key ?? '');
+    } else if (change.kind === 'Pod') {
+      for (const pod of [change.before, change.after]) {
+        if (!pod) continue;
+        if (pod.forService !== undefined) keys.add(`${pod.namespace}/${pod.forService}`);
+        for (const svc of this.servicesIn(pod.namespace)) {
+          if (selectorMatches(svc.selector, pod.labels)) keys.add(svc.key);
+        }
+      }
+    } else {
+      for (const crit of [change.before, change.after]) {
+        if (!crit) continue;
+        for (const svc of this.services.values()) if (critCovers(crit, svc)) keys.add(svc.key);
+      }
+    }
+    keys.delete('');
+    return keys;
+  }
+
+  servicesIn(namespace: string): ServiceInfo[] {
+    return [...this.services.values()].filter((s) => s.namespace === namespace);
+  }
+}

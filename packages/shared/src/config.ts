@@ -1,0 +1,130 @@
+// The one place that reads process.env: each process calls load*Config(process.env) once.
+import { bool, cleanEnv, makeValidator, num, port, str, type ReporterOptions } from 'envalid';
+
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const namespaceList = makeValidator<string[]>((input) => {
+  const names = input.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const bad = names.filter((n) => n.length > 63 || !DNS_LABEL.test(n));
+  if (bad.length) throw new Error(`not valid namespace names: ${bad.join(', ')} (expected a comma-separated list of DNS labels, or empty for all namespaces)`);
+  return [...new Set(names)];
+});
+
+const dnsLabel = makeValidator<string>((input) => {
+  if (input.length > 63 || !DNS_LABEL.test(input)) throw new Error(`"${input}" is not a DNS label (lowercase letters, digits and '-', at most 63 characters)`);
+  return input;
+});
+
+const podNamePrefix = makeValidator<string>((input) => {
+  if (input.length > 40 || !DNS_LABEL.test(input)) throw new Error(`"${input}" is not a valid prefix (lowercase letters, digits and '-', at most 40 characters)`);
+  return input;
+});
+
+const redisUrl = makeValidator<string>((input) => {
+  let u: URL;
+  try {
+    u = new URL(input);
+  } catch {
+    throw new Error(`"${redact(input)}" is not a URL (expected redis://[user:password@]host:port[/db] or rediss://...)`);
+  }
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`scheme ${u.protocol} is not redis: or rediss:`);
+  return input;
+});
+
+const positive = makeValidator<number>((input) => {
+  const n = Number(input);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`"${input}" is not a positive number`);
+  return n;
+});
+
+/** Hides the password of a redis URL for logs and error messages. */
+export function redact(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+const common = {
+  NAMESPACES: namespaceList({ default: [], desc: 'Comma-separated namespaces whose Services and pods are watched; empty means all namespaces' }),
+  LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info', desc: 'pino log level' }),
+  REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379', desc: 'Redis holding the event queue: redis:// or rediss:// (TLS), password in the URL' }),
+  QUEUE_NAME: dnsLabel({ default: 'critsvc-events', desc: 'BullMQ queue name shared by the watchers and the handler' }),
+  HTTP_PORT: port({ default: 8080, desc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one)' }),
+  HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address the HTTP endpoint binds to' }),
+  KUBECONFIG: str({ default: '', desc: 'Path to a kubeconfig; empty tries ~/.kube/config, then the in-cluster service account' }),
+};
+
+const watcher = {
+  ...common,
+  WATCH_TIMEOUT_SECONDS: positive({ default: 300, desc: 'Server-side timeout of one watch request; the watch resumes from the last resourceVersion after it' }),
+  WATCH_STALL_SECONDS: positive({ default: 90, desc: 'A watch that delivers nothing (not even a bookmark) for this long is considered stalled and restarted' }),
+  OUTBOX_MAX_OBJECTS: positive({ default: 200_000, desc: 'Most distinct objects buffered in memory while Redis is unreachable (one pending event per object)' }),
+};
+
+const handler = {
+  ...common,
+  POD_TEMPLATE_NAME: dnsLabel({ default: 'critical-service-pod-template', desc: 'PodTemplate the default pods are made from' }),
+  POD_TEMPLATE_NAMESPACE: dnsLabel({ default: 'linux-mag', desc: 'Namespace of that PodTemplate' }),
+  POD_NAME_PREFIX: podNamePrefix({ default: 'service-watcher', desc: 'Default pods are named <prefix>-<service name>' }),
+  READY_PODS_ONLY: bool({ default: false, desc: 'Count only Ready pods as real (the article counts any matching running pod)' }),
+  RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
+  TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),
+  STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),
+};
+
+export type WatcherConfig = ReturnType<typeof loadWatcherConfig>;
+export type HandlerConfig = ReturnType<typeof loadHandlerConfig>;
+type Env = Record<string, string | undefined>;
+
+/** Thrown with one readable line per problem; main() prints them and exits non-zero. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+function reporter<T>(specs: Record<string, { desc?: string }>) {
+  return ({ errors }: ReporterOptions<T>): void => {
+    const lines = Object.entries(errors).map(([key, err]) => {
+      const msg = err instanceof Error ? err.message : String(err);
+      return `${key}: ${msg}${specs[key]?.desc ? ` — ${specs[key].desc}` : ''}`;
+    });
+    if (lines.length) throw new ConfigError(lines);
+  };
+}
+
+// envalid treats '' as a value; an empty optional var in a ConfigMap means "use the default".
+function withoutEmpty(env: Env, keep: string[]): Env {
+  return Object.fromEntries(Object.entries(env).filter(([k, v]) => v !== '' || keep.includes(k)));
+}
+
+export function loadWatcherConfig(env: Env) {
+  return cleanEnv(withoutEmpty(env, ['NAMESPACES', 'KUBECONFIG']), watcher, { reporter: reporter(watcher) });
+}
+
+export function loadHandlerConfig(env: Env) {
+  return cleanEnv(withoutEmpty(env, ['NAMESPACES', 'KUBECONFIG']), handler, { reporter: reporter(handler) });
+}
+
+/** Every variable with its default and meaning, for the README and `--help`. */
+export function describeEnv(): { name: string; default: string; desc: string; processes: string }[] {
+  const rows = new Map<string, { name: string; default: string; desc: string; processes: string }>();
+  const add = (specs: Record<string, { desc?: string; default?: unknown }>, who: string): void => {
+    for (const [name, s] of Object.entries(specs)) {
+      const prev = rows.get(name);
+      if (prev) prev.processes = 'all';
+      else rows.set(name, { name, default: JSON.stringify(s.default ?? ''), desc: s.desc ?? '', processes: who });
+    }
+  };
+  add(watcher, 'watchers');
+  add(handler, 'handler');
+  return [...rows.values()];
+}

@@ -1,0 +1,131 @@
+// What `cluster up` started, recorded so that `down` stops exactly those processes and a test
+// can restart one of them (same command line, same port).
+import { spawn } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { join } from 'node:path';
+
+export interface ProcRecord {
+  name: 'etcd' | 'kube-apiserver' | 'redis-server';
+  pid: number;
+  argv: string[];
+  log: string;
+}
+
+export interface ClusterState {
+  server: string;
+  kubeconfig: string;
+  redisUrl: string;
+  etcdUrl: string;
+  etcdDataDir: string;
+  caFile: string;
+  token: string;
+  procs: ProcRecord[];
+}
+
+export function statePath(dir: string): string {
+  return join(dir, 'state.json');
+}
+
+export function readState(dir: string): ClusterState | undefined {
+  const p = statePath(dir);
+  if (!existsSync(p)) return undefined;
+  try {
+    return JSON.parse(readFileSync(p, 'utf8')) as ClusterState;
+  } catch {
+    return undefined;
+  }
+}
+
+export function writeState(dir: string, state: ClusterState): void {
+  writeFileSync(statePath(dir), JSON.stringify(state, null, 2));
+}
+
+/** Starts a process detached from us (it outlives `cluster up`), output appended to its log. */
+export function startProc(name: ProcRecord['name'], argv: string[], log: string): ProcRecord {
+  const fd = openSync(log, 'a');
+  const [exe, ...args] = argv;
+  if (!exe) throw new Error(`no command for ${name}`);
+  const child = spawn(exe, args, { detached: true, stdio: ['ignore', fd, fd] });
+  closeSync(fd);
+  if (child.pid === undefined) throw new Error(`could not start ${name} (${exe})`);
+  child.unref();
+  return { name, pid: child.pid, argv, log };
+}
+
+/** True only for our own process: a recycled pid running something else is not ours. */
+export function procAlive(p: ProcRecord): boolean {
+  try {
+    // The executable, not the command line: redis-server rewrites its process title.
+    const exe = readlinkSync(`/proc/${p.pid}/exe`);
+    const stat = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    const zombie = stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    return !zombie && exe === realpathSync(p.argv[0] ?? '');
+  } catch {
+    return false;
+  }
+}
+
+export async function stopProc(p: ProcRecord, graceMs = 10_000): Promise<boolean> {
+  if (!procAlive(p)) return false;
+  try {
+    process.kill(p.pid, 'SIGTERM');
+  } catch {
+    return false;
+  }
+  const deadline = Date.now() + graceMs;
+  while (procAlive(p) && Date.now() < deadline) await sleep(100);
+  if (procAlive(p)) {
+    try {
+      process.kill(p.pid, 'SIGKILL');
+    } catch {
+      // already gone
+    }
+    while (procAlive(p)) await sleep(50);
+  }
+  return true;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+export function httpsGet(url: string, ca: string, token: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('timeout', () => req.destroy(new Error('timeout')));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+export async function apiserverReady(state: Pick<ClusterState, 'server' | 'caFile' | 'token'>): Promise<boolean> {
+  try {
+    const res = await httpsGet(`${state.server}/readyz`, readFileSync(state.caFile, 'utf8'), state.token);
+    return res.status === 200;
+  } catch {
+    return false;
+  }
+}
+
+export async function stateIsLive(state: ClusterState): Promise<boolean> {
+  return state.procs.every(procAlive) && (await apiserverReady(state));
+}
+
+/** Stops what `up` recorded (apiserver first, etcd last) and removes its data. */
+export async function clusterDown(dir: string): Promise<string[]> {
+  const state = readState(dir);
+  if (!state) return [];
+  const stopped: string[] = [];
+  for (const p of [...state.procs].reverse()) {
+    if (await stopProc(p)) stopped.push(`${p.name} (pid ${p.pid})`);
+  }
+  rmSync(state.etcdDataDir, { recursive: true, force: true });
+  rmSync(statePath(dir), { force: true });
+  return stopped;
+}

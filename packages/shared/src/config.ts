@@ -1,5 +1,5 @@
 // The one place that reads process.env: each process calls load*Config(process.env) once.
-import { bool, cleanEnv, makeValidator, num, port, str, type ReporterOptions } from 'envalid';
+import { bool, cleanEnv, makeValidator, str, type ReporterOptions } from 'envalid';
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -32,6 +32,12 @@ const redisUrl = makeValidator<string>((input) => {
   return input;
 });
 
+const httpPort = makeValidator<number>((input) => {
+  const n = Number(input);
+  if (!/^\d+$/.test(input) || n > 65535) throw new Error(`"${input}" is not a port number (0-65535; 0 picks a free port)`);
+  return n;
+});
+
 const positive = makeValidator<number>((input) => {
   const n = Number(input);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`"${input}" is not a positive number`);
@@ -54,7 +60,7 @@ const common = {
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info', desc: 'pino log level' }),
   REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379', desc: 'Redis holding the event queue: redis:// or rediss:// (TLS), password in the URL' }),
   QUEUE_NAME: dnsLabel({ default: 'critsvc-events', desc: 'BullMQ queue name shared by the watchers and the handler' }),
-  HTTP_PORT: port({ default: 8080, desc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one)' }),
+  HTTP_PORT: httpPort({ default: 8080, desc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one)' }),
   HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address the HTTP endpoint binds to' }),
   KUBECONFIG: str({ default: '', desc: 'Path to a kubeconfig; empty tries ~/.kube/config, then the in-cluster service account' }),
 };

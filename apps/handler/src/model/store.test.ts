@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, QueueJob } from '@critsvc/shared';
 import { Store } from './store.ts';
+import type { PodInfo } from './types.ts';
 
 const podObj = (name: string, rv: string, labels: Record<string, string> = { role: 'frontend' }, uid = `u-${name}`): KubeObject => ({
   metadata: { name, namespace: 'ns', uid, resourceVersion: rv, labels }, status: { phase: 'Running' },
@@ -12,7 +13,7 @@ describe('Store', () => {
     const s = new Store();
     s.apply(ev('ADDED', podObj('a', '10', { role: 'new' })));
     expect(s.apply(ev('MODIFIED', podObj('a', '9', { role: 'old' }))).outcome).toBe('stale');
-    expect(s.get('Pod', 'ns/a')?.labels).toEqual({ role: 'new' });
+    expect((s.get('Pod', 'ns/a') as PodInfo | undefined)?.labels).toEqual({ role: 'new' });
   });
 
   it('a late ADDED cannot resurrect a deleted pod', () => {

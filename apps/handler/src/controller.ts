@@ -1,0 +1,267 @@
+// The handler's chain: queue job → state → affected Services → work queue → decide → act.
+// Decisions are taken only once the state is complete (after the start-up list).
+import { apiMessage, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
+import { Expectations } from './expectations.ts';
+import type { KubeActions } from './kube-actions.ts';
+import type { HandlerMetrics } from './metrics.ts';
+import { decide, type Action, type Decision } from './model/decide.ts';
+import { buildDefaultPod } from './model/default-pod.ts';
+import type { Change } from './model/store.ts';
+import { Store } from './model/store.ts';
+import type { ServiceInfo } from './model/types.ts';
+import { StatusWriter } from './status-writer.ts';
+import { TemplateSource } from './template-source.ts';
+import { WorkQueue } from './workqueue.ts';
+
+export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
+  | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS'>;
+
+const WORKERS = 4;
+
+export class Controller {
+  readonly store = new Store();
+  private readonly queue = new WorkQueue(200, 30_000);
+  private readonly expectations = new Expectations();
+  private readonly templates: TemplateSource;
+  private readonly status: StatusWriter;
+  /** Earliest watcher timestamp of the events not yet acted on, per Service: for latency. */
+  private readonly triggeredAt = new Map<string, number>();
+  /** Services whose blocked state (template, name taken) was already reported. */
+  private readonly reported = new Map<string, string>();
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  synced = false;
+
+  private readonly cfg: ControllerConfig;
+  private readonly kube: KubeActions;
+  private readonly log: Logger;
+  private readonly metrics: HandlerMetrics;
+
+  constructor(cfg: ControllerConfig, kube: KubeActions, log: Logger, metrics: HandlerMetrics) {
+    this.cfg = cfg;
+    this.kube = kube;
+    this.log = log;
+    this.metrics = metrics;
+    this.templates = new TemplateSource(kube, cfg.POD_TEMPLATE_NAMESPACE, cfg.POD_TEMPLATE_NAME);
+    this.status = new StatusWriter({
+      kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
+      templateProblem: () => this.templates.problem, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+    });
+  }
+
+  private scopes(): string[] {
+    return this.cfg.NAMESPACES.length ? [...this.cfg.NAMESPACES] : [''];
+  }
+
+  /** Lists everything itself before deciding anything: a restarted handler knows every real pod first. */
+  async sync(signal: AbortSignal): Promise<void> {
+    const started = Date.now();
+    for (let attempt = 1; !signal.aborted; attempt++) {
+      try {
+        const crits = await this.kube.listCrits();
+        this.load('CriticalService', '', crits.resourceVersion, crits.items);
+        for (const ns of this.scopes()) {
+          const svcs = await this.kube.listServices(ns);
+          this.load('Service', ns, svcs.resourceVersion, svcs.items);
+          const pods = await this.kube.listPods(ns);
+          this.load('Pod', ns, pods.resourceVersion, pods.items);
+        }
+        break;
+      } catch (err) {
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
+        this.log.warn({ err: apiMessage(err), attempt, retryInMs: delay }, 'start-up list failed; retrying');
+        this.metrics.apiErrors.inc({ op: 'list' });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+    if (signal.aborted) return;
+    this.synced = true;
+    this.metrics.syncSeconds.set((Date.now() - started) / 1000);
+    this.log.info({ services: this.store.services.size, pods: this.store.podCount(), criticalServices: this.store.crits.size, ms: Date.now() - started }, 'state complete; deciding');
+    this.resyncAll();
+    this.resyncTimer = setInterval(() => this.resyncAll(), this.cfg.RESYNC_SECONDS * 1000);
+    this.resyncTimer.unref();
+  }
+
+  private load(kind: Kind, scope: string, rv: string, items: unknown[]): void {
+    const { invalid } = this.store.loadList(kind, scope, rv, items as never[]);
+    for (const bad of invalid) this.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
+  }
+
+  /** Every Service, and every Service a default pod claims (it may be gone): the clean-up after being away. */
+  resyncAll(): void {
+    for (const key of this.store.services.keys()) this.queue.add(key);
+    for (const pod of this.store.allPods()) if (pod.owned && pod.forService !== undefined) this.queue.add(`${pod.namespace}/${pod.forService}`);
+    this.status.markAll();
+  }
+
+  start(): void {
+    this.status.start();
+    this.running ??= this.queue.run(WORKERS, (key) => this.reconcile(key));
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.resyncTimer);
+    this.queue.shutDown();
+    await this.running;
+    await this.status.stop();
+  }
+
+  get queueLength(): number {
+    return this.queue.length;
+  }
+
+  /** One job from the queue. Never throws for bad data: a malformed job is logged and skipped. */
+  handleJob(data: unknown): void {
+    const job = asQueueJob(data);
+    if (!job) {
+      this.metrics.events.inc({ kind: 'unknown', type: 'unknown', outcome: 'invalid' });
+      this.log.warn({ job: summarize(data) }, 'malformed queue job skipped');
+      return;
+    }
+    const result = this.store.apply(job);
+    this.metrics.events.inc({ kind: job.kind, type: job.type, outcome: result.outcome });
+    if (result.outcome === 'invalid') {
+      this.log.warn({ kind: job.kind, key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata), error: result.error }, 'malformed object skipped');
+      return;
+    }
+    if (result.outcome !== 'changed') return;
+    for (const change of result.changes) this.onChange(change, job.seenAt);
+  }
+
+  private onChange(change: Change, seenAt: number): void {
+    if (change.kind === 'Pod') this.expectations.observe(change.before, change.after);
+    if (change.kind === 'CriticalService') {
+      if (change.after?.problems.length && change.after.resourceVersion !== change.before?.resourceVersion) {
+        this.log.warn({ criticalService: change.after.name, problems: change.after.problems }, 'CriticalService makes no sense; it covers nothing until fixed');
+      }
+      this.status.mark(change.after?.name ?? change.before?.name ?? '');
+    }
+    for (const key of this.store.affectedServices(change)) {
+      if (!this.triggeredAt.has(key)) this.triggeredAt.set(key, seenAt);
+      if (this.synced) this.queue.add(key);
+    }
+  }
+
+  private decideFor(key: string): Decision {
+    const ns = key.slice(0, key.indexOf('/'));
+    return decide({
+      serviceKey: key, service: this.store.services.get(key), crits: this.store.crits.values(),
+      podsInNamespace: this.store.podsIn(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
+      podNamePrefix: this.cfg.POD_NAME_PREFIX, inFlight: this.expectations.inFlight(key),
+    });
+  }
+
+  async reconcile(key: string): Promise<void> {
+    if (!this.synced) return;
+    const decision = this.decideFor(key);
+    this.status.markCovering(key, decision.covering.map((c) => c.name));
+    const svc = this.store.services.get(key);
+    if (decision.nameTakenBy && svc) await this.reportOnce(svc, 'name-taken', 'Warning', 'DefaultPodNameTaken',
+      `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
+    try {
+      for (const action of decision.actions) await this.act(key, action);
+      this.queue.forget(key);
+      if (decision.actions.length === 0) this.triggeredAt.delete(key);
+    } catch (err) {
+      this.metrics.apiErrors.inc({ op: 'reconcile' });
+      if (err instanceof TemplateUnusable) {
+        const wait = Math.min(this.cfg.TEMPLATE_RETRY_SECONDS * 1000, this.queue.addRateLimited(key));
+        this.log.debug({ svc: key, retryInMs: wait }, 'waiting for a usable PodTemplate');
+        return;
+      }
+      const retryInMs = this.queue.addRateLimited(key);
+      const level = isTransient(err) ? 'warn' : 'error';
+      this.log[level]({ svc: key, err: apiMessage(err), retryInMs }, 'action failed; retrying');
+    }
+  }
+
+  private async act(key: string, action: Action): Promise<void> {
+    if (action.type === 'create') return this.create(key, action.service, action.podName, action);
+    const { pod, reason } = action;
+    this.expectations.expectDelete(pod.uid);
+    let result;
+    try {
+      result = await this.kube.deletePod(pod.namespace, pod.name, pod.uid);
+    } catch (err) {
+      this.expectations.clearDelete(pod.uid);
+      throw err;
+    }
+    this.metrics.actions.inc({ action: 'delete', result });
+    this.observeLatency(key, 'delete');
+    this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
+    const svc = this.store.services.get(key);
+    if (svc && result === 'deleted') await this.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
+  }
+
+  private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
+    const tmpl = await this.templates.get();
+    if (!tmpl.ok) {
+      this.status.markAll();
+      await this.reportOnce(svc, `template:${tmpl.error}`, 'Warning', 'PodTemplateUnusable',
+        `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${this.cfg.POD_TEMPLATE_NAMESPACE}/${this.cfg.POD_TEMPLATE_NAME}` });
+      throw new TemplateUnusable(tmpl.error);
+    }
+    const pod = buildDefaultPod(tmpl.template, svc, podName, action.owners);
+    this.expectations.expectCreate(key, podName);
+    let result;
+    try {
+      result = await this.kube.createPod(pod);
+    } catch (err) {
+      this.expectations.clearCreate(key);
+      if (isTransient(err)) throw err;
+      // The API refused the pod itself (422, 400...): the template is to blame.
+      this.templates.invalidate(`the pod built from it was refused: ${apiMessage(err)}`);
+      throw new TemplateUnusable(apiMessage(err));
+    }
+    this.reported.delete(key);
+    this.metrics.actions.inc({ action: 'create', result });
+    this.observeLatency(key, 'create');
+    this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: action.owners.map((c) => c.name) }, 'default pod created');
+    if (result === 'created') await this.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  private observeLatency(key: string, action: string): void {
+    const at = this.triggeredAt.get(key);
+    this.triggeredAt.delete(key);
+    if (at !== undefined && at > 0) this.metrics.latency.observe({ action }, (Date.now() - at) / 1000);
+  }
+
+  private async reportOnce(svc: ServiceInfo, what: string, type: 'Normal' | 'Warning', reason: string, message: string, extra: object = {}): Promise<void> {
+    if (this.reported.get(svc.key) === what) return;
+    this.reported.set(svc.key, what);
+    this.log.error({ svc: svc.key, reason, ...extra }, message);
+    await this.event(svc, type, reason, message);
+  }
+
+  private async event(svc: ServiceInfo, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    try {
+      await this.kube.recordEvent({ namespace: svc.namespace, name: svc.name, uid: svc.uid }, type, reason, message);
+    } catch (err) {
+      // Events are best effort: never a reason to redo an action.
+      this.metrics.apiErrors.inc({ op: 'event' });
+      this.log.warn({ svc: svc.key, reason, err: apiMessage(err) }, 'could not record event');
+    }
+  }
+}
+
+export class TemplateUnusable extends Error {
+  override name = 'TemplateUnusable';
+}
+
+function asQueueJob(data: unknown): QueueJob | undefined {
+  if (typeof data !== 'object' || data === null) return undefined;
+  const d = data as Record<string, unknown>;
+  if (!KINDS.includes(d.kind as Kind)) return undefined;
+  if (d.type === 'SYNCED') {
+    return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && Array.isArray(d.keys) ? (d as unknown as QueueJob) : undefined;
+  }
+  if (d.type !== 'ADDED' && d.type !== 'MODIFIED' && d.type !== 'DELETED') return undefined;
+  if (typeof d.object !== 'object' || d.object === null) return undefined;
+  return { ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob;
+}
+
+function summarize(data: unknown): string {
+  const s = JSON.stringify(data) ?? String(data);
+  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}

@@ -1,0 +1,48 @@
+// Our own creates and deletes not yet seen back on the watch, so that a decision taken in the
+// meantime does not repeat them. They expire: a lost watch event must not block a Service.
+import type { PodInfo } from './model/types.ts';
+
+const TTL_MS = 30_000;
+
+export class Expectations {
+  private readonly creating = new Map<string, { podName: string; until: number }>();
+  private readonly deleting = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(now: () => number = Date.now) {
+    this.now = now;
+  }
+
+  expectCreate(serviceKey: string, podName: string): void {
+    this.creating.set(serviceKey, { podName, until: this.now() + TTL_MS });
+  }
+
+  expectDelete(uid: string): void {
+    this.deleting.set(uid, this.now() + TTL_MS);
+  }
+
+  clearCreate(serviceKey: string): void {
+    this.creating.delete(serviceKey);
+  }
+
+  clearDelete(uid: string): void {
+    this.deleting.delete(uid);
+  }
+
+  /** A pod seen on the watch settles what we expected of it. */
+  observe(before: PodInfo | undefined, after: PodInfo | undefined): void {
+    if (after?.owned && after.forService !== undefined) {
+      const key = `${after.namespace}/${after.forService}`;
+      if (this.creating.get(key)?.podName === after.name) this.creating.delete(key);
+    }
+    if (before && !after) this.deleting.delete(before.uid);
+  }
+
+  inFlight(serviceKey: string): { creating: boolean; deleting: ReadonlySet<string> } {
+    const now = this.now();
+    const c = this.creating.get(serviceKey);
+    if (c && c.until < now) this.creating.delete(serviceKey);
+    for (const [uid, until] of this.deleting) if (until < now) this.deleting.delete(uid);
+    return { creating: this.creating.has(serviceKey), deleting: new Set(this.deleting.keys()) };
+  }
+}

@@ -1,0 +1,118 @@
+// The handler's only door to the API server: narrow, so the controller can be read (and
+// tested) without knowing client-node.
+import { hostname } from 'node:os';
+import {
+  CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod,
+} from '@kubernetes/client-node';
+import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, httpStatus, type KubeObject, type ListPage } from '@critsvc/shared';
+
+export type CreateResult = 'created' | 'exists';
+export type DeleteResult = 'deleted' | 'gone' | 'replaced';
+
+export interface ServiceRef {
+  namespace: string;
+  name: string;
+  uid: string;
+}
+
+export interface KubeActions {
+  createPod(pod: Record<string, unknown>): Promise<CreateResult>;
+  /** Deletes only the pod with that uid: never a pod that replaced ours under the same name. */
+  deletePod(namespace: string, name: string, uid: string): Promise<DeleteResult>;
+  readTemplate(namespace: string, name: string): Promise<unknown>;
+  recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
+  patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
+  listServices(namespace: string): Promise<ListPage>;
+  listPods(namespace: string): Promise<ListPage>;
+  listCrits(): Promise<ListPage>;
+}
+
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const FIELD_MANAGER = 'critsvc-handler';
+
+export function kubeActions(kc: KubeConfig): KubeActions {
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const instance = hostname();
+
+  return {
+    async createPod(pod) {
+      const ns = (pod.metadata as { namespace: string }).namespace;
+      try {
+        await core.createNamespacedPod({ namespace: ns, body: pod as V1Pod, fieldManager: FIELD_MANAGER });
+        return 'created';
+      } catch (err) {
+        if (httpStatus(err) === 409) return 'exists';
+        throw err;
+      }
+    },
+    async deletePod(namespace, name, uid) {
+      try {
+        await core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid } } });
+        return 'deleted';
+      } catch (err) {
+        const code = httpStatus(err);
+        if (code === 404) return 'gone';
+        if (code === 409) return 'replaced'; // uid precondition failed: not the pod we meant
+        throw err;
+      }
+    },
+    async readTemplate(namespace, name) {
+      return core.readNamespacedPodTemplate({ namespace, name });
+    },
+    async recordEvent(svc, type, reason, message) {
+      const now = new Date();
+      await core.createNamespacedEvent({
+        namespace: svc.namespace,
+        body: {
+          metadata: { generateName: `${svc.name}.`, namespace: svc.namespace },
+          involvedObject: { apiVersion: 'v1', kind: 'Service', namespace: svc.namespace, name: svc.name, uid: svc.uid },
+          type, reason, message, count: 1, firstTimestamp: now, lastTimestamp: now,
+          source: { component: FIELD_MANAGER }, reportingComponent: FIELD_MANAGER, reportingInstance: instance,
+        },
+      });
+    },
+    async patchCritStatus(name, status) {
+      try {
+        await custom.patchClusterCustomObjectStatus(
+          { group: CRD_GROUP, version: CRD_VERSION, plural: CRD_PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },
+          mergePatch,
+        );
+        return 'patched';
+      } catch (err) {
+        if (httpStatus(err) === 404) return 'gone';
+        throw err;
+      }
+    },
+    listServices: (namespace) => listAll((c) => (namespace
+      ? core.listNamespacedService({ namespace, limit: 500, ...(c ? { _continue: c } : {}) })
+      : core.listServiceForAllNamespaces({ limit: 500, ...(c ? { _continue: c } : {}) }))),
+    listPods: (namespace) => listAll((c) => (namespace
+      ? core.listNamespacedPod({ namespace, limit: 500, ...(c ? { _continue: c } : {}) })
+      : core.listPodForAllNamespaces({ limit: 500, ...(c ? { _continue: c } : {}) }))),
+    listCrits: () => listAll(async (c) => {
+      const raw = (await custom.listClusterCustomObject({ group: CRD_GROUP, version: CRD_VERSION, plural: CRD_PLURAL, limit: 500, ...(c ? { _continue: c } : {}) })) as
+        { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+      return { items: raw.items ?? [], metadata: { resourceVersion: raw.metadata?.resourceVersion, _continue: raw.metadata?.continue } };
+    }),
+  };
+}
+
+interface AnyList {
+  items: unknown[];
+  metadata?: { resourceVersion?: string; _continue?: string };
+}
+
+/** Every page of a list, as plain JSON (dates as strings, like watch events). */
+async function listAll(fetchPage: (cont: string | undefined) => Promise<AnyList>): Promise<ListPage> {
+  const items: unknown[] = [];
+  let cont: string | undefined;
+  let rv = '';
+  do {
+    const page = await fetchPage(cont);
+    items.push(...page.items.map((i) => JSON.parse(JSON.stringify(i)) as KubeObject));
+    rv = page.metadata?.resourceVersion ?? rv;
+    cont = page.metadata?._continue || undefined;
+  } while (cont);
+  return { items, resourceVersion: rv };
+}

@@ -1,0 +1,59 @@
+// handler: drains the queue into the state, decides, and creates/deletes default pods.
+import {
+  configOrExit, createLogger, loadHandlerConfig, loadKubeConfig, onShutdown, redact, redisOptions, runMain, startHttp,
+} from '@critsvc/shared';
+import { Queue, Worker } from 'bullmq';
+import { Gauge } from 'prom-client';
+import { Controller } from './controller.ts';
+import { kubeActions } from './kube-actions.ts';
+import { handlerMetrics } from './metrics.ts';
+
+runMain('handler', async () => {
+  const config = configOrExit('handler', () => loadHandlerConfig(process.env));
+  const log = createLogger(config.LOG_LEVEL, 'handler');
+  const kc = loadKubeConfig(config.KUBECONFIG);
+  log.info({ namespaces: config.NAMESPACES.length ? config.NAMESPACES : 'all', queue: config.QUEUE_NAME, redis: redact(config.REDIS_URL),
+    template: `${config.POD_TEMPLATE_NAMESPACE}/${config.POD_TEMPLATE_NAME}`, server: kc.getCurrentCluster()?.server }, 'starting');
+
+  const metrics = handlerMetrics();
+  const controller = new Controller(config, kubeActions(kc), log, metrics);
+  const connection = { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null };
+  // Only for reading the queue depth; the Worker has its own connections.
+  const inspector = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), enableOfflineQueue: false } });
+  inspector.on('error', () => undefined);
+  new Gauge({
+    name: 'critsvc_queue_jobs', help: 'Jobs in the queue by state', labelNames: ['state'], registers: [metrics.registry],
+    async collect() {
+      try {
+        const counts = await inspector.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      } catch {
+        // Redis unreachable: the gauge keeps its last values.
+      }
+    },
+  });
+  new Gauge({ name: 'critsvc_workqueue_depth', help: 'Services waiting for a decision', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
+
+  const http = await startHttp({
+    host: config.HTTP_HOST, port: config.HTTP_PORT, registry: metrics.registry, log,
+    notReady: () => (controller.synced ? undefined : 'state not complete yet'),
+  });
+  const stopping = new AbortController();
+  let worker: Worker | undefined;
+  onShutdown(log, [
+    async () => stopping.abort(),
+    async () => { await worker?.close(); },
+    () => controller.stop(),
+    () => inspector.close(),
+    () => http.close(),
+  ]);
+
+  await controller.sync(stopping.signal);
+  if (stopping.signal.aborted) return;
+  controller.start();
+  // Started only now: the jobs waiting for us are applied on top of the complete state, and
+  // those older than it are recognised as stale.
+  worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: 1 });
+  worker.on('error', (err) => log.warn({ err: err.message }, 'queue connection error; the worker reconnects by itself'));
+  worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
+});

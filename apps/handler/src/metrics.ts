@@ -1,0 +1,19 @@
+// Prometheus metrics of the handler.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export function handlerMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  return {
+    registry,
+    events: new Counter({ name: 'critsvc_events_processed_total', help: 'Queue events processed, by kind, type and outcome (changed, stale, unchanged, invalid)', labelNames: ['kind', 'type', 'outcome'], registers: [registry] }),
+    actions: new Counter({ name: 'critsvc_default_pod_actions_total', help: 'Default pod creations and deletions, by result', labelNames: ['action', 'result'], registers: [registry] }),
+    decisions: new Counter({ name: 'critsvc_decisions_total', help: 'Service decisions taken', labelNames: ['wanted'], registers: [registry] }),
+    apiErrors: new Counter({ name: 'critsvc_api_errors_total', help: 'Failed API server calls, by operation', labelNames: ['op'], registers: [registry] }),
+    latency: new Histogram({ name: 'critsvc_event_to_action_seconds', help: 'From the watcher receiving an event to the default pod action it caused', labelNames: ['action'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    syncSeconds: new Gauge({ name: 'critsvc_start_sync_seconds', help: 'Time the start-up list took', registers: [registry] }),
+    statusWrites: new Counter({ name: 'critsvc_status_writes_total', help: 'CriticalService status patches', registers: [registry] }),
+  };
+}
+
+export type HandlerMetrics = ReturnType<typeof handlerMetrics>;

@@ -1,0 +1,93 @@
+// A keyed work queue in the manner of client-go's: a key waits at most once, is never worked
+// on by two workers at once, and failures come back after a per-key exponential delay.
+import { Backoff } from '@critsvc/shared';
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly failures = new Map<string, Backoff>();
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly waiters: (() => void)[] = [];
+  private shuttingDown = false;
+  private readonly baseMs: number;
+  private readonly maxMs: number;
+
+  constructor(baseMs = 100, maxMs = 30_000) {
+    this.baseMs = baseMs;
+    this.maxMs = maxMs;
+  }
+
+  get length(): number {
+    return this.queue.length;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (!this.processing.has(key)) {
+      this.queue.push(key);
+      this.waiters.shift()?.();
+    }
+  }
+
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown || this.timers.has(key)) return;
+    this.timers.set(key, setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms));
+  }
+
+  addRateLimited(key: string): number {
+    let b = this.failures.get(key);
+    if (!b) this.failures.set(key, (b = new Backoff(this.baseMs, this.maxMs)));
+    const ms = b.next();
+    this.addAfter(key, ms);
+    return ms;
+  }
+
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  private async get(): Promise<string | undefined> {
+    while (this.queue.length === 0) {
+      if (this.shuttingDown) return undefined;
+      await new Promise<void>((r) => this.waiters.push(r));
+    }
+    const key = this.queue.shift() as string;
+    this.dirty.delete(key);
+    this.processing.add(key);
+    return key;
+  }
+
+  private done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.queue.push(key);
+      this.waiters.shift()?.();
+    }
+  }
+
+  /** Runs `workers` loops until shutDown(); `work` must not throw (it re-queues itself). */
+  async run(workers: number, work: (key: string) => Promise<void>): Promise<void> {
+    const loop = async (): Promise<void> => {
+      for (let key = await this.get(); key !== undefined; key = await this.get()) {
+        try {
+          await work(key);
+        } finally {
+          this.done(key);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: workers }, loop));
+  }
+
+  shutDown(): void {
+    this.shuttingDown = true;
+    for (const t of this.timers.values()) clearTimeout(t);
+    this.timers.clear();
+    for (const w of this.waiters.splice(0)) w();
+  }
+}

@@ -1,0 +1,69 @@
+// Kube client loading and error classification shared by every process.
+import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { ApiException, KubeConfig } from '@kubernetes/client-node';
+
+const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+
+/**
+ * KUBECONFIG, else ~/.kube/config, else the in-cluster service account. Unlike
+ * loadFromDefault() it never falls back silently to http://localhost:8080.
+ */
+export function loadKubeConfig(path: string): KubeConfig {
+  const kc = new KubeConfig();
+  const home = join(homedir(), '.kube', 'config');
+  let source: string;
+  try {
+    if (path) {
+      source = `KUBECONFIG=${path}`;
+      kc.loadFromFile(path);
+    } else if (existsSync(home)) {
+      source = home;
+      kc.loadFromFile(home);
+    } else if (existsSync(IN_CLUSTER_TOKEN)) {
+      source = 'the in-cluster service account';
+      kc.loadFromCluster();
+    } else {
+      throw new Error('no kubeconfig: set KUBECONFIG, create ~/.kube/config, or run in a cluster');
+    }
+  } catch (err) {
+    if (err instanceof Error && err.message.startsWith('no kubeconfig')) throw err;
+    throw new Error(`cannot load the kubeconfig (${path ? `KUBECONFIG=${path}` : home}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
+  const cluster = kc.getCurrentCluster();
+  if (!cluster?.server) throw new Error(`the kubeconfig from ${source} has no current cluster with a server (current-context: "${kc.getCurrentContext()}")`);
+  if (cluster.server.includes('undefined')) throw new Error(`in-cluster config is incomplete (server ${cluster.server}): KUBERNETES_SERVICE_HOST/PORT unset`);
+  return kc;
+}
+
+export function httpStatus(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  if (typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number') return err.statusCode;
+  return undefined;
+}
+
+/** Network errors, timeouts, 429 and 5xx are worth retrying; 4xx answers are not. */
+export function isTransient(err: unknown): boolean {
+  const code = httpStatus(err);
+  if (code === undefined) return true;
+  return code === 429 || code >= 500;
+}
+
+/** The Kubernetes Status message of an API error, for logs and status conditions. */
+export function apiMessage(err: unknown): string {
+  if (err instanceof ApiException) {
+    try {
+      const body: unknown = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
+      if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') return `${err.code}: ${body.message}`;
+    } catch {
+      // not JSON
+    }
+    return `HTTP ${err.code}`;
+  }
+  if (err instanceof Error) {
+    const cause = err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    return `${err.message}${cause}`;
+  }
+  return String(err);
+}

@@ -1,0 +1,85 @@
+// The BullMQ queue between the watchers and the handler, and its Redis connections.
+import { Queue, type JobsOptions } from 'bullmq';
+import type { RedisOptions } from 'bullmq';
+import type { QueueJob } from './types.ts';
+
+/** REDIS_URL → ioredis options: redis:// or rediss:// (TLS), user, password and db. */
+export function redisOptions(url: string): RedisOptions {
+  const u = new URL(url);
+  const db = u.pathname.replace(/^\//, '');
+  return {
+    host: u.hostname || '127.0.0.1',
+    port: u.port ? Number(u.port) : 6379,
+    ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
+    ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+    ...(u.protocol === 'rediss:' ? { tls: { servername: u.hostname } } : {}),
+    // Reconnect forever, at most every 2 s: Redis coming back must be noticed quickly.
+    retryStrategy: (times: number) => Math.min(100 * times, 2_000),
+  };
+}
+
+/** Kept jobs are what the dashboard shows; the cap keeps Redis small. */
+export const JOB_OPTIONS: JobsOptions = {
+  removeOnComplete: { count: 1_000 },
+  removeOnFail: { count: 5_000 },
+  attempts: 5,
+  backoff: { type: 'exponential', delay: 500 },
+};
+
+export function jobName(job: QueueJob): string {
+  return `${job.kind}:${job.type}`;
+}
+
+const SEND_TIMEOUT_MS = 10_000;
+
+/**
+ * Adds jobs; fails fast while Redis is unreachable (the caller keeps them and retries) rather
+ * than letting ioredis queue commands offline and give up minutes later.
+ */
+export class QueueProducer {
+  private queue: Queue | undefined;
+  private readonly name: string;
+  private readonly url: string;
+
+  constructor(name: string, url: string) {
+    this.name = name;
+    this.url = url;
+  }
+
+  private get(): Queue {
+    this.queue ??= new Queue(this.name, {
+      connection: { ...redisOptions(this.url), enableOfflineQueue: false, maxRetriesPerRequest: 1 },
+      defaultJobOptions: JOB_OPTIONS,
+    });
+    // Errors are reported by send(); without a listener an 'error' event would crash the process.
+    this.queue.on('error', () => undefined);
+    return this.queue;
+  }
+
+  async send(jobs: QueueJob[]): Promise<void> {
+    const queue = this.get();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        queue.addBulk(jobs.map((data) => ({ name: jobName(data), data }))),
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`queue did not answer within ${SEND_TIMEOUT_MS} ms`)), SEND_TIMEOUT_MS);
+        }),
+      ]);
+    } catch (err) {
+      // A queue whose first connection failed stays broken: start afresh next time.
+      if (this.queue === queue) this.queue = undefined;
+      void queue.close().catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async close(): Promise<void> {
+    const q = this.queue;
+    this.queue = undefined;
+    await q?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,65 @@
+// The body of each watcher process: list-watch its targets, buffer into the outbox, deliver
+// to the queue, expose health and metrics. Each app only says what it watches.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { loadWatcherConfig, redact, type WatcherConfig } from './config.ts';
+import { startHttp } from './http.ts';
+import { loadKubeConfig } from './kube.ts';
+import { ListWatcher, type WatchTarget } from './list-watcher.ts';
+import { createLogger } from './logger.ts';
+import { Outbox } from './outbox.ts';
+import { configOrExit, onShutdown } from './process.ts';
+import { QueueProducer } from './queue.ts';
+import type { Kind } from './types.ts';
+
+export interface WatcherSpec {
+  name: string;
+  kind: Kind;
+  targets: (kc: KubeConfig, config: WatcherConfig) => WatchTarget[];
+}
+
+export async function runWatcher(spec: WatcherSpec, env: Record<string, string | undefined>): Promise<void> {
+  const config = configOrExit(spec.name, () => loadWatcherConfig(env));
+  const log = createLogger(config.LOG_LEVEL, spec.name);
+  const kc = loadKubeConfig(config.KUBECONFIG);
+  log.info({ namespaces: config.NAMESPACES.length ? config.NAMESPACES : 'all', queue: config.QUEUE_NAME, redis: redact(config.REDIS_URL), server: kc.getCurrentCluster()?.server }, 'starting');
+
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const events = new Counter({ name: 'critsvc_watch_events_total', help: 'Watch events received, by type', labelNames: ['kind', 'type'], registers: [registry] });
+  const producer = new QueueProducer(config.QUEUE_NAME, config.REDIS_URL);
+  const watchers: ListWatcher[] = [];
+  const outbox = new Outbox({
+    send: (jobs) => producer.send(jobs),
+    log,
+    maxObjects: config.OUTBOX_MAX_OBJECTS,
+    onOverflow: () => watchers.forEach((w) => w.requestRelist()),
+  });
+  new Gauge({ name: 'critsvc_outbox_pending', help: 'Events waiting to reach Redis', registers: [registry], collect() { this.set(outbox.size); } });
+  new Gauge({ name: 'critsvc_outbox_sent', help: 'Events delivered to the queue since start', registers: [registry], collect() { this.set(outbox.sent); } });
+  new Gauge({ name: 'critsvc_watch_lists', help: 'Complete lists taken since start', registers: [registry], collect() { this.set(watchers.reduce((n, w) => n + w.lists, 0)); } });
+  new Gauge({ name: 'critsvc_watch_requests', help: 'Watch requests opened since start', registers: [registry], collect() { this.set(watchers.reduce((n, w) => n + w.watches, 0)); } });
+
+  for (const target of spec.targets(kc, config)) {
+    watchers.push(new ListWatcher({
+      kc, target, log: log.child({ scope: target.scope || '*' }), push: (job) => outbox.push(job),
+      timeoutSeconds: config.WATCH_TIMEOUT_SECONDS, stallSeconds: config.WATCH_STALL_SECONDS,
+      onEvent: (type) => events.inc({ kind: spec.kind, type }),
+    }));
+  }
+  const http = await startHttp({
+    host: config.HTTP_HOST, port: config.HTTP_PORT, registry, log,
+    notReady: () => (watchers.every((w) => w.synced) ? undefined : 'first list not done'),
+  });
+  onShutdown(log, [
+    async () => { await Promise.all(watchers.map((w) => w.stop())); },
+    async () => {
+      if (!(await outbox.drain(5_000))) log.warn({ pending: outbox.size }, 'events not delivered before shutdown; the next start re-lists');
+    },
+    () => outbox.close(),
+    () => producer.close(),
+    () => http.close(),
+  ]);
+  outbox.start();
+  for (const w of watchers) w.start();
+}

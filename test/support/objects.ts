@@ -1,0 +1,87 @@
+// Building blocks of the acceptance scenarios, all through the real API server.
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { setPodStatus, statusOf, type Kube } from './kube.ts';
+
+export const GROUP = { group: 'mycrd.com', version: 'v1', plural: 'criticalservices' };
+export const OWNED = 'service-watcher';
+
+export async function createService(k: Kube, ns: string, name: string, o: { labels?: Record<string, string>; selector?: Record<string, string>; type?: string; targetPort?: number } = {}): Promise<V1Service> {
+  const spec: V1Service['spec'] = o.type === 'ExternalName'
+    ? { type: 'ExternalName', externalName: 'example.org' }
+    : { ...(o.selector === undefined ? { selector: { role: name } } : Object.keys(o.selector).length ? { selector: o.selector } : {}), ports: [{ port: 80, targetPort: o.targetPort ?? 8080 }] };
+  return k.core.createNamespacedService({ namespace: ns, body: { metadata: { name, labels: o.labels ?? { role: name } }, spec } });
+}
+
+/** A "real" pod, started the way a kubelet would report it. */
+export async function createRealPod(k: Kube, ns: string, name: string, labels: Record<string, string>, o: { ready?: boolean; running?: boolean; annotations?: Record<string, string> } = {}): Promise<V1Pod> {
+  const pod = await k.core.createNamespacedPod({
+    namespace: ns,
+    body: { metadata: { name, labels, ...(o.annotations ? { annotations: o.annotations } : {}) }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+  });
+  if (o.running === false) return pod;
+  return setPodStatus(k, ns, name, { ready: o.ready ?? true });
+}
+
+export async function createTemplate(k: Kube, ns: string, name = 'critical-service-pod-template', containerPort = 80): Promise<void> {
+  const body = {
+    metadata: { name },
+    template: { metadata: { labels: { from: 'template' } }, spec: { containers: [{ name: 'maintenance', image: 'nginx:1.27-alpine', ports: [{ containerPort }] }] } },
+  };
+  try {
+    await k.core.createNamespacedPodTemplate({ namespace: ns, body });
+  } catch (err) {
+    if (statusOf(err) !== 409) throw err;
+    await k.core.replaceNamespacedPodTemplate({ namespace: ns, name, body: { ...body, metadata: { ...body.metadata, resourceVersion: (await k.core.readNamespacedPodTemplate({ namespace: ns, name })).metadata?.resourceVersion } } });
+  }
+}
+
+export interface CritSpec {
+  namespace?: string;
+  matchLabels: { key: string; value: string }[];
+}
+
+export async function createCrit(k: Kube, name: string, spec: CritSpec): Promise<void> {
+  await deleteCrit(k, name);
+  await k.custom.createClusterCustomObject({ ...GROUP, body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name }, spec } });
+}
+
+export async function deleteCrit(k: Kube, name: string): Promise<void> {
+  try {
+    await k.custom.deleteClusterCustomObject({ ...GROUP, name });
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+  }
+}
+
+export interface CritStatus {
+  observedGeneration?: number;
+  coveredServices?: number;
+  lameCount?: number;
+  defaultPodCount?: number;
+  lameServices?: string[];
+  defaultPods?: string[];
+  conditions?: { type: string; status: string; reason: string; message: string }[];
+}
+
+export async function critStatus(k: Kube, name: string): Promise<CritStatus | undefined> {
+  const obj = (await k.custom.getClusterCustomObject({ ...GROUP, name })) as { status?: CritStatus };
+  return obj.status;
+}
+
+export async function pods(k: Kube, ns: string): Promise<V1Pod[]> {
+  return (await k.core.listNamespacedPod({ namespace: ns })).items;
+}
+
+export const isOwned = (p: V1Pod): boolean => p.metadata?.annotations?.[OWNED] === 'owned';
+
+export async function defaultPods(k: Kube, ns: string): Promise<V1Pod[]> {
+  return (await pods(k, ns)).filter((p) => isOwned(p) && !p.metadata?.deletionTimestamp);
+}
+
+export async function deletePod(k: Kube, ns: string, name: string): Promise<void> {
+  await k.core.deleteNamespacedPod({ namespace: ns, name, gracePeriodSeconds: 0 });
+}
+
+export async function events(k: Kube, ns: string): Promise<{ reason: string; message: string; object: string }[]> {
+  return (await k.core.listNamespacedEvent({ namespace: ns })).items.map((e) => ({ reason: e.reason ?? '', message: e.message ?? '', object: e.involvedObject.name ?? '' }));
+}

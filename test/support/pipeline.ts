@@ -1,0 +1,162 @@
+// The four critsvc processes as separate OS processes, as in production, with their logs kept
+// for assertions.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ApiextensionsV1Api, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { inject } from 'vitest';
+import { statusOf, suffix, type Kube } from './kube.ts';
+import { eventually } from './wait.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+export const PROCESSES = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'] as const;
+export type ProcessName = (typeof PROCESSES)[number];
+
+export interface LogLine {
+  level: string;
+  msg: string;
+  [k: string]: unknown;
+}
+
+class Proc {
+  child: ChildProcess | undefined;
+  lines: LogLine[] = [];
+  raw: string[] = [];
+  port: number | undefined;
+  exits: (number | null)[] = [];
+  private readonly name: ProcessName;
+  private readonly env: Record<string, string>;
+
+  constructor(name: ProcessName, env: Record<string, string>) {
+    this.name = name;
+    this.env = env;
+  }
+
+  start(): void {
+    this.port = undefined;
+    const child = spawn(process.execPath, [join(root, 'apps', this.name, 'src', 'main.ts')], {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child = child;
+    let buf = '';
+    child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      buf += chunk;
+      const parts = buf.split('\n');
+      buf = parts.pop() ?? '';
+      for (const line of parts) this.take(line);
+    });
+    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.raw.push(...chunk.split('\n').filter(Boolean)));
+    child.on('exit', (code) => this.exits.push(code));
+  }
+
+  private take(line: string): void {
+    this.raw.push(line);
+    try {
+      const obj = JSON.parse(line) as LogLine;
+      this.lines.push(obj);
+      if (obj.msg?.startsWith('http endpoint listening') && typeof obj.port === 'number') this.port = obj.port;
+    } catch {
+      // not JSON: kept in raw
+    }
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<void> {
+    const c = this.child;
+    if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    await new Promise<void>((r) => {
+      c.once('exit', () => r());
+      c.kill(signal);
+    });
+  }
+}
+
+export interface PipelineOptions {
+  namespaces: string[];
+  redisUrl: string;
+  templateNamespace: string;
+  templateName?: string;
+  env?: Record<string, string>;
+}
+
+export class Pipeline {
+  readonly procs: Record<ProcessName, Proc>;
+  readonly queue: string;
+
+  private constructor(opts: PipelineOptions) {
+    this.queue = `critsvc-test-${suffix()}`;
+    const env: Record<string, string> = {
+      KUBECONFIG: inject('kubeconfig'),
+      REDIS_URL: opts.redisUrl,
+      QUEUE_NAME: this.queue,
+      NAMESPACES: opts.namespaces.join(','),
+      POD_TEMPLATE_NAMESPACE: opts.templateNamespace,
+      POD_TEMPLATE_NAME: opts.templateName ?? 'critical-service-pod-template',
+      LOG_LEVEL: 'debug',
+      HTTP_PORT: '0',
+      HTTP_HOST: '127.0.0.1',
+      TEMPLATE_RETRY_SECONDS: '2',
+      STATUS_FLUSH_MS: '200',
+      ...opts.env,
+    };
+    this.procs = Object.fromEntries(PROCESSES.map((n) => [n, new Proc(n, env)])) as Record<ProcessName, Proc>;
+  }
+
+  static async start(opts: PipelineOptions): Promise<Pipeline> {
+    const p = new Pipeline(opts);
+    for (const name of PROCESSES) p.procs[name].start();
+    await p.waitReady();
+    return p;
+  }
+
+  /** Every process answers /readyz (the handler only once its state is complete). */
+  async waitReady(names: readonly ProcessName[] = PROCESSES, timeoutMs = 30_000): Promise<void> {
+    for (const name of names) {
+      await eventually(`${name} ready`, async () => {
+        const proc = this.procs[name];
+        if (proc.child?.exitCode !== null && proc.child?.exitCode !== undefined) throw new Error(`${name} exited ${proc.child.exitCode}: ${proc.raw.slice(-5).join('\n')}`);
+        if (!proc.port) return false;
+        return (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok;
+      }, timeoutMs);
+    }
+  }
+
+  async restart(name: ProcessName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await this.procs[name].kill(signal);
+    this.procs[name].start();
+  }
+
+  async metrics(name: ProcessName = 'handler'): Promise<string> {
+    const port = this.procs[name].port;
+    if (!port) throw new Error(`${name} has no HTTP port yet`);
+    return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  }
+
+  logs(name: ProcessName): LogLine[] {
+    return this.procs[name].lines;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(PROCESSES.map((n) => this.procs[n].kill('SIGTERM')));
+  }
+}
+
+/** Installs deploy/crd.yaml (once per cluster) and waits until it is served. */
+export async function ensureCrd(k: Kube): Promise<void> {
+  const api = k.kc.makeApiClient(ApiextensionsV1Api);
+  const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(root, 'deploy/crd.yaml'), 'utf8'));
+  const name = crd.metadata?.name ?? '';
+  try {
+    const existing = await api.readCustomResourceDefinition({ name });
+    crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion };
+    await api.replaceCustomResourceDefinition({ name, body: crd });
+  } catch (err) {
+    if (statusOf(err) !== 404) throw err;
+    await api.createCustomResourceDefinition({ body: crd });
+  }
+  await eventually('the CRD to be established', async () => {
+    const c = await api.readCustomResourceDefinition({ name });
+    return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
+  });
+}

@@ -1,0 +1,50 @@
+// A private redis-server per test file, on a free loopback port, that tests may kill and restart.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, redisPing } from '../../scripts/cluster/up.ts';
+
+export class TestRedis {
+  private proc: ChildProcess | undefined;
+  readonly port: number;
+  private readonly dir: string;
+  private readonly extraArgs: string[];
+
+  private constructor(port: number, extraArgs: string[]) {
+    this.port = port;
+    this.extraArgs = extraArgs;
+    this.dir = mkdtempSync(join(tmpdir(), 'critsvc-redis-'));
+  }
+
+  static async start(extraArgs: string[] = []): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), extraArgs);
+    await r.restart();
+    return r;
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  async restart(): Promise<void> {
+    await this.stop();
+    this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs], { stdio: 'ignore' });
+    const deadline = Date.now() + 10_000;
+    while (!(await redisPing(this.port))) {
+      if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** SIGKILL: what a crash looks like to its clients. */
+  async stop(): Promise<void> {
+    const p = this.proc;
+    this.proc = undefined;
+    if (!p || p.exitCode !== null) return;
+    await new Promise<void>((resolve) => {
+      p.once('exit', () => resolve());
+      p.kill('SIGKILL');
+    });
+  }
+}

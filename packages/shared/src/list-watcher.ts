@@ -33,6 +33,8 @@ export interface ListWatcherOptions {
   stallSeconds: number;
   onEvent?: (type: string) => void;
   now?: () => number;
+  /** Resume from this resourceVersion instead of listing first (as after a reconnect). */
+  resumeFrom?: string;
 }
 
 type WatchEnd = { reason: 'closed' | 'gone' | 'stopped' | 'relist' } | { reason: 'error'; err: unknown };
@@ -55,6 +57,7 @@ export class ListWatcher {
 
   constructor(opts: ListWatcherOptions) {
     this.opts = opts;
+    this.resourceVersion = opts.resumeFrom;
   }
 
   start(): void {

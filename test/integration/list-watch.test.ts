@@ -1,0 +1,76 @@
+// The list-watch loop against the real API server: a watch resumed from a resourceVersion the
+// server no longer has gets 410 Gone; the re-list that follows reports what was deleted meanwhile.
+import { afterEach, describe, expect, it } from 'vitest';
+import { podTargets, type QueueJob, type WatchJob } from '../../packages/shared/src/index.ts';
+import { ListWatcher } from '../../packages/shared/src/list-watcher.ts';
+import { createLogger } from '../../packages/shared/src/logger.ts';
+import { Store } from '../../apps/handler/src/model/store.ts';
+import { freshNamespace, kube } from '../support/kube.ts';
+import { createRealPod, deletePod } from '../support/objects.ts';
+import { eventually } from '../support/wait.ts';
+
+const k = kube();
+const running: ListWatcher[] = [];
+afterEach(async () => {
+  for (const w of running.splice(0)) await w.stop();
+});
+
+function watcher(ns: string, jobs: QueueJob[], resumeFrom?: string): ListWatcher {
+  const [target] = podTargets(k.kc, [ns]);
+  if (!target) throw new Error('no target');
+  const w = new ListWatcher({
+    kc: k.kc, target, push: (j) => jobs.push(j), log: createLogger('silent', 'test'), timeoutSeconds: 60, stallSeconds: 30,
+    ...(resumeFrom ? { resumeFrom } : {}),
+  });
+  running.push(w);
+  w.start();
+  return w;
+}
+
+describe('ListWatcher', () => {
+  it('re-lists after 410 Gone and the SYNCED marker removes what was deleted during the gap', async () => {
+    const ns = await freshNamespace(k, 'gone');
+    for (const n of ['a', 'b', 'vanished']) await createRealPod(k, ns, n, { app: n });
+    const store = new Store();
+    const first: QueueJob[] = [];
+    const w1 = watcher(ns, first);
+    await eventually('first list', async () => w1.synced);
+    for (const j of first) store.apply(j);
+    await w1.stop();
+    expect([...store.podsIn(ns)].map((p) => p.name).sort()).toEqual(['a', 'b', 'vanished']);
+
+    // The gap: nobody watches while a pod goes and another comes.
+    await deletePod(k, ns, 'vanished');
+    await createRealPod(k, ns, 'c', { app: 'c' });
+
+    // Resuming from a resourceVersion long compacted away: the server answers 410 Gone.
+    const second: QueueJob[] = [];
+    const w2 = watcher(ns, second, '1');
+    await eventually('re-list after 410', async () => w2.lists === 1);
+    expect(second.at(-1)).toMatchObject({ type: 'SYNCED', kind: 'Pod', scope: ns });
+    for (const j of second) store.apply(j);
+    expect([...store.podsIn(ns)].map((p) => p.name).sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('sees changes made after the list on the watch, resumes after the server closes it', async () => {
+    const ns = await freshNamespace(k, 'resume');
+    const jobs: QueueJob[] = [];
+    const [target] = podTargets(k.kc, [ns]);
+    if (!target) throw new Error('no target');
+    const w = new ListWatcher({ kc: k.kc, target, push: (j) => jobs.push(j), log: createLogger('silent', 'test'), timeoutSeconds: 1, stallSeconds: 30 });
+    running.push(w);
+    w.start();
+    await eventually('list', async () => w.synced);
+    await createRealPod(k, ns, 'p1', { app: 'x' });
+    await new Promise((r) => setTimeout(r, 2_500)); // longer than the server-side timeout
+    await createRealPod(k, ns, 'p2', { app: 'x' });
+    await eventually('both pods on the watch', async () => ['p1', 'p2'].every((n) => jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === n)));
+    expect(w.watches).toBeGreaterThan(1);
+    expect(w.lists).toBe(1); // resumed, not re-listed
+    // Managed fields and the pod spec never travel.
+    const added = jobs.find((j): j is WatchJob => j.type === 'ADDED' && j.object.metadata?.name === 'p1');
+    expect(added?.object.metadata?.name).toBe('p1');
+    expect(added && 'spec' in added.object).toBe(false);
+    expect(JSON.stringify(added)).not.toContain('managedFields');
+  });
+});

@@ -1,0 +1,53 @@
+// Acceptance 7: a missing PodTemplate is reported (log, status, Event) and, once created, the
+// default pod follows without any restart.
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { freshNamespace, kube, suffix } from '../support/kube.ts';
+import { createCrit, createService, createTemplate, critStatus, defaultPods, deleteCrit, events } from '../support/objects.ts';
+import { ensureCrd, Pipeline } from '../support/pipeline.ts';
+import { TestRedis } from '../support/redis.ts';
+import { eventually } from '../support/wait.ts';
+
+const k = kube();
+let redis: TestRedis;
+let pipeline: Pipeline | undefined;
+const crit = `tmpl-${suffix()}`;
+
+beforeAll(async () => {
+  await ensureCrd(k);
+  redis = await TestRedis.start();
+});
+afterEach(async () => {
+  await pipeline?.stop();
+  await deleteCrit(k, crit);
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+describe('acceptance 7: missing PodTemplate', () => {
+  it('says so in the log, the status and an Event, then recovers by itself', async () => {
+    const ns = await freshNamespace(k, 'tmpl');
+    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+    await createService(k, ns, 'shop', { labels: { tier: 'gold' } });
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
+
+    const line = await eventually('an error log line naming the template', async () =>
+      pipeline?.logs('handler').find((l) => l.level === 'error' && l.reason === 'PodTemplateUnusable'));
+    expect(line.msg).toContain(`PodTemplate ${ns}/critical-service-pod-template not found`);
+    const cond = await eventually('TemplateAvailable=False', async () =>
+      (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable' && c.status === 'False'));
+    expect(cond.message).toContain('not found');
+    expect((await critStatus(k, crit))?.conditions?.find((c) => c.type === 'Ready')?.status).toBe('False');
+    await eventually('a PodTemplateUnusable Warning on the Service', async () =>
+      (await events(k, ns)).some((e) => e.reason === 'PodTemplateUnusable' && e.object === 'shop'));
+    // Retries are bounded: not one per millisecond.
+    const attempts = pipeline?.logs('handler').filter((l) => l.msg === 'waiting for a usable PodTemplate').length ?? 0;
+    expect(attempts).toBeLessThan(20);
+
+    await createTemplate(k, ns);
+    await eventually('the default pod, without restart', async () => (await defaultPods(k, ns)).length === 1, 20_000);
+    await eventually('the condition cleared', async () =>
+      !(await critStatus(k, crit))?.conditions?.some((c) => c.type === 'TemplateAvailable'));
+    expect(pipeline?.procs.handler.exits).toEqual([]);
+  });
+});

@@ -1,0 +1,44 @@
+// An independent watch on a namespace's pods: what a user would see, with timestamps.
+import { Watch } from '@kubernetes/client-node';
+import type { Kube } from './kube.ts';
+
+export interface SeenPod {
+  type: string;
+  name: string;
+  uid: string;
+  owned: boolean;
+  service?: string;
+  at: number;
+  resourceVersion: string;
+}
+
+interface RawPod {
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+}
+
+export class PodWatch {
+  readonly seen: SeenPod[] = [];
+  private ctrl: AbortController | undefined;
+
+  static async start(k: Kube, ns: string): Promise<PodWatch> {
+    const w = new PodWatch();
+    const list = await k.core.listNamespacedPod({ namespace: ns });
+    w.ctrl = await new Watch(k.kc).watch(`/api/v1/namespaces/${ns}/pods`, { resourceVersion: list.metadata?.resourceVersion }, (type, obj: RawPod) => {
+      const m = obj.metadata ?? {};
+      w.seen.push({
+        type, name: m.name ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '', at: Date.now(),
+        owned: m.annotations?.['service-watcher'] === 'owned',
+        ...(m.labels?.['critsvc.mycrd.com/service'] ? { service: m.labels['critsvc.mycrd.com/service'] } : {}),
+      });
+    }, () => undefined);
+    return w;
+  }
+
+  defaultPodsAdded(): SeenPod[] {
+    return this.seen.filter((e) => e.type === 'ADDED' && e.owned);
+  }
+
+  stop(): void {
+    this.ctrl?.abort();
+  }
+}

@@ -78,6 +78,8 @@ export interface PipelineOptions {
   templateNamespace: string;
   templateName?: string;
   env?: Record<string, string>;
+  /** Per-process kubeconfig (e.g. one per ServiceAccount); default: the admin's. */
+  kubeconfigs?: Partial<Record<ProcessName, string>>;
 }
 
 export class Pipeline {
@@ -100,7 +102,10 @@ export class Pipeline {
       STATUS_FLUSH_MS: '200',
       ...opts.env,
     };
-    this.procs = Object.fromEntries(PROCESSES.map((n) => [n, new Proc(n, env)])) as Record<ProcessName, Proc>;
+    this.procs = Object.fromEntries(PROCESSES.map((n) => {
+      const kubeconfig = opts.kubeconfigs?.[n];
+      return [n, new Proc(n, kubeconfig ? { ...env, KUBECONFIG: kubeconfig } : env)];
+    })) as Record<ProcessName, Proc>;
   }
 
   static async start(opts: PipelineOptions): Promise<Pipeline> {

@@ -83,6 +83,27 @@ const handler = {
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),
 };
 
+const dashboard = {
+  LOG_LEVEL: common.LOG_LEVEL,
+  REDIS_URL: common.REDIS_URL,
+  QUEUE_NAME: common.QUEUE_NAME,
+  DASHBOARD_PORT: httpPort({ default: 3000, desc: 'Port of the queue dashboard' }),
+  DASHBOARD_HOST: str({ default: '0.0.0.0', desc: 'Address the queue dashboard binds to' }),
+  DASHBOARD_READ_ONLY: bool({ default: true, desc: 'Read-only dashboard: no retry, clean, pause or delete of jobs' }),
+  DASHBOARD_USER: str({ default: '', desc: 'With DASHBOARD_PASSWORD: require HTTP basic auth' }),
+  DASHBOARD_PASSWORD: str({ default: '', desc: 'With DASHBOARD_USER: require HTTP basic auth' }),
+};
+
+export type DashboardConfig = ReturnType<typeof loadDashboardConfig>;
+
+export function loadDashboardConfig(env: Env) {
+  const cfg = cleanEnv(withoutEmpty(env, []), dashboard, { reporter: reporter(dashboard) });
+  if (Boolean(cfg.DASHBOARD_USER) !== Boolean(cfg.DASHBOARD_PASSWORD)) {
+    throw new ConfigError(['DASHBOARD_USER/DASHBOARD_PASSWORD: set both to require basic auth, or neither']);
+  }
+  return cfg;
+}
+
 export type WatcherConfig = ReturnType<typeof loadWatcherConfig>;
 export type HandlerConfig = ReturnType<typeof loadHandlerConfig>;
 type Env = Record<string, string | undefined>;
@@ -120,17 +141,18 @@ export function loadHandlerConfig(env: Env) {
   return cleanEnv(withoutEmpty(env, ['NAMESPACES', 'KUBECONFIG']), handler, { reporter: reporter(handler) });
 }
 
-/** Every variable with its default and meaning, for the README and `--help`. */
+/** Every variable with its default, meaning and the processes that read it (README, --help). */
 export function describeEnv(): { name: string; default: string; desc: string; processes: string }[] {
-  const rows = new Map<string, { name: string; default: string; desc: string; processes: string }>();
+  const rows = new Map<string, { name: string; default: string; desc: string; who: string[] }>();
   const add = (specs: Record<string, { desc?: string; default?: unknown }>, who: string): void => {
     for (const [name, s] of Object.entries(specs)) {
-      const prev = rows.get(name);
-      if (prev) prev.processes = 'all';
-      else rows.set(name, { name, default: JSON.stringify(s.default ?? ''), desc: s.desc ?? '', processes: who });
+      const row = rows.get(name) ?? { name, default: JSON.stringify(s.default ?? ''), desc: s.desc ?? '', who: [] };
+      row.who.push(who);
+      rows.set(name, row);
     }
   };
   add(watcher, 'watchers');
   add(handler, 'handler');
-  return [...rows.values()];
+  add(dashboard, 'dashboard');
+  return [...rows.values()].map(({ who, ...r }) => ({ ...r, processes: who.join(', ') }));
 }

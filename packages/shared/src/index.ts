@@ -1,6 +1,6 @@
 export { Backoff, sleep } from './backoff.ts';
-export { ConfigError, describeEnv, loadHandlerConfig, loadWatcherConfig, LOG_LEVELS, redact } from './config.ts';
-export type { HandlerConfig, WatcherConfig } from './config.ts';
+export { ConfigError, describeEnv, loadDashboardConfig, loadHandlerConfig, loadWatcherConfig, LOG_LEVELS, redact } from './config.ts';
+export type { DashboardConfig, HandlerConfig, WatcherConfig } from './config.ts';
 export { startHttp } from './http.ts';
 export type { HttpEndpoint } from './http.ts';
 export { apiMessage, httpStatus, isTransient, loadKubeConfig } from './kube.ts';

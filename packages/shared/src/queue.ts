@@ -48,13 +48,15 @@ export class QueueProducer {
   }
 
   private get(): Queue {
-    this.queue ??= new Queue(this.name, {
+    if (this.queue) return this.queue;
+    const queue = new Queue(this.name, {
       connection: { ...redisOptions(this.url), enableOfflineQueue: false, maxRetriesPerRequest: 1 },
       defaultJobOptions: JOB_OPTIONS,
     });
     // Errors are reported by send(); without a listener an 'error' event would crash the process.
-    this.queue.on('error', () => undefined);
-    return this.queue;
+    queue.on('error', () => undefined);
+    this.queue = queue;
+    return queue;
   }
 
   async send(jobs: QueueJob[]): Promise<void> {

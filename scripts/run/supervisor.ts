@@ -1,0 +1,101 @@
+// Runs critsvc's processes as children with readable, prefixed logs; restarts one that dies
+// (as Kubernetes would) and stops them all cleanly on Ctrl-C.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const APPS = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler', 'dashboard'] as const;
+export type App = (typeof APPS)[number];
+
+const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[34m', '\x1b[32m', '\x1b[33m'];
+const LEVEL_COLOR: Record<string, string> = { error: '\x1b[31m', fatal: '\x1b[31m', warn: '\x1b[33m', info: '', debug: '\x1b[90m', trace: '\x1b[90m' };
+const RESET = '\x1b[0m';
+const SKIP = new Set(['level', 'time', 'msg', 'name', 'process', 'pid', 'hostname']);
+
+/** One pino JSON line → "12:00:01 INFO  handler          default pod created svc=ns/frontend". */
+export function formatLine(app: string, line: string, color: boolean, width = 16): string {
+  const paint = (c: string, s: string): string => (color && c ? `${c}${s}${RESET}` : s);
+  let obj: Record<string, unknown>;
+  try {
+    obj = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return `${paint(COLORS[APPS.indexOf(app as App)] ?? '', app.padEnd(width))} ${line}`;
+  }
+  const time = typeof obj.time === 'string' ? obj.time.slice(11, 19) : '';
+  const level = String(obj.level ?? 'info');
+  const fields = Object.entries(obj).filter(([k]) => !SKIP.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  return `${time} ${paint(LEVEL_COLOR[level] ?? '', level.toUpperCase().padEnd(5))} ${paint(COLORS[APPS.indexOf(app as App)] ?? '', app.padEnd(width))} ${String(obj.msg ?? '')}${fields ? ` ${paint('\x1b[90m', fields)}` : ''}`;
+}
+
+export interface SupervisorOptions {
+  root: string;
+  env: Record<string, string>;
+  apps?: readonly App[];
+  /** Raw JSON logs instead of the readable form. */
+  json?: boolean;
+  out?: (line: string) => void;
+}
+
+export class Supervisor {
+  private readonly children = new Map<App, ChildProcess>();
+  private stopping = false;
+  private readonly restarts = new Map<App, number>();
+  private readonly o: SupervisorOptions;
+  private readonly listeners: ((app: App, obj: Record<string, unknown>) => void)[] = [];
+
+  constructor(o: SupervisorOptions) {
+    this.o = o;
+  }
+
+  onLog(fn: (app: App, obj: Record<string, unknown>) => void): void {
+    this.listeners.push(fn);
+  }
+
+  start(): void {
+    for (const app of this.o.apps ?? APPS) this.spawn(app);
+  }
+
+  private spawn(app: App): void {
+    const child = spawn(process.execPath, [join(this.o.root, 'apps', app, 'src', 'main.ts')], { env: this.o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.set(app, child);
+    const out = this.o.out ?? ((l: string) => console.log(l));
+    const color = !this.o.json && process.stdout.isTTY;
+    for (const stream of [child.stdout, child.stderr]) {
+      if (!stream) continue;
+      createInterface({ input: stream }).on('line', (line) => {
+        out(this.o.json ? line : formatLine(app, line, color));
+        try {
+          const obj = JSON.parse(line) as Record<string, unknown>;
+          for (const l of this.listeners) l(app, obj);
+        } catch {
+          // not a log object
+        }
+      });
+    }
+    child.on('exit', (code, signal) => {
+      if (this.stopping) return;
+      const n = (this.restarts.get(app) ?? 0) + 1;
+      this.restarts.set(app, n);
+      const delay = Math.min(30_000, 500 * 2 ** Math.min(n, 6));
+      out(`${app} exited (${signal ?? `code ${code}`}); restarting in ${delay} ms`);
+      setTimeout(() => {
+        if (!this.stopping) this.spawn(app);
+      }, delay).unref();
+    });
+  }
+
+  /** SIGTERM to each, SIGKILL after the grace period. */
+  async stop(graceMs = 10_000): Promise<void> {
+    this.stopping = true;
+    await Promise.all([...this.children.values()].map((c) => new Promise<void>((resolve) => {
+      if (c.exitCode !== null || c.signalCode !== null) return resolve();
+      const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+      c.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      c.kill('SIGTERM');
+    })));
+  }
+}

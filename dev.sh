@@ -6,7 +6,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
-bash scripts/setup.sh
+bash scripts/setup.sh "${1:-}"
 # shellcheck source=scripts/env.sh
 source scripts/env.sh
 

@@ -34,20 +34,36 @@ install_pnpm() {
     || die "npm install pnpm@$PNPM_VERSION failed"
 }
 
+APT_UPDATED=""
+apt_install() {
+  [ "$(id -u)" = 0 ] || die "$* missing and installing needs root: sudo apt-get install -y $*"
+  command -v apt-get >/dev/null || die "$* missing and this machine has no apt-get"
+  if [ -z "$APT_UPDATED" ]; then
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
+    APT_UPDATED=1
+  fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null || die "apt-get install $* failed"
+}
+
 install_redis() {
   command -v redis-server >/dev/null && return 0
   say "installing redis-server (Debian package)"
-  [ "$(id -u)" = 0 ] || die "redis-server is missing and installing it needs root: sudo apt-get install -y redis-server"
-  command -v apt-get >/dev/null || die "redis-server is missing and this machine has no apt-get: install redis-server >= 7"
-  DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null || die "apt-get install redis-server failed"
+  apt_install redis-server
   # The Debian package starts a system redis on 6379; critsvc runs its own on free ports.
   (systemctl disable --now redis-server 2>/dev/null || service redis-server stop 2>/dev/null || true) >/dev/null
+}
+
+install_chromium() {
+  # Debian's Chromium drives the dashboard's browser test (playwright-core cannot download one).
+  command -v chromium >/dev/null && return 0
+  say "installing chromium (Debian package) for the dashboard's browser test"
+  apt_install chromium
 }
 
 install_node
 install_pnpm
 install_redis
+if [ "${1:-}" = test ]; then install_chromium; fi
 bash "$ROOT/scripts/cluster/build-binaries.sh" >/dev/null
 if [ ! -d "$ROOT/node_modules/.pnpm" ] || [ "$ROOT/pnpm-lock.yaml" -nt "$ROOT/node_modules/.pnpm/lock.yaml" ]; then
   say "installing workspace dependencies"

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image for every critsvc process: `docker run critsvc <process>` with <process> one of
+# watcher-services, watcher-pods, watcher-crds, handler, dashboard.
+# Node 24 runs the TypeScript sources directly (type stripping): no build step, no dist/.
+ARG NODE_VERSION=24.21.0
+
+FROM node:${NODE_VERSION}-bookworm-slim AS deps
+WORKDIR /app
+RUN npm install --global --no-fund --no-audit pnpm@10.34.9
+COPY package.json pnpm-lock.yaml pnpm-workspace.yaml ./
+COPY apps/watcher-services/package.json apps/watcher-services/
+COPY apps/watcher-pods/package.json apps/watcher-pods/
+COPY apps/watcher-crds/package.json apps/watcher-crds/
+COPY apps/handler/package.json apps/handler/
+COPY apps/dashboard/package.json apps/dashboard/
+COPY packages/shared/package.json packages/shared/
+# Production dependencies only; pnpm's symlinked layout is kept (Node strips types only
+# outside node_modules, and workspace packages resolve to their real paths).
+RUN pnpm install --frozen-lockfile --prod --ignore-scripts
+
+FROM node:${NODE_VERSION}-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /app /app
+COPY apps /app/apps
+COPY packages /app/packages
+COPY docker/entrypoint.sh /app/docker/entrypoint.sh
+# The image's `node` user (uid 1000) matches the Deployments' runAsUser.
+USER 1000:1000
+EXPOSE 8080 3000
+ENTRYPOINT ["/app/docker/entrypoint.sh"]

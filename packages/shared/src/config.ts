@@ -76,7 +76,7 @@ const handler = {
   ...common,
   POD_TEMPLATE_NAME: dnsLabel({ default: 'critical-service-pod-template', desc: 'PodTemplate the default pods are made from' }),
   POD_TEMPLATE_NAMESPACE: dnsLabel({ default: 'linux-mag', desc: 'Namespace of that PodTemplate' }),
-  POD_NAME_PREFIX: podNamePrefix({ default: 'service-watcher', desc: 'Default pods are named <prefix>-<service name>' }),
+  POD_NAME_PREFIX: podNamePrefix({ default: 'service-watcher', desc: 'Default pods are named PREFIX-SERVICENAME (shortened with a hash past 63 characters)' }),
   READY_PODS_ONLY: bool({ default: false, desc: 'Count only Ready pods as real (the article counts any matching running pod)' }),
   RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
   TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),

@@ -1,0 +1,9 @@
+// Prints the README's configuration table from the envalid specs (the single source).
+import { describeEnv } from '../packages/shared/src/config.ts';
+
+console.log('| Variable | Default | Read by | Meaning |');
+console.log('|---|---|---|---|');
+for (const r of describeEnv()) {
+  const def = r.default === '""' || r.default === '[]' ? '(empty)' : `\`${r.default.replace(/^"|"$/g, '')}\``;
+  console.log(`| \`${r.name}\` | ${def} | ${r.processes} | ${r.desc} |`);
+}

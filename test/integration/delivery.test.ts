@@ -109,6 +109,14 @@ describe('deploy/ (kustomize)', () => {
   });
 });
 
+describe('README', () => {
+  it('documents every environment variable with its default', () => {
+    const readme = read('README.md');
+    const missing = describeEnv().filter((r) => !readme.includes(`| \`${r.name}\` |`)).map((r) => r.name);
+    expect(missing).toEqual([]);
+  });
+});
+
 describe('the container command outside a container', () => {
   it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready', async (proc) => {
     const child = spawn(join(root, 'docker/entrypoint.sh'), [proc], {

@@ -13,7 +13,7 @@ export function stateDir(): string {
   return process.env.CRITSVC_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 }
 
-function binaries(): { apiserver: string; etcd: string } {
+export function binaries(): { apiserver: string; etcd: string } {
   const res = spawnSync('bash', [join(repoRoot, 'scripts/cluster/build-binaries.sh')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',

@@ -20,6 +20,8 @@ export interface UpOptions {
   dir: string;
   apiserver: string;
   etcd: string;
+  /** e.g. --watch-cache=false for a test that needs watches served by etcd itself. */
+  extraApiserverArgs?: string[];
 }
 
 function which(cmd: string): string {
@@ -166,7 +168,7 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     }
   }, 30_000);
 
-  const api = record(startProc('kube-apiserver', apiserverArgv(opts.apiserver, pki, etcdUrl, apiPort),
+  const api = record(startProc('kube-apiserver', [...apiserverArgv(opts.apiserver, pki, etcdUrl, apiPort), ...(opts.extraApiserverArgs ?? [])],
     join(dir, 'kube-apiserver.log')));
   await waitFor(`kube-apiserver (port ${apiPort})`, api, () => apiserverReady(state), 90_000);
 

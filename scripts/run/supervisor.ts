@@ -31,6 +31,8 @@ export function formatLine(app: string, line: string, color: boolean, width = 16
 export interface SupervisorOptions {
   root: string;
   env: Record<string, string>;
+  /** Per-process additions to env (e.g. distinct HTTP ports). */
+  envFor?: (app: App) => Record<string, string>;
   apps?: readonly App[];
   /** Raw JSON logs instead of the readable form. */
   json?: boolean;
@@ -48,6 +50,10 @@ export class Supervisor {
     this.o = o;
   }
 
+  pid(app: App): number | undefined {
+    return this.children.get(app)?.pid;
+  }
+
   onLog(fn: (app: App, obj: Record<string, unknown>) => void): void {
     this.listeners.push(fn);
   }
@@ -57,7 +63,8 @@ export class Supervisor {
   }
 
   private spawn(app: App): void {
-    const child = spawn(process.execPath, [join(this.o.root, 'apps', app, 'src', 'main.ts')], { env: this.o.env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const env = { ...this.o.env, ...this.o.envFor?.(app) };
+    const child = spawn(process.execPath, [join(this.o.root, 'apps', app, 'src', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(app, child);
     const out = this.o.out ?? ((l: string) => console.log(l));
     const color = !this.o.json && process.stdout.isTTY;

@@ -12,9 +12,9 @@ export interface Kube {
   custom: CustomObjectsApi;
 }
 
-export function kube(): Kube {
+export function kube(kubeconfig: string = inject('kubeconfig')): Kube {
   const kc = new KubeConfig();
-  kc.loadFromFile(inject('kubeconfig'));
+  kc.loadFromFile(kubeconfig);
   return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
 }
 

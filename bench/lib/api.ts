@@ -1,0 +1,73 @@
+// A lean keep-alive HTTPS client for the load generator: populating 20,000 pods through
+// client-node (a new TLS connection per request) would measure the generator, not critsvc.
+import { Agent, request } from 'node:https';
+import { readFileSync } from 'node:fs';
+import type { ClusterState } from '../../scripts/cluster/state.ts';
+
+export class RawApi {
+  private readonly agent: Agent;
+  private readonly base: URL;
+  private readonly token: string;
+
+  constructor(state: ClusterState) {
+    this.base = new URL(state.server);
+    this.token = state.token;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(state.caFile) });
+  }
+
+  call<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: T }> {
+    const data = body === undefined ? undefined : JSON.stringify(body);
+    return new Promise((resolve, reject) => {
+      const req = request({
+        host: this.base.hostname, port: this.base.port, path, method, agent: this.agent,
+        headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {}) },
+      }, (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (text += c));
+        res.on('end', () => {
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            // not JSON
+          }
+          resolve({ status: res.statusCode ?? 0, body: parsed as T });
+        });
+      });
+      req.on('error', reject);
+      if (data) req.write(data);
+      req.end();
+    });
+  }
+
+  async must<T = unknown>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
+    const res = await this.call<T>(method, path, body, contentType);
+    if (res.status >= 300 && res.status !== 409) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    return res.body;
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}
+
+/** Runs `tasks` with at most `limit` in flight. */
+export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const item = items[next++] as T;
+      await fn(item);
+    }
+  };
+  await Promise.all(Array.from({ length: limit }, worker));
+}
+
+export const podBody = (name: string, labels: Record<string, string>): object => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
+});
+
+export const readyStatus = (): object => ({
+  status: { phase: 'Running', podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }] },
+});

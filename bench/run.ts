@@ -1,0 +1,407 @@
+// `pnpm bench`: failover/recovery latency against a floor, then scale, memory and churn, on a
+// control plane of its own. Writes bench/results/<date>.md and .json.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { KubeConfig } from '@kubernetes/client-node';
+import { Redis } from 'ioredis';
+import { clusterDown, readState, type ClusterState } from '../scripts/cluster/state.ts';
+import { freePort } from '../scripts/cluster/up.ts';
+import { installBasics } from '../scripts/run/environment.ts';
+import { APPS, Supervisor, type App } from '../scripts/run/supervisor.ts';
+import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { Recorder } from './lib/recorder.ts';
+import { median, ms, summarize, type Summary } from './lib/stats.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const clusterDir = join(root, '.cluster-bench');
+const ENV = process.env;
+const TRIALS = Number(ENV.BENCH_TRIALS ?? 200);
+const ROUNDS = Number(ENV.BENCH_ROUNDS ?? 2);
+const NAMESPACES = Number(ENV.BENCH_NAMESPACES ?? 20);
+const SERVICES_PER_NS = Number(ENV.BENCH_SERVICES_PER_NS ?? 100);
+const CRITICAL_PER_NS = Number(ENV.BENCH_CRITICAL_PER_NS ?? 25);
+const PODS_PER_SERVICE = Number(ENV.BENCH_PODS_PER_SERVICE ?? 10);
+const CHURN_RATE = Number(ENV.BENCH_CHURN_RATE ?? 200);
+const CHURN_SECONDS = Number(ENV.BENCH_CHURN_SECONDS ?? 45);
+const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
+
+function clusterCli(cmd: string): void {
+  const res = spawnSync(process.execPath, [join(root, 'scripts/cluster/cluster.ts'), cmd], { stdio: 'inherit', env: { ...ENV, CRITSVC_CLUSTER_DIR: clusterDir } });
+  if (res.status !== 0) throw new Error(`cluster ${cmd} failed`);
+}
+
+interface Ctx {
+  state: ClusterState;
+  kc: KubeConfig;
+  api: RawApi;
+}
+
+async function ns(ctx: Ctx, name: string): Promise<void> {
+  await ctx.api.must('POST', '/api/v1/namespaces', { metadata: { name } });
+}
+
+async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promise<{ sup: Supervisor; ports: Record<App, number>; started: number }> {
+  const ports = Object.fromEntries(await Promise.all(APPS.map(async (a) => [a, await freePort()] as const))) as Record<App, number>;
+  const sup = new Supervisor({
+    root, apps: APPS.filter((a) => a !== 'dashboard'), out: () => undefined,
+    env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
+      NAMESPACES: namespaces, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag' },
+    envFor: (app) => ({ HTTP_PORT: String(ports[app]) }),
+  });
+  const started = performance.now();
+  sup.start();
+  return { sup, ports, started };
+}
+
+async function ready(port: number): Promise<boolean> {
+  try {
+    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
+  } catch {
+    return false;
+  }
+}
+
+async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function metric(port: number, name: string, labels = ''): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
+      if (labels && !line.includes(labels)) continue;
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    }
+  }
+  return sum;
+}
+
+function rssMb(pid: number | undefined): number {
+  if (!pid) return NaN;
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+/** Failover: DELETE of the last real pod → stand-in ADDED; recovery: real pod Ready → stand-in DELETED. */
+async function trials(ctx: Ctx, namespace: string, svc: string, n: number, standin: (e: { owned: boolean; labels: Record<string, string> }) => boolean, floor: boolean): Promise<{ failover: number[]; recovery: number[] }> {
+  const list = await ctx.api.must<{ metadata: { resourceVersion: string } }>('GET', `/api/v1/namespaces/${namespace}/pods`);
+  const rec = await Recorder.start(ctx.kc, namespace, list.metadata.resourceVersion);
+  const failover: number[] = [];
+  const recovery: number[] = [];
+  const labels = { role: svc, ...(floor ? { 'critsvc-bench/floor': svc } : {}) };
+  const base = `/api/v1/namespaces/${namespace}/pods`;
+  try {
+    let real = `${svc}-real-0`;
+    const readyAgain = rec.next((e) => e.name === real && e.ready);
+    await ctx.api.must('POST', base, podBody(real, labels));
+    await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
+    await readyAgain;
+    await new Promise((r) => setTimeout(r, 300));
+    for (let i = 1; i <= n; i++) {
+      const gone = rec.next((e) => e.type === 'DELETED' && e.name === real);
+      const up = rec.next((e) => e.type === 'ADDED' && standin(e));
+      await ctx.api.must('DELETE', `${base}/${real}`, { gracePeriodSeconds: 0 });
+      const [g, u] = await Promise.all([gone, up]);
+      failover.push(u.t - g.t);
+      real = `${svc}-real-${i}`;
+      if (floor) {
+        const floorGone = rec.next((e) => e.type === 'DELETED' && standin(e));
+        await ctx.api.must('DELETE', `${base}/floor-${svc}`, { gracePeriodSeconds: 0 });
+        await floorGone;
+        const r = rec.next((e) => e.name === real && e.ready);
+        await ctx.api.must('POST', base, podBody(real, labels));
+        await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
+        await r;
+      } else {
+        const readyEv = rec.next((e) => e.name === real && e.ready);
+        const standinGone = rec.next((e) => e.type === 'DELETED' && standin(e));
+        await ctx.api.must('POST', base, podBody(real, labels));
+        await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
+        const [rd, sg] = await Promise.all([readyEv, standinGone]);
+        recovery.push(sg.t - rd.t);
+      }
+    }
+  } finally {
+    rec.stop();
+  }
+  return { failover, recovery };
+}
+
+interface IdleResult {
+  rounds: { critsvc: { failover: Summary; recovery: Summary }; floor: { failover: Summary } }[];
+  median: { critsvcP50: number; critsvcP95: number; critsvcP99: number; floorP50: number; floorP95: number; floorP99: number; recoveryP50: number; recoveryP99: number; ratioP50: number; ratioP99: number };
+}
+
+async function idle(ctx: Ctx): Promise<IdleResult> {
+  const rounds: IdleResult['rounds'] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const nsC = `bench-idle-${round}`;
+    const nsF = `bench-floor-${round}`;
+    await ns(ctx, nsC);
+    await ns(ctx, nsF);
+    await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/services`, { metadata: { name: 'frontend', labels: { role: 'frontend' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] } });
+    const p = await startPipeline(ctx, nsC, `bench-idle-${round}`);
+    await waitUntil('pipeline ready', async () => (await Promise.all(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
+    await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bench-idle-${round}` }, spec: { namespace: nsC, matchLabels: [{ key: 'role', value: 'frontend' }] } });
+    log(`round ${round}: critsvc, ${TRIALS} failover + recovery trials`);
+    const c = await trials(ctx, nsC, 'frontend', TRIALS, (e) => e.owned, false);
+    await p.sup.stop();
+    await ctx.api.call('DELETE', `/apis/mycrd.com/v1/criticalservices/bench-idle-${round}`);
+
+    const floor: ChildProcess = spawn(process.execPath, [join(root, 'bench/lib/floor-reactor.ts'), ctx.state.kubeconfig, nsF], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((r) => floor.stdout?.once('data', () => r()));
+    log(`round ${round}: floor, ${TRIALS} failover trials`);
+    const f = await trials(ctx, nsF, 'frontend', TRIALS, (e) => e.labels['critsvc-bench/standin'] === 'true', true);
+    floor.kill('SIGTERM');
+    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery) }, floor: { failover: summarize(f.failover) } });
+    log(`round ${round}: critsvc failover p50 ${ms(summarize(c.failover).p50)} p99 ${ms(summarize(c.failover).p99)}; floor p50 ${ms(summarize(f.failover).p50)} p99 ${ms(summarize(f.failover).p99)}`);
+  }
+  const med = (pick: (r: IdleResult['rounds'][number]) => number): number => median(rounds.map(pick));
+  const m = {
+    critsvcP50: med((r) => r.critsvc.failover.p50), critsvcP95: med((r) => r.critsvc.failover.p95), critsvcP99: med((r) => r.critsvc.failover.p99),
+    floorP50: med((r) => r.floor.failover.p50), floorP95: med((r) => r.floor.failover.p95), floorP99: med((r) => r.floor.failover.p99),
+    recoveryP50: med((r) => r.critsvc.recovery.p50), recoveryP99: med((r) => r.critsvc.recovery.p99), ratioP50: 0, ratioP99: 0,
+  };
+  m.ratioP50 = m.critsvcP50 / m.floorP50;
+  m.ratioP99 = m.critsvcP99 / m.floorP99;
+  return { rounds, median: m };
+}
+
+async function populate(ctx: Ctx): Promise<{ seconds: number; services: number; critical: number; pods: number }> {
+  const t0 = performance.now();
+  const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-scale-${String(i).padStart(2, '0')}`);
+  for (const n of namespaces) await ns(ctx, n);
+  const svcs = namespaces.flatMap((n) => Array.from({ length: SERVICES_PER_NS }, (_, i) => ({ n, name: `svc-${String(i).padStart(3, '0')}`, critical: i < CRITICAL_PER_NS })));
+  await pool(svcs, 32, async (s) => {
+    await ctx.api.must('POST', `/api/v1/namespaces/${s.n}/services`, { metadata: { name: s.name, labels: { app: s.name, ...(s.critical ? { critical: 'true' } : {}) } }, spec: { selector: { app: s.name }, ports: [{ port: 80, targetPort: 8080 }] } });
+  });
+  log(`created ${svcs.length} Services`);
+  const pods = svcs.flatMap((s) => Array.from({ length: PODS_PER_SERVICE }, (_, i) => ({ n: s.n, name: `${s.name}-${i}`, app: s.name })));
+  let done = 0;
+  await pool(pods, 48, async (p) => {
+    await ctx.api.must('POST', `/api/v1/namespaces/${p.n}/pods`, podBody(p.name, { app: p.app }));
+    await ctx.api.must('PATCH', `/api/v1/namespaces/${p.n}/pods/${p.name}/status`, readyStatus(), 'application/merge-patch+json');
+    if (++done % 5000 === 0) log(`created ${done} pods (Running, Ready)`);
+  });
+  await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: 'bench-scale' }, spec: { matchLabels: [{ key: 'critical', value: 'true' }] } });
+  return { seconds: (performance.now() - t0) / 1000, services: svcs.length, critical: svcs.filter((s) => s.critical).length, pods: pods.length };
+}
+
+async function redisMemoryMb(url: string): Promise<number> {
+  const r = new Redis(url);
+  const info = await r.info('memory');
+  r.disconnect();
+  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 1024 / 1024;
+}
+
+interface ScaleStart {
+  handlerReadyS: number;
+  watchersReadyS: number;
+  drainedS: number;
+  rss: Record<string, number>;
+  redisMb: number;
+}
+
+async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnType<typeof startPipeline>>; r: ScaleStart }> {
+  const p = await startPipeline(ctx, '', queue);
+  let handlerReady = NaN;
+  await waitUntil('handler ready', async () => {
+    if (await ready(p.ports.handler)) handlerReady = performance.now();
+    return Number.isFinite(handlerReady);
+  });
+  await waitUntil('watchers ready', async () => (await Promise.all(['watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
+  const watchersReady = performance.now();
+  await waitUntil('initial events drained', async () => (await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"')) === 0 && (await metric(p.ports.handler, 'critsvc_events_processed_total')) > 0, 300_000, 200);
+  const drained = performance.now();
+  const rss = Object.fromEntries(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => [a, rssMb(p.sup.pid(a as App))]));
+  return { p, r: { handlerReadyS: (handlerReady - p.started) / 1000, watchersReadyS: (watchersReady - p.started) / 1000, drainedS: (drained - p.started) / 1000, rss, redisMb: await redisMemoryMb(ctx.state.redisUrl) } };
+}
+
+interface ChurnResult {
+  targetRate: number;
+  achievedOpsPerS: number;
+  handledEventsPerS: number;
+  maxWaiting: number;
+  finalWaiting: number;
+  failover: Summary;
+  handlerRssMb: number;
+  redisMb: number;
+}
+
+/** Pods of non-critical Services deleted, re-created and made Ready at a steady rate. */
+async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, round: number): Promise<ChurnResult> {
+  const target = `bench-churn-${round}`;
+  await ns(ctx, target);
+  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'frontend', labels: { critical: 'true' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] } });
+  const before = await metric(p.ports.handler, 'critsvc_events_processed_total');
+  const t0 = performance.now();
+  let ops = 0;
+  let maxWaiting = 0;
+  let stop = false;
+  const interval = 1000 / CHURN_RATE;
+  const gen = (async () => {
+    let k = 0;
+    while (!stop) {
+      const nsName = `bench-scale-${String(k % NAMESPACES).padStart(2, '0')}`;
+      const svc = `svc-${String(CRITICAL_PER_NS + (Math.floor(k / NAMESPACES) % (SERVICES_PER_NS - CRITICAL_PER_NS))).padStart(3, '0')}`;
+      const name = `${svc}-churn-${round}-${k}`;
+      const base = `/api/v1/namespaces/${nsName}/pods`;
+      const due = t0 + ops * interval;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      // One churn unit = 3 events (ADDED, MODIFIED Ready, DELETED), issued without waiting.
+      void ctx.api.call('POST', base, podBody(name, { app: svc }))
+        .then(() => ctx.api.call('PATCH', `${base}/${name}/status`, readyStatus(), 'application/merge-patch+json'))
+        .then(() => ctx.api.call('DELETE', `${base}/${name}`, { gracePeriodSeconds: 0 }));
+      ops += 3;
+      k++;
+    }
+  })();
+  const sampler = setInterval(() => {
+    void metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"').then((w) => (maxWaiting = Math.max(maxWaiting, w)), () => undefined);
+  }, 500);
+  log(`churn round ${round}: ${CHURN_RATE} pod events/s for ${CHURN_SECONDS}s, with failover trials alongside`);
+  const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
+  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned, false);
+  await new Promise((r) => setTimeout(r, CHURN_SECONDS * 1000));
+  const elapsed = (performance.now() - t0) / 1000;
+  const handled = (await metric(p.ports.handler, 'critsvc_events_processed_total')) - before;
+  const { failover } = await trialRun;
+  stop = true;
+  await gen;
+  clearInterval(sampler);
+  const rss = rssMb(p.sup.pid('handler'));
+  return {
+    targetRate: CHURN_RATE, achievedOpsPerS: ops / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
+    finalWaiting: await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"'),
+    failover: summarize(failover), handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
+  };
+}
+
+function versions(state: ClusterState): Record<string, string> {
+  const out = (cmd: string, args: string[]): string => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
+  const api = state.procs.find((p) => p.name === 'kube-apiserver')?.argv[0] ?? '';
+  const etcd = state.procs.find((p) => p.name === 'etcd')?.argv[0] ?? '';
+  return {
+    node: process.version, kubeApiserver: out(api, ['--version']), etcd: out(etcd, ['--version']), redis: out('redis-server', ['--version']),
+    critsvc: out('git', ['-C', root, 'rev-parse', '--short', 'HEAD']),
+  };
+}
+
+async function main(): Promise<void> {
+  clusterCli('down');
+  clusterCli('up');
+  const state = readState(clusterDir);
+  if (!state) throw new Error('no bench cluster state');
+  const kc = new KubeConfig();
+  kc.loadFromFile(state.kubeconfig);
+  const ctx: Ctx = { state, kc, api: new RawApi(state) };
+  await installBasics(state.kubeconfig, root);
+  const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30) };
+  log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB`);
+
+  const idleResult = await idle(ctx);
+  log('populating the scale cluster');
+  const pop = await populate(ctx);
+  log(`populated in ${pop.seconds.toFixed(0)} s`);
+  const starts: ScaleStart[] = [];
+  const churns: ChurnResult[] = [];
+  for (let round = 1; round <= ROUNDS; round++) {
+    const { p, r } = await scaleStart(ctx, `bench-scale-${round}`);
+    starts.push(r);
+    log(`start ${round}: handler ready ${r.handlerReadyS.toFixed(2)} s, watchers ${r.watchersReadyS.toFixed(2)} s, backlog drained ${r.drainedS.toFixed(2)} s, handler RSS ${r.rss.handler?.toFixed(0)} MB, Redis ${r.redisMb.toFixed(1)} MB`);
+    const c = await churn(ctx, p, round);
+    churns.push(c);
+    log(`churn ${round}: ${c.handledEventsPerS.toFixed(0)} events/s handled, queue max ${c.maxWaiting}, failover p50 ${ms(c.failover.p50)} p99 ${ms(c.failover.p99)}`);
+    await p.sup.stop();
+  }
+  ctx.api.close();
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS }, idle: idleResult, population: pop, starts, churns };
+  const dir = join(root, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const day = result.date.slice(0, 10);
+  writeFileSync(join(dir, `${day}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `${day}.md`), report(result));
+  log(`report written to bench/results/${day}.md`);
+  await clusterDown(clusterDir);
+}
+
+function report(r: { date: string; machine: { cores: number; cpu: string; memoryGiB: number }; versions: Record<string, string>; idle: IdleResult; population: Awaited<ReturnType<typeof populate>>; starts: ScaleStart[]; churns: ChurnResult[] }): string {
+  const m = r.idle.median;
+  const med = (f: (x: ScaleStart) => number): number => median(r.starts.map(f));
+  const medC = (f: (x: ChurnResult) => number): number => median(r.churns.map(f));
+  const ok = (v: boolean): string => (v ? 'met' : '**missed**');
+  const handlerRss = med((s) => s.rss.handler ?? NaN);
+  const redisMb = Math.max(...r.starts.map((s) => s.redisMb), ...r.churns.map((c) => c.redisMb));
+  const churnP99 = medC((c) => c.failover.p99);
+  const lines = [
+    `# critsvc benchmark — ${r.date.slice(0, 10)}`,
+    '',
+    `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB. Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
+    `Everything ran on this one machine: etcd, kube-apiserver, redis-server, the four critsvc processes, the load generator and the measuring watch.`,
+    `Each figure is the median over ${r.idle.rounds.length} runs (rounds); the per-run values are in the JSON next to this file.`,
+    '',
+    '## Failover at idle',
+    '',
+    `Failover: from the DELETE of a critical Service's last real pod to the default pod's ADDED, both seen by one independent watch. Recovery: from a real pod's Ready (MODIFIED) to the default pod's DELETED. ${r.idle.rounds[0]?.critsvc.failover.n ?? 0} trials per run. The floor is a one-process reactor that creates the stand-in directly on the DELETE event (bench/lib/floor-reactor.ts).`,
+    '',
+    '| | p50 | p95 | p99 |',
+    '|---|---|---|---|',
+    `| critsvc failover | ${ms(m.critsvcP50)} | ${ms(m.critsvcP95)} | ${ms(m.critsvcP99)} |`,
+    `| floor failover | ${ms(m.floorP50)} | ${ms(m.floorP95)} | ${ms(m.floorP99)} |`,
+    `| **critsvc / floor** | **${m.ratioP50.toFixed(2)}×** | | **${m.ratioP99.toFixed(2)}×** |`,
+    `| critsvc recovery | ${ms(m.recoveryP50)} | | ${ms(m.recoveryP99)} |`,
+    '',
+    '## Scale',
+    '',
+    `Populated: ${r.population.services} Services (${r.population.critical} critical, one CriticalService), ${r.population.pods} pods (Running, Ready) in ${NAMESPACES} namespaces, in ${r.population.seconds.toFixed(0)} s.`,
+    '',
+    '| | median | runs |',
+    '|---|---|---|',
+    `| start → handler state complete (/readyz) | ${med((s) => s.handlerReadyS).toFixed(2)} s | ${r.starts.map((s) => s.handlerReadyS.toFixed(2)).join(', ')} |`,
+    `| start → every watcher listed | ${med((s) => s.watchersReadyS).toFixed(2)} s | ${r.starts.map((s) => s.watchersReadyS.toFixed(2)).join(', ')} |`,
+    `| start → initial list events drained from the queue | ${med((s) => s.drainedS).toFixed(2)} s | ${r.starts.map((s) => s.drainedS.toFixed(2)).join(', ')} |`,
+    ...['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => `| RSS ${a} after start | ${med((s) => s.rss[a] ?? NaN).toFixed(0)} MB | ${r.starts.map((s) => (s.rss[a] ?? NaN).toFixed(0)).join(', ')} |`),
+    `| Redis used_memory after start | ${med((s) => s.redisMb).toFixed(1)} MB | ${r.starts.map((s) => s.redisMb.toFixed(1)).join(', ')} |`,
+    '',
+    `## Churn: ${r.churns[0]?.targetRate ?? 0} pod events/s for ${CHURN_SECONDS} s`,
+    '',
+    'Pods of non-critical Services created, made Ready and deleted at a steady rate (each unit is three events), while failover trials run on a critical Service.',
+    '',
+    '| | median | runs |',
+    '|---|---|---|',
+    `| events issued / s | ${medC((c) => c.achievedOpsPerS).toFixed(0)} | ${r.churns.map((c) => c.achievedOpsPerS.toFixed(0)).join(', ')} |`,
+    `| events handled / s (watchers → queue → handler) | ${medC((c) => c.handledEventsPerS).toFixed(0)} | ${r.churns.map((c) => c.handledEventsPerS.toFixed(0)).join(', ')} |`,
+    `| queue depth (waiting): max / at the end | ${medC((c) => c.maxWaiting).toFixed(0)} / ${medC((c) => c.finalWaiting).toFixed(0)} | ${r.churns.map((c) => `${c.maxWaiting}/${c.finalWaiting}`).join(', ')} |`,
+    `| failover under churn p50 / p99 | ${ms(medC((c) => c.failover.p50))} / ${ms(churnP99)} | ${r.churns.map((c) => `${c.failover.p50.toFixed(0)}/${c.failover.p99.toFixed(0)} (n=${c.failover.n})`).join(', ')} |`,
+    `| handler RSS / Redis after churn | ${medC((c) => c.handlerRssMb).toFixed(0)} MB / ${medC((c) => c.redisMb).toFixed(1)} MB | |`,
+    '',
+    '## Targets',
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    `| failover p99 < 100 ms at idle | ${ms(m.critsvcP99)} | ${ok(m.critsvcP99 < 100)} |`,
+    `| failover within 3× the floor at idle (p99) | ${m.ratioP99.toFixed(2)}× | ${ok(m.ratioP99 <= 3)} |`,
+    `| failover p99 < 200 ms under ${r.churns[0]?.targetRate ?? 0} events/s | ${ms(churnP99)} | ${ok(churnP99 < 200)} |`,
+    `| handler RSS < 200 MB at scale | ${handlerRss.toFixed(0)} MB | ${ok(handlerRss < 200)} |`,
+    `| Redis < 100 MB at scale | ${redisMb.toFixed(1)} MB (max seen) | ${ok(redisMb < 100)} |`,
+    `| start-to-synced < 15 s | ${med((s) => s.handlerReadyS).toFixed(2)} s (handler), ${med((s) => s.drainedS).toFixed(2)} s (queue drained) | ${ok(med((s) => s.drainedS) < 15)} |`,
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch(async (err: unknown) => {
+  console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  await clusterDown(clusterDir).catch(() => undefined);
+  process.exit(1);
+});

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadDashboardConfig, loadHandlerConfig, loadWatcherConfig, redact } from './config.ts';
+
+function problems(load: () => unknown): string[] {
+  try {
+    load();
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+}
+
+describe('config', () => {
+  it('defaults make a valid configuration', () => {
+    expect(loadHandlerConfig({})).toMatchObject({ NAMESPACES: [], LOG_LEVEL: 'info', POD_TEMPLATE_NAME: 'critical-service-pod-template', POD_TEMPLATE_NAMESPACE: 'linux-mag', POD_NAME_PREFIX: 'service-watcher', READY_PODS_ONLY: false });
+    expect(loadWatcherConfig({}).HTTP_PORT).toBe(8080);
+  });
+
+  it('empty values (a ConfigMap key left blank) mean the default', () => {
+    expect(loadHandlerConfig({ LOG_LEVEL: '', POD_NAME_PREFIX: '', NAMESPACES: '' })).toMatchObject({ LOG_LEVEL: 'info', POD_NAME_PREFIX: 'service-watcher', NAMESPACES: [] });
+  });
+
+  it('NAMESPACES is a trimmed, de-duplicated list', () => {
+    expect(loadWatcherConfig({ NAMESPACES: ' a, b ,a,' }).NAMESPACES).toEqual(['a', 'b']);
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['NAMESPACES', { NAMESPACES: 'ok,Bad_NS' }, 'Bad_NS'],
+    ['LOG_LEVEL', { LOG_LEVEL: 'loud' }, 'loud'],
+    ['REDIS_URL', { REDIS_URL: 'http://x:1' }, 'http:'],
+    ['REDIS_URL', { REDIS_URL: 'not a url' }, 'not a URL'],
+    ['QUEUE_NAME', { QUEUE_NAME: 'Has Spaces' }, 'DNS label'],
+    ['HTTP_PORT', { HTTP_PORT: '70000' }, 'port'],
+    ['HTTP_PORT', { HTTP_PORT: 'eighty' }, 'port'],
+    ['POD_TEMPLATE_NAME', { POD_TEMPLATE_NAME: 'UPPER' }, 'DNS label'],
+    ['POD_TEMPLATE_NAMESPACE', { POD_TEMPLATE_NAMESPACE: 'x'.repeat(64) }, 'DNS label'],
+    ['POD_NAME_PREFIX', { POD_NAME_PREFIX: 'a'.repeat(41) }, 'at most 40'],
+    ['READY_PODS_ONLY', { READY_PODS_ONLY: 'maybe' }, ''],
+    ['RESYNC_SECONDS', { RESYNC_SECONDS: '-1' }, 'positive'],
+    ['TEMPLATE_RETRY_SECONDS', { TEMPLATE_RETRY_SECONDS: '0' }, 'positive'],
+    ['STATUS_FLUSH_MS', { STATUS_FLUSH_MS: 'soon' }, 'positive'],
+  ])('handler: a bad %s is one line naming it and what is expected', (name, env, fragment) => {
+    const lines = problems(() => loadHandlerConfig(env));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.startsWith(`${name}: `)).toBe(true);
+    expect(lines[0]).toContain(fragment);
+  });
+
+  it.each<[string, Record<string, string>]>([
+    ['WATCH_TIMEOUT_SECONDS', { WATCH_TIMEOUT_SECONDS: 'forever' }],
+    ['WATCH_STALL_SECONDS', { WATCH_STALL_SECONDS: '0' }],
+    ['OUTBOX_MAX_OBJECTS', { OUTBOX_MAX_OBJECTS: '-5' }],
+  ])('watchers: a bad %s is refused', (name, env) => {
+    expect(problems(() => loadWatcherConfig(env)).map((l) => l.split(':')[0])).toEqual([name]);
+  });
+
+  it('reports every problem at once, one line each', () => {
+    expect(problems(() => loadHandlerConfig({ LOG_LEVEL: 'x', HTTP_PORT: 'y', NAMESPACES: 'Z' })).map((l) => l.split(':')[0]).sort()).toEqual(['HTTP_PORT', 'LOG_LEVEL', 'NAMESPACES']);
+  });
+
+  it('dashboard basic auth needs both user and password', () => {
+    expect(problems(() => loadDashboardConfig({ DASHBOARD_USER: 'ops' }))).toEqual(['DASHBOARD_USER/DASHBOARD_PASSWORD: set both to require basic auth, or neither']);
+    expect(loadDashboardConfig({}).DASHBOARD_READ_ONLY).toBe(true);
+  });
+
+  it('never repeats a Redis password in an error or a log', () => {
+    expect(redact('redis://user:hunter2@host:6379/0')).not.toContain('hunter2');
+    expect(problems(() => loadHandlerConfig({ REDIS_URL: 'http://user:hunter2@host' })).join()).not.toContain('hunter2');
+  });
+});

@@ -30,44 +30,57 @@ export function binaries(): { apiserver: string; etcd: string } {
 async function main(cmd: string | undefined): Promise<number> {
   const dir = stateDir();
   switch (cmd) {
-    case 'up': {
-      const state = readState(dir);
-      if (state && (await stateIsLive(state))) {
-        console.error(`cluster: already up (kubeconfig ${state.kubeconfig}, redis ${state.redisUrl})`);
-        return 0;
-      }
-      if (state) await clusterDown(dir);
-      const opts: UpOptions = { dir, ...binaries() };
-      const up = await clusterUp(opts);
-      console.error(`cluster: up — kube-apiserver ${up.server}, redis ${up.redisUrl}`);
-      console.error(`cluster: kubeconfig written to ${up.kubeconfig}; run: eval "$(pnpm -s cluster env)"`);
-      return 0;
-    }
-    case 'env': {
-      const state = readState(dir);
-      if (!state || !(await stateIsLive(state))) {
-        console.error('cluster: not up; run `pnpm cluster up` first');
-        return 1;
-      }
-      console.log(`export KUBECONFIG=${state.kubeconfig}`);
-      console.log(`export REDIS_URL=${state.redisUrl}`);
-      return 0;
-    }
-    case 'down': {
-      const stopped = await clusterDown(dir);
-      console.error(stopped.length ? `cluster: stopped ${stopped.join(', ')}` : 'cluster: nothing was running');
-      return 0;
-    }
-    case 'status': {
-      const state = readState(dir);
-      const live = state ? await stateIsLive(state) : false;
-      console.log(live ? `up ${state?.server} ${state?.redisUrl}` : 'down');
-      return live ? 0 : 1;
-    }
+    case 'up':
+      return up(dir);
+    case 'env':
+      return env(dir);
+    case 'down':
+      return down(dir);
+    case 'status':
+      return status(dir);
     default:
       console.error('usage: pnpm cluster up | env | down | status');
       return 2;
   }
+}
+
+async function up(dir: string): Promise<number> {
+  const state = readState(dir);
+  if (state && (await stateIsLive(state))) {
+    console.error(`cluster: already up (kubeconfig ${state.kubeconfig}, redis ${state.redisUrl})`);
+    return 0;
+  }
+  // Left over from a cluster that died: its processes and files would be in the way.
+  if (state) await clusterDown(dir);
+  const opts: UpOptions = { dir, ...binaries() };
+  const started = await clusterUp(opts);
+  console.error(`cluster: up — kube-apiserver ${started.server}, redis ${started.redisUrl}`);
+  console.error(`cluster: kubeconfig written to ${started.kubeconfig}; run: eval "$(pnpm -s cluster env)"`);
+  return 0;
+}
+
+async function env(dir: string): Promise<number> {
+  const state = readState(dir);
+  if (!state || !(await stateIsLive(state))) {
+    console.error('cluster: not up; run `pnpm cluster up` first');
+    return 1;
+  }
+  console.log(`export KUBECONFIG=${state.kubeconfig}`);
+  console.log(`export REDIS_URL=${state.redisUrl}`);
+  return 0;
+}
+
+async function down(dir: string): Promise<number> {
+  const stopped = await clusterDown(dir);
+  console.error(stopped.length ? `cluster: stopped ${stopped.join(', ')}` : 'cluster: nothing was running');
+  return 0;
+}
+
+async function status(dir: string): Promise<number> {
+  const state = readState(dir);
+  const live = state ? await stateIsLive(state) : false;
+  console.log(live ? `up ${state?.server} ${state?.redisUrl}` : 'down');
+  return live ? 0 : 1;
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

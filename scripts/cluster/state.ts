@@ -129,3 +129,16 @@ export async function clusterDown(dir: string): Promise<string[]> {
   rmSync(statePath(dir), { force: true });
   return stopped;
 }
+
+/** Stops one recorded process and starts it again with the same command line (same port). */
+export async function restartProc(dir: string, name: ProcRecord['name'], downMs = 0): Promise<ProcRecord> {
+  const state = readState(dir);
+  const old = state?.procs.find((p) => p.name === name);
+  if (!state || !old) throw new Error(`no ${name} recorded in ${dir}`);
+  await stopProc(old);
+  if (downMs) await sleep(downMs);
+  const fresh = startProc(name, old.argv, old.log);
+  state.procs = state.procs.map((p) => (p.name === name ? fresh : p));
+  writeState(dir, state);
+  return fresh;
+}

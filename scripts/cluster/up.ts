@@ -128,7 +128,7 @@ function apiserverArgv(bin: string, pki: string, etcdUrl: string, port: number):
   return [bin, `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
     `--secure-port=${port}`, `--tls-cert-file=${p('server.crt')}`, `--tls-private-key-file=${p('server.key')}`,
     `--client-ca-file=${p('ca.crt')}`, `--token-auth-file=${p('tokens.csv')}`, '--authorization-mode=RBAC',
-    '--service-cluster-ip-range=10.0.0.0/24', '--service-account-issuer=https://kubernetes.default.svc',
+    '--service-cluster-ip-range=10.0.0.0/16', '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
     '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none', '--allow-privileged=true',
     '--max-requests-inflight=3000', '--max-mutating-requests-inflight=1000', '--v=0'];

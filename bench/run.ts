@@ -274,6 +274,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned, false);
   await new Promise((r) => setTimeout(r, CHURN_SECONDS * 1000));
   const elapsed = (performance.now() - t0) / 1000;
+  const issued = ops;
   const handled = (await metric(p.ports.handler, 'critsvc_events_processed_total')) - before;
   const { failover } = await trialRun;
   stop = true;
@@ -281,7 +282,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   clearInterval(sampler);
   const rss = rssMb(p.sup.pid('handler'));
   return {
-    targetRate: CHURN_RATE, achievedOpsPerS: ops / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
+    targetRate: CHURN_RATE, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
     finalWaiting: await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"'),
     failover: summarize(failover), handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
   };

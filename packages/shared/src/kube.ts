@@ -1,5 +1,7 @@
 // Kube client loading and error classification shared by every process.
 import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { request as httpsRequest, type RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { ApiException, KubeConfig } from '@kubernetes/client-node';
@@ -66,4 +68,41 @@ export function apiMessage(err: unknown): string {
     return `${err.message}${cause}`;
   }
   return String(err);
+}
+
+export interface RawPage {
+  items: unknown[];
+  resourceVersion: string;
+  continue?: string;
+}
+
+/**
+ * One page of a list as plain JSON. client-node's typed lists build a class instance (and Date
+ * objects) for every field of every object: for 20,000 pods that is most of a process's memory
+ * and start-up time, for objects we trim right away.
+ */
+export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string): Promise<RawPage> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(cluster.server + path);
+  url.searchParams.set('limit', String(limit));
+  if (cont) url.searchParams.set('continue', cont);
+  const opts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' }, timeout: 60_000 };
+  await kc.applyToHTTPSOptions(opts);
+  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within 60 s`)));
+    req.on('error', reject);
+    req.end();
+  });
+  if (status !== 200) {
+    throw Object.assign(new Error(`GET ${path}: HTTP ${status}: ${body.slice(0, 300)}`), { statusCode: status });
+  }
+  const list = JSON.parse(body) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+  return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };
 }

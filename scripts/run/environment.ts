@@ -45,22 +45,24 @@ export async function resolveEnv(root: string, env: Record<string, string | unde
   return { kubeconfig: state.kubeconfig, redisUrl: env.REDIS_URL || state.redisUrl, local: true, cleanup: async () => undefined };
 }
 
+async function createOrReplace(api: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
+  try {
+    const existing = await api.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } });
+    await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: existing.metadata?.resourceVersion } });
+  } catch (err) {
+    if ((err as { code?: number }).code !== 404) throw err;
+    await api.create(obj);
+  }
+}
+
 /** The namespace, CRD and PodTemplate from deploy/ (what the processes need to do anything). */
 export async function installBasics(kubeconfig: string, root: string): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   const api = KubernetesObjectApi.makeApiClient(kc);
-  for (const file of ['namespace.yaml', 'crd.yaml', 'pod-template.yaml']) {
-    for (const obj of loadAllYaml(readFileSync(join(root, 'deploy', file), 'utf8')) as KubernetesObject[]) {
-      try {
-        const existing = await api.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } });
-        await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: existing.metadata?.resourceVersion } });
-      } catch (err) {
-        if ((err as { code?: number }).code !== 404) throw err;
-        await api.create(obj);
-      }
-    }
-  }
+  const objects = ['namespace.yaml', 'crd.yaml', 'pod-template.yaml']
+    .flatMap((file) => loadAllYaml(readFileSync(join(root, 'deploy', file), 'utf8')) as KubernetesObject[]);
+  for (const obj of objects) await createOrReplace(api, obj);
   // The CRD must be served before the watcher lists it.
   for (let i = 0; i < 100; i++) {
     try {

@@ -23,7 +23,8 @@ const crits: string[] = [];
 beforeAll(async () => {
   await ensureCrd(k);
 });
-afterEach(async () => {
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail());
   await pipeline?.stop();
   pipeline = undefined;
   for (const r of redises.splice(0)) await r.stop();

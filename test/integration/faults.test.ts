@@ -34,7 +34,8 @@ beforeAll(async () => {
   proxied = join(dir, 'proxied.kubeconfig');
   writeFileSync(proxied, readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`));
 });
-afterEach(async () => {
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail());
   proxy.thaw();
   await pipeline?.stop();
   pipeline = undefined;

@@ -138,6 +138,11 @@ export class Pipeline {
     return (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   }
 
+  /** The last lines of every process, for a failing test's report. */
+  tail(n = 15): string {
+    return PROCESSES.map((p) => `--- ${p}\n${this.procs[p].raw.slice(-n).map((l) => l.slice(0, 400)).join('\n')}`).join('\n');
+  }
+
   logs(name: ProcessName): LogLine[] {
     return this.procs[name].lines;
   }

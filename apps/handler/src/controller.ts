@@ -131,16 +131,21 @@ export class Controller {
 
   private onChange(change: Change, seenAt: number): void {
     if (change.kind === 'Pod') this.expectations.observe(change.before, change.after);
-    if (change.kind === 'CriticalService') {
-      if (change.after?.problems.length && change.after.resourceVersion !== change.before?.resourceVersion) {
-        this.log.warn({ criticalService: change.after.name, problems: change.after.problems }, 'CriticalService makes no sense; it covers nothing until fixed');
-      }
-      this.status.mark(change.after?.name ?? change.before?.name ?? '');
+    if (change.kind === 'CriticalService') this.onCritChange(change);
+    for (const key of this.store.affectedServices(change)) this.trigger(key, seenAt);
+  }
+
+  private onCritChange({ before, after }: Extract<Change, { kind: 'CriticalService' }>): void {
+    if (after?.problems.length && after.resourceVersion !== before?.resourceVersion) {
+      this.log.warn({ criticalService: after.name, problems: after.problems }, 'CriticalService makes no sense; it covers nothing until fixed');
     }
-    for (const key of this.store.affectedServices(change)) {
-      if (!this.triggeredAt.has(key)) this.triggeredAt.set(key, seenAt);
-      if (this.synced) this.queue.add(key);
-    }
+    this.status.mark(after?.name ?? before?.name ?? '');
+  }
+
+  private trigger(key: string, seenAt: number): void {
+    if (!this.triggeredAt.has(key)) this.triggeredAt.set(key, seenAt);
+    // Before the start-up list completes, sync() queues every Service itself.
+    if (this.synced) this.queue.add(key);
   }
 
   private decideFor(key: string): Decision {
@@ -249,16 +254,24 @@ export class TemplateUnusable extends Error {
   override name = 'TemplateUnusable';
 }
 
+const EVENT_TYPES: readonly unknown[] = ['ADDED', 'MODIFIED', 'DELETED'];
+
 function asQueueJob(data: unknown): QueueJob | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const d = data as Record<string, unknown>;
   if (!KINDS.includes(d.kind as Kind)) return undefined;
-  if (d.type === 'SYNCED') {
-    return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && Array.isArray(d.keys) ? (d as unknown as QueueJob) : undefined;
-  }
-  if (d.type !== 'ADDED' && d.type !== 'MODIFIED' && d.type !== 'DELETED') return undefined;
-  if (typeof d.object !== 'object' || d.object === null) return undefined;
+  if (d.type === 'SYNCED') return isSyncJob(d) ? (d as unknown as QueueJob) : undefined;
+  if (!isEventJob(d)) return undefined;
+  // Without seenAt the latency is unknown: 0 keeps the job out of the latency metric.
   return { ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob;
+}
+
+function isSyncJob(d: Record<string, unknown>): boolean {
+  return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && Array.isArray(d.keys);
+}
+
+function isEventJob(d: Record<string, unknown>): boolean {
+  return EVENT_TYPES.includes(d.type) && typeof d.object === 'object' && d.object !== null;
 }
 
 function summarize(data: unknown): string {

@@ -39,10 +39,11 @@ runMain('handler', async () => {
     notReady: () => (controller.synced ? undefined : 'state not complete yet'),
   });
   const stopping = new AbortController();
-  let worker: Worker | undefined;
+  // A holder, not the Worker itself: the shutdown hook must exist before the Worker does.
+  const started: { worker?: Worker } = {};
   onShutdown(log, [
     async () => stopping.abort(),
-    async () => { await worker?.close(); },
+    async () => { await started.worker?.close(); },
     () => controller.stop(),
     () => inspector.close(),
     () => http.close(),
@@ -53,7 +54,8 @@ runMain('handler', async () => {
   controller.start();
   // Started only now: the jobs waiting for us are applied on top of the complete state, and
   // those older than it are recognised as stale.
-  worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: 1 });
+  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: 1 });
+  started.worker = worker;
   worker.on('error', (err) => log.warn({ err: err.message }, 'queue connection error; the worker reconnects by itself'));
   worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
 });

@@ -31,7 +31,9 @@ export function loadKubeConfig(path: string): KubeConfig {
     }
   } catch (err) {
     if (err instanceof Error && err.message.startsWith('no kubeconfig')) throw err;
-    throw new Error(`cannot load the kubeconfig (${path ? `KUBECONFIG=${path}` : home}): ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    // Parser messages quote the file over several lines: the first says what is wrong.
+    const why = (err instanceof Error ? err.message : String(err)).split('\n')[0];
+    throw new Error(`cannot load the kubeconfig (${path ? `KUBECONFIG=${path}` : home}): ${why}`, { cause: err });
   }
   const cluster = kc.getCurrentCluster();
   if (!cluster?.server) throw new Error(`the kubeconfig from ${source} has no current cluster with a server (current-context: "${kc.getCurrentContext()}")`);

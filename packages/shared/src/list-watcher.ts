@@ -115,7 +115,7 @@ export class ListWatcher {
     const { target, push, log } = this.opts;
     const keys: string[] = [];
     let cont: string | undefined;
-    let rv = '';
+    let rv: string;
     const jobs: QueueJob[] = [];
     do {
       const page = await target.list({ limit: LIST_PAGE, ...(cont ? { continue: cont } : {}) });
@@ -184,31 +184,36 @@ export class ListWatcher {
 
   /** @returns true when the watch reported 410 Gone and must be replaced by a list. */
   private handleEvent(type: string, obj: unknown): boolean {
-    const { target, push, onEvent } = this.opts;
+    const { target, onEvent } = this.opts;
     onEvent?.(type);
     const rv = resourceVersionOf(obj);
-    if (type === 'ERROR') {
-      const code = typeof obj === 'object' && obj !== null && 'code' in obj ? obj.code : undefined;
-      if (code === 410) return true;
-      this.log.warn({ kind: target.kind, status: obj }, 'watch reported an error');
-      return false;
-    }
+    if (type === 'ERROR') return this.handleError(obj);
     if (type === 'BOOKMARK') {
       if (rv) this.resourceVersion = rv;
       return false;
     }
-    if (!WATCH_TYPES.has(type)) {
-      this.log.warn({ kind: target.kind, type }, 'unknown watch event type; skipped');
-      return false;
-    }
+    if (WATCH_TYPES.has(type)) this.pushObject(type as WatchEventType, obj, rv);
+    else this.log.warn({ kind: target.kind, type }, 'unknown watch event type; skipped');
+    return false;
+  }
+
+  /** @returns true for 410 Gone. */
+  private handleError(obj: unknown): boolean {
+    const code = typeof obj === 'object' && obj !== null && 'code' in obj ? obj.code : undefined;
+    if (code === 410) return true;
+    this.log.warn({ kind: this.opts.target.kind, status: obj }, 'watch reported an error');
+    return false;
+  }
+
+  private pushObject(type: WatchEventType, obj: unknown, rv: string | undefined): void {
+    const { target, push } = this.opts;
     const object = stripObject(target.kind, obj);
     if (!object.metadata?.name) {
       this.log.warn({ kind: target.kind, type }, 'watch event without metadata.name; skipped');
-      return false;
+      return;
     }
-    push({ kind: target.kind, type: type as WatchEventType, object, seenAt: this.now() });
+    push({ kind: target.kind, type, object, seenAt: this.now() });
     if (rv) this.resourceVersion = rv;
-    return false;
   }
 }
 

@@ -17,19 +17,30 @@ export function configOrExit<T>(name: string, load: () => T): T {
   }
 }
 
-/** Runs every cleanup step once, even when one fails, then exits. */
+const STEP_TIMEOUT_MS = 5_000;
+
+/** Resolves with the step, or after the timeout: a stuck connection must not block exit. */
+async function bounded(step: () => Promise<void>, log: Logger, index: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<'timeout'>((r) => {
+    timer = setTimeout(() => r('timeout'), STEP_TIMEOUT_MS);
+  });
+  try {
+    if ((await Promise.race([step(), timeout])) === 'timeout') log.warn({ step: index, ms: STEP_TIMEOUT_MS }, 'shutdown step timed out; going on');
+  } catch (err) {
+    log.error({ err, step: index }, 'shutdown step failed');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Runs every cleanup step once (each bounded in time), even when one fails, then exits. */
 export function onShutdown(log: Logger, steps: (() => Promise<void>)[]): () => Promise<void> {
   let done: Promise<void> | undefined;
   const shutdown = (): Promise<void> => {
     done ??= (async () => {
       log.info('shutting down');
-      for (const step of steps) {
-        try {
-          await step();
-        } catch (err) {
-          log.error({ err }, 'shutdown step failed');
-        }
-      }
+      for (const [i, step] of steps.entries()) await bounded(step, log, i);
       log.info('stopped');
     })();
     return done;

@@ -31,7 +31,8 @@ export function jobName(job: QueueJob): string {
   return `${job.kind}:${job.type}`;
 }
 
-const SEND_TIMEOUT_MS = 10_000;
+// Also bounds a Redis that accepts connections but never becomes ready (e.g. a wrong password).
+const SEND_TIMEOUT_MS = 5_000;
 
 /**
  * Adds jobs; fails fast while Redis is unreachable (the caller keeps them and retries) rather

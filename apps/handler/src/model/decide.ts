@@ -43,27 +43,48 @@ export function decide(input: DecideInput): Decision {
   const covering = considered ? [...input.crits].filter((c) => critCovers(c, svc)) : [];
   const lame = considered && !hasRealPod(svc, pods, input.readyOnly);
   const wanted = covering.length > 0 && lame;
+  const summary = { considered, covering, lame, wanted };
 
   if (!wanted || !svc) {
-    const reason: DeleteReason = !svc ? 'service-gone' : covering.length === 0 ? 'not-critical' : 'service-healthy';
-    return { considered, covering, lame, wanted, actions: ours.filter((p) => !p.terminating).map((pod) => ({ type: 'delete', pod, service: ns + '/' + name, reason })) };
+    const reason = unwantedReason(svc, covering);
+    return { ...summary, actions: ours.filter((p) => !p.terminating).map((pod) => ({ type: 'delete', pod, service: ns + '/' + name, reason })) };
   }
+  return { ...summary, ...planDefaultPod(svc, pods, ours, covering, input) };
+}
 
+function unwantedReason(svc: ServiceInfo | undefined, covering: CritInfo[]): DeleteReason {
+  if (!svc) return 'service-gone';
+  return covering.length === 0 ? 'not-critical' : 'service-healthy';
+}
+
+/** A default pod is wanted: keep the one that fits, delete the others, create it if missing. */
+function planDefaultPod(svc: ServiceInfo, pods: PodInfo[], ours: PodInfo[], covering: CritInfo[], input: DecideInput): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
-  const actions: Action[] = [];
-  let keep: PodInfo | undefined;
-  for (const pod of ours) {
-    if (pod.name !== podName) {
-      if (!pod.terminating) actions.push({ type: 'delete', pod, service: svc.key, reason: 'duplicate' });
-    } else if (!selectorMatches(svc.selector, pod.labels)) {
-      // The Service no longer selects it: replace it once it is gone (the name is reused).
-      if (!pod.terminating) actions.push({ type: 'delete', pod, service: svc.key, reason: 'selector-changed' });
-    } else if (!pod.terminating) keep = pod;
-  }
+  const { actions, keep } = sortOurPods(svc, ours, podName);
   const holder = pods.find((p) => p.name === podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
   if (!keep && !holder && !input.inFlight.creating) {
     actions.push({ type: 'create', service: svc, podName, owners: covering });
   }
-  return { considered, covering, lame, wanted, actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+}
+
+/** Terminating pods are left alone: they are already going. */
+function sortOurPods(svc: ServiceInfo, ours: PodInfo[], podName: string): { actions: Action[]; keep: PodInfo | undefined } {
+  const actions: Action[] = [];
+  let keep: PodInfo | undefined;
+  for (const pod of ours) {
+    if (pod.terminating) continue;
+    const reason = misfit(svc, pod, podName);
+    if (reason) actions.push({ type: 'delete', pod, service: svc.key, reason });
+    else keep = pod;
+  }
+  return { actions, keep };
+}
+
+function misfit(svc: ServiceInfo, pod: PodInfo, podName: string): DeleteReason | undefined {
+  if (pod.name !== podName) return 'duplicate';
+  // The Service no longer selects it: replace it once it is gone (the name is reused).
+  if (!selectorMatches(svc.selector, pod.labels)) return 'selector-changed';
+  return undefined;
 }

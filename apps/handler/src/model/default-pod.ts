@@ -1,6 +1,6 @@
 // Pure builders: the PodTemplate's check and the default pod made from it.
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
-import type { CritInfo, ServiceInfo } from './types.ts';
+import type { CritInfo, ServiceInfo, ServicePort } from './types.ts';
 
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -33,10 +33,7 @@ const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
 /** The article's improvement 3: the container listens where the Service sends traffic. */
 export function containerPorts(svc: ServiceInfo, templatePorts: unknown): unknown[] | undefined {
   const existing = Array.isArray(templatePorts) ? templatePorts.filter(isRecord) : [];
-  const numeric = svc.ports.flatMap((p) => {
-    const target = p.targetPort ?? p.port;
-    return typeof target === 'number' ? [{ port: p, target }] : [];
-  });
+  const numeric = numericTargets(svc);
   const namedTargets = new Set(svc.ports.map((p) => p.targetPort).filter((t): t is string => typeof t === 'string'));
   if (numeric.length === 0) return Array.isArray(templatePorts) ? existing : undefined;
   const out: Json[] = existing.filter((p) => typeof p.name === 'string' && namedTargets.has(p.name));
@@ -47,11 +44,23 @@ export function containerPorts(svc: ServiceInfo, templatePorts: unknown): unknow
     if (seen.has(id)) continue;
     seen.add(id);
     const fromTemplate = existing.find((p) => p.containerPort === target && (p.protocol ?? 'TCP') === port.protocol);
-    const name = port.name && port.name.length <= 15 && PORT_NAME.test(port.name) && /[a-z]/.test(port.name) && !names.has(port.name) ? port.name : undefined;
+    const name = usablePortName(port.name, names);
     if (name) names.add(name);
     out.push({ ...(fromTemplate ?? {}), containerPort: target, protocol: port.protocol, ...(name && !fromTemplate?.name ? { name } : {}) });
   }
   return out;
+}
+
+function numericTargets(svc: ServiceInfo): { port: ServicePort; target: number }[] {
+  return svc.ports.flatMap((p) => {
+    const target = p.targetPort ?? p.port;
+    return typeof target === 'number' ? [{ port: p, target }] : [];
+  });
+}
+
+/** The Service port's name, if the API accepts it as a container port name not used yet. */
+function usablePortName(name: string | undefined, taken: ReadonlySet<unknown>): string | undefined {
+  return name && name.length <= 15 && PORT_NAME.test(name) && /[a-z]/.test(name) && !taken.has(name) ? name : undefined;
 }
 
 export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podName: string, owners: CritInfo[]): Json {

@@ -98,30 +98,44 @@ export function parsePod(obj: KubeObject): Parsed<PodInfo> {
 export function parseCriticalService(obj: KubeObject): Parsed<CritInfo> {
   const id = ident(obj, false);
   if (!id.ok) return id;
-  const problems: string[] = [];
   const spec = isRecord(obj.spec) ? obj.spec : undefined;
-  if (!spec) problems.push('spec is missing');
-  let namespace: string | undefined;
-  if (spec?.namespace !== undefined && spec.namespace !== null) {
-    if (typeof spec.namespace === 'string' && spec.namespace !== '') namespace = spec.namespace;
-    else problems.push('spec.namespace must be a non-empty string');
-  }
-  const matchLabels: LabelPair[] = [];
-  if (!Array.isArray(spec?.matchLabels) || spec.matchLabels.length === 0) {
-    if (spec) problems.push('spec.matchLabels must be a non-empty list of {key, value}');
-  } else {
-    spec.matchLabels.forEach((item: unknown, i: number) => {
-      if (isRecord(item) && typeof item.key === 'string' && item.key !== '' && typeof item.value === 'string') {
-        matchLabels.push({ key: item.key, value: item.value });
-      } else {
-        problems.push(`spec.matchLabels[${i}] needs a string key and value`);
-      }
-    });
-  }
+  const namespace = critNamespace(spec);
+  const matchLabels = critMatchLabels(spec);
+  const problems = [...(spec ? [] : ['spec is missing']), ...namespace.problems, ...matchLabels.problems];
   const generation = typeof obj.metadata?.generation === 'number' ? obj.metadata.generation : 0;
   return {
     ok: true,
     value: { name: id.value.name, uid: id.value.uid, resourceVersion: id.value.resourceVersion, generation,
-      ...(namespace !== undefined ? { namespace } : {}), matchLabels, problems },
+      ...(namespace.value !== undefined ? { namespace: namespace.value } : {}), matchLabels: matchLabels.value, problems },
   };
+}
+
+/** A part of a CriticalService's spec: what is usable of it, and what is wrong with it. */
+interface Checked<T> {
+  value: T;
+  problems: string[];
+}
+
+function critNamespace(spec: Record<string, unknown> | undefined): Checked<string | undefined> {
+  const ns = spec?.namespace;
+  if (ns === undefined || ns === null) return { value: undefined, problems: [] };
+  if (typeof ns === 'string' && ns !== '') return { value: ns, problems: [] };
+  return { value: undefined, problems: ['spec.namespace must be a non-empty string'] };
+}
+
+function critMatchLabels(spec: Record<string, unknown> | undefined): Checked<LabelPair[]> {
+  // A missing spec is reported once, by the caller.
+  if (!spec) return { value: [], problems: [] };
+  const items = spec.matchLabels;
+  if (!Array.isArray(items) || items.length === 0) return { value: [], problems: ['spec.matchLabels must be a non-empty list of {key, value}'] };
+  const value: LabelPair[] = [];
+  const problems: string[] = [];
+  items.forEach((item: unknown, i: number) => {
+    if (isRecord(item) && typeof item.key === 'string' && item.key !== '' && typeof item.value === 'string') {
+      value.push({ key: item.key, value: item.value });
+    } else {
+      problems.push(`spec.matchLabels[${i}] needs a string key and value`);
+    }
+  });
+  return { value, problems };
 }

@@ -39,6 +39,30 @@ function cond(type: string, ok: boolean, reason: string, message: string, genera
 export function computeStatus(input: StatusInput): CritStatus {
   const { crit } = input;
   const gen = crit.generation;
+  const tally = tallyServices(input);
+  const unwatched = crit.namespace !== undefined && !isWatchedNamespace(crit.namespace, input.watched) ? crit.namespace : undefined;
+  return {
+    observedGeneration: gen,
+    coveredServices: tally.covered,
+    lameCount: tally.lame.length,
+    defaultPodCount: tally.defaults.length,
+    lameServices: tally.lame,
+    defaultPods: tally.defaults,
+    ...(unwatched ? { unwatchedNamespace: unwatched } : {}),
+    conditions: conditionsFor(crit, tally, unwatched, input.templateProblem),
+  };
+}
+
+interface Tally {
+  covered: number;
+  /** Lame Services without a default pod: the CriticalService is not doing its job for them. */
+  unbacked: number;
+  lame: string[];
+  defaults: string[];
+}
+
+function tallyServices(input: StatusInput): Tally {
+  const { crit } = input;
   const lame: string[] = [];
   const defaults: string[] = [];
   let covered = 0;
@@ -54,27 +78,30 @@ export function computeStatus(input: StatusInput): CritStatus {
       if (ours.length === 0) unbacked++;
     }
   }
+  // Sorted: the writer skips a status whose JSON equals the last one written, so iteration order must not show.
   lame.sort();
   defaults.sort();
+  return { covered, unbacked, lame, defaults };
+}
+
+function conditionsFor(crit: CritInfo, tally: Tally, unwatched: string | undefined, templateProblem: string | undefined): Condition[] {
+  const gen = crit.generation;
   const conditions: Condition[] = [];
   if (crit.problems.length) conditions.push(cond('Valid', false, 'InvalidSpec', crit.problems.join('; '), gen));
   else conditions.push(cond('Valid', true, 'SpecValid', 'spec is valid', gen));
-  const unwatched = crit.namespace !== undefined && !isWatchedNamespace(crit.namespace, input.watched) ? crit.namespace : undefined;
   if (unwatched) conditions.push(cond('NamespaceWatched', false, 'NamespaceNotWatched', `namespace ${unwatched} is not in NAMESPACES; its Services are not protected`, gen));
-  if (input.templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', input.templateProblem, gen));
-  const ready = crit.problems.length === 0 && unbacked === 0 && !unwatched;
-  const readyMsg = unbacked > 0 ? `${unbacked} lame Service(s) without a default pod yet` : `${covered} Service(s) covered, ${lame.length} lame and served by a default pod`;
-  conditions.push(cond('Ready', ready, ready ? 'AllServicesBacked' : crit.problems.length ? 'InvalidSpec' : unwatched ? 'NamespaceNotWatched' : 'ServicesWithoutPod', readyMsg, gen));
-  return {
-    observedGeneration: gen,
-    coveredServices: covered,
-    lameCount: lame.length,
-    defaultPodCount: defaults.length,
-    lameServices: lame,
-    defaultPods: defaults,
-    ...(unwatched ? { unwatchedNamespace: unwatched } : {}),
-    conditions,
-  };
+  if (templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', templateProblem, gen));
+  const ready = crit.problems.length === 0 && tally.unbacked === 0 && !unwatched;
+  const readyMsg = tally.unbacked > 0 ? `${tally.unbacked} lame Service(s) without a default pod yet` : `${tally.covered} Service(s) covered, ${tally.lame.length} lame and served by a default pod`;
+  conditions.push(cond('Ready', ready, readyReason(ready, crit, unwatched), readyMsg, gen));
+  return conditions;
+}
+
+function readyReason(ready: boolean, crit: CritInfo, unwatched: string | undefined): string {
+  if (ready) return 'AllServicesBacked';
+  if (crit.problems.length) return 'InvalidSpec';
+  if (unwatched) return 'NamespaceNotWatched';
+  return 'ServicesWithoutPod';
 }
 
 /** Keeps lastTransitionTime where a condition's status did not change. */

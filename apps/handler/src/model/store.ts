@@ -175,24 +175,34 @@ export class Store {
 
   /** Services whose decision may differ after this change. */
   affectedServices(change: Change): Set<string> {
-    const keys = new Set<string>();
-    if (change.kind === 'Service') {
-      keys.add((change.after ?? change.before)?.key ?? '');
-    } else if (change.kind === 'Pod') {
-      for (const pod of [change.before, change.after]) {
-        if (!pod) continue;
-        if (pod.forService !== undefined) keys.add(`${pod.namespace}/${pod.forService}`);
-        for (const svc of this.servicesIn(pod.namespace)) {
-          if (selectorMatches(svc.selector, pod.labels)) keys.add(svc.key);
-        }
-      }
-    } else {
-      for (const crit of [change.before, change.after]) {
-        if (!crit) continue;
-        for (const svc of this.services.values()) if (critCovers(crit, svc)) keys.add(svc.key);
-      }
-    }
+    const keys = this.affectedBy(change);
     keys.delete('');
+    return keys;
+  }
+
+  private affectedBy(change: Change): Set<string> {
+    if (change.kind === 'Service') return new Set([(change.after ?? change.before)?.key ?? '']);
+    if (change.kind === 'Pod') return this.affectedByPods([change.before, change.after]);
+    return this.affectedByCrits([change.before, change.after]);
+  }
+
+  /** The Service a default pod is for, and every Service selecting the pod, before and after. */
+  private affectedByPods(pods: (PodInfo | undefined)[]): Set<string> {
+    const keys = new Set<string>();
+    for (const pod of pods) {
+      if (!pod) continue;
+      if (pod.forService !== undefined) keys.add(`${pod.namespace}/${pod.forService}`);
+      for (const svc of this.servicesIn(pod.namespace)) if (selectorMatches(svc.selector, pod.labels)) keys.add(svc.key);
+    }
+    return keys;
+  }
+
+  private affectedByCrits(crits: (CritInfo | undefined)[]): Set<string> {
+    const keys = new Set<string>();
+    for (const crit of crits) {
+      if (!crit) continue;
+      for (const svc of this.services.values()) if (critCovers(crit, svc)) keys.add(svc.key);
+    }
     return keys;
   }
 

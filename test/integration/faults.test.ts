@@ -82,7 +82,11 @@ describe('faults below the pipeline', () => {
 
   it('a watch expired by etcd compaction during an outage: 410 Gone, re-list, deletions noticed', async () => {
     const { ns } = await fleet('gone');
+    const stalls = (): number => pipeline?.logs('watcher-pods').filter((l) => l.msg.startsWith('watch stalled')).length ?? 0;
+    const before = stalls();
     proxy.freeze();
+    // The outage outlasts the watch: the watcher drops it and will resume from its last resourceVersion.
+    await eventually('the watch to be dropped as stalled', async () => stalls() > before, 20_000);
     await deletePod(k, ns, 'b-real');
     await createRealPod(k, ns, 'noise', { app: 'noise' });
     await compactEtcd(cluster.etcdUrl);

@@ -199,17 +199,13 @@ describe('Redis', () => {
   });
 
   it('full (maxmemory reached, noeviction): events wait in the watchers and arrive once there is room', async () => {
-    const { ns, crit, redis } = await start('redisfull', ['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction']);
+    const { ns, crit, redis } = await start('redisfull', ['--maxmemory-policy', 'noeviction']);
     const admin = new Redis(redis.url);
     try {
-      // Fill Redis to its limit with ballast.
-      for (let i = 0; ; i++) {
-        try {
-          await admin.set(`ballast:${i}`, 'x'.repeat(64 * 1024));
-        } catch {
-          break;
-        }
-      }
+      // Ballast, then a limit well under what is used: every write is refused with OOM, steadily.
+      for (let i = 0; i < 64; i++) await admin.set(`ballast:${i}`, 'x'.repeat(64 * 1024));
+      await admin.config('SET', 'maxmemory', '1mb');
+      await expect(admin.set('probe', 'y')).rejects.toThrow(/OOM/);
       await createService(k, ns, 'web', { labels: { tier: 'gold' } });
       await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
       await eventually('watchers keep the events', async () => pipeline?.logs('watcher-services').some((l) => l.msg.startsWith('cannot reach the queue')));

@@ -10,19 +10,25 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, setPodStatus, statusOf } from '../support/kube.ts';
 import { createTemplate, deleteCrit, GROUP, isOwned } from '../support/objects.ts';
-import { PodWatch } from '../support/pod-watch.ts';
+import { PodWatch, type SeenPod } from '../support/pod-watch.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually, stays } from '../support/wait.ts';
 
 const k = kube();
 const SEED = Number(process.env.CHURN_SEED ?? 20261123);
-const RUNS = Number(process.env.CHURN_RUNS ?? 4);
-const OPS = Number(process.env.CHURN_OPS ?? 12);
+const RUNS = Number(process.env.CHURN_RUNS ?? 10);
+const OPS = Number(process.env.CHURN_OPS ?? 16);
+/** Sequences whose end state needed at least one default pod: a run without any proves little. */
+let exercised = 0;
+/** Sequences that ended with a critical Service kept healthy by a real pod (nothing to create). */
+let protectedByRealPod = 0;
+/** Service → [time, selector app] of each creation, to judge health at a given moment. */
+const selectors = new Map<string, [number, string][]>();
 const regressionsFile = join(dirname(fileURLToPath(import.meta.url)), 'churn-regressions.json');
 
-const SVCS = ['s1', 's2', 's3'] as const;
-const PODS = ['p1', 'p2', 'p3', 'p4'] as const;
+const SVCS = ['s1', 's2'] as const;
+const PODS = ['p1', 'p2', 'p3'] as const;
 const APPS = ['x', 'y'] as const;
 const TIERS = ['gold', 'bronze'] as const;
 const CRITS = ['c1', 'c2'] as const;
@@ -39,17 +45,22 @@ type Op =
   | { op: 'delTemplate' }
   | { op: 'template' };
 
+const svcArb = fc.record({ op: fc.constant('svc' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS), app: fc.constantFrom(...APPS) });
+const critArb = fc.record({ op: fc.constant('crit' as const), name: fc.constantFrom(...CRITS), tier: fc.constantFrom(...TIERS) });
+const podArb = fc.record({ op: fc.constant('pod' as const), name: fc.constantFrom(...PODS), app: fc.constantFrom(...APPS), ready: fc.boolean() });
+
+// Creations weigh more than removals, so that sequences end with things to protect.
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constant('svc' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS), app: fc.constantFrom(...APPS) }),
-  fc.record({ op: fc.constant('delSvc' as const), name: fc.constantFrom(...SVCS) }),
-  fc.record({ op: fc.constant('relabel' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS) }),
-  fc.record({ op: fc.constant('pod' as const), name: fc.constantFrom(...PODS), app: fc.constantFrom(...APPS), ready: fc.boolean() }),
-  fc.record({ op: fc.constant('delPod' as const), name: fc.constantFrom(...PODS) }),
-  fc.record({ op: fc.constant('ready' as const), name: fc.constantFrom(...PODS), ready: fc.boolean() }),
-  fc.record({ op: fc.constant('crit' as const), name: fc.constantFrom(...CRITS), tier: fc.constantFrom(...TIERS) }),
-  fc.record({ op: fc.constant('delCrit' as const), name: fc.constantFrom(...CRITS) }),
-  fc.constant({ op: 'delTemplate' as const }),
-  fc.constant({ op: 'template' as const }),
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('svc' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS), app: fc.constantFrom(...APPS) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('delSvc' as const), name: fc.constantFrom(...SVCS) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('relabel' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS) }) },
+  { weight: 4, arbitrary: fc.record({ op: fc.constant('pod' as const), name: fc.constantFrom(...PODS), app: fc.constantFrom(...APPS), ready: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('delPod' as const), name: fc.constantFrom(...PODS) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('ready' as const), name: fc.constantFrom(...PODS), ready: fc.boolean() }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('crit' as const), name: fc.constantFrom(...CRITS), tier: fc.constantFrom(...TIERS) }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('delCrit' as const), name: fc.constantFrom(...CRITS) }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'delTemplate' as const }) },
+  { weight: 1, arbitrary: fc.constant({ op: 'template' as const }) },
 );
 
 let redis: TestRedis;
@@ -76,8 +87,11 @@ const ignore = (...codes: number[]) => (err: unknown): void => {
 
 async function apply(o: Op, mine: { deleted: Set<string>; patches: Map<string, number> }): Promise<void> {
   switch (o.op) {
-    case 'svc':
-      return void (await k.core.createNamespacedService({ namespace: ns, body: { metadata: { name: o.name, labels: { tier: o.tier } }, spec: { selector: { app: o.app }, ports: [{ port: 80 }] } } }).catch(ignore(409)));
+    case 'svc': {
+      const created = await k.core.createNamespacedService({ namespace: ns, body: { metadata: { name: o.name, labels: { tier: o.tier } }, spec: { selector: { app: o.app }, ports: [{ port: 80 }] } } }).catch(ignore(409));
+      if (created) selectors.set(o.name, [...(selectors.get(o.name) ?? []), [Date.now(), o.app]]);
+      return;
+    }
     case 'delSvc':
       return void (await k.core.deleteNamespacedService({ namespace: ns, name: o.name }).catch(ignore(404)));
     case 'relabel':
@@ -114,16 +128,20 @@ async function apply(o: Op, mine: { deleted: Set<string>; patches: Map<string, n
 
 /** What must hold at quiescence, computed from the API's final state (independently of critsvc's code). */
 async function expected(): Promise<string[]> {
+  let healthyCritical = false;
   const svcs = (await k.core.listNamespacedService({ namespace: ns })).items;
   const pods = (await k.core.listNamespacedPod({ namespace: ns })).items;
   const crits = ((await k.custom.listClusterCustomObject({ ...GROUP })) as { items: { spec?: { namespace?: string; matchLabels?: { key: string; value: string }[] } }[] }).items;
-  return svcs.filter((s) => {
+  const lame = svcs.filter((s) => {
     const sel = s.spec?.selector ?? {};
     const critical = crits.some((c) => c.spec?.namespace === ns && (c.spec.matchLabels ?? []).every((m) => s.metadata?.labels?.[m.key] === m.value));
     const real = pods.some((p) => !isOwned(p) && !p.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')
       && Object.entries(sel).every(([key, v]) => p.metadata?.labels?.[key] === v));
+    healthyCritical ||= critical && real;
     return critical && !real;
   }).map((s) => `service-watcher-${s.metadata?.name}`).sort();
+  if (healthyCritical) protectedByRealPod++;
+  return lame;
 }
 
 /** Back to an empty namespace: CriticalServices first (critsvc then removes its pods), then the rest. */
@@ -134,8 +152,28 @@ async function reset(): Promise<void> {
   await eventually('an empty namespace (critsvc removed its default pods)', async () => (await k.core.listNamespacedPod({ namespace: ns })).items.length === 0, 30_000);
 }
 
+/**
+ * No default pod was created for a Service that was healthy at the time: at each default pod's
+ * ADDED (in the watch's order), no real pod matching the Service's selector had been there for
+ * a second already (a second allows for the pipeline hearing of a pod that just appeared).
+ */
+function createdWhileHealthy(seen: SeenPod[]): string[] {
+  const live = new Map<string, SeenPod & { since: number }>();
+  const wrong: string[] = [];
+  for (const e of seen) {
+    if (e.type === 'DELETED') live.delete(e.name);
+    else live.set(e.name, { ...e, since: live.get(e.name)?.uid === e.uid ? (live.get(e.name)?.since ?? e.at) : e.at });
+    if (e.type !== 'ADDED' || !e.owned || !e.service) continue;
+    const app = (selectors.get(e.service) ?? []).filter(([t]) => t <= e.at).at(-1)?.[1];
+    const healthy = [...live.values()].some((p) => !p.owned && p.labels.app === app && p.since <= e.at - 1_000 && !['Succeeded', 'Failed'].includes(p.phase));
+    if (healthy) wrong.push(`${e.name} while ${e.service} had a real pod`);
+  }
+  return wrong;
+}
+
 async function runSequence(ops: Op[]): Promise<void> {
   await reset();
+  selectors.clear();
   const watch = await PodWatch.start(k, ns);
   const mine = { deleted: new Set<string>(), patches: new Map<string, number>() };
   try {
@@ -146,14 +184,18 @@ async function runSequence(ops: Op[]): Promise<void> {
     // 1. Every lame critical Service has exactly one default pod; no other Service has one.
     await eventually(`default pods exactly ${want.join() || '(none)'}`, async () => (await current()) === want.join(), 30_000);
     await stays('default pods stable', async () => (await current()) === want.join(), 1_000);
+    if (want.length) exercised++;
     // 2. No pod without the ownership marks was deleted or changed by anyone but the test.
     for (const e of watch.seen.filter((x) => !x.owned)) {
       if (e.type === 'DELETED') expect(mine.deleted.has(e.uid), `user pod ${e.name} deleted by someone else`).toBe(true);
     }
     for (const name of PODS) {
-      const modified = watch.seen.filter((x) => !x.owned && x.name === name && x.type === 'MODIFIED').length;
+      // The test's own deletes show as a MODIFIED (deletionTimestamp set) before the DELETED.
+      const modified = watch.seen.filter((x) => !x.owned && x.name === name && x.type === 'MODIFIED' && !(x.terminating && mine.deleted.has(x.uid))).length;
       expect(modified, `user pod ${name} modified by someone else`).toBeLessThanOrEqual(mine.patches.get(name) ?? 0);
     }
+    // 3. No default pod for a Service that was healthy at the time.
+    expect(createdWhileHealthy(watch.seen)).toEqual([]);
   } finally {
     watch.stop();
   }
@@ -166,12 +208,17 @@ describe('random churn', () => {
   }, 120_000);
 
   it(`${RUNS} random sequences of ${OPS} changes keep the invariants (seed ${SEED})`, async () => {
-    const result = await fc.check(fc.asyncProperty(fc.array(opArb, { minLength: 1, maxLength: OPS }), async (ops) => {
+    // Every sequence starts from some Services, CriticalServices and pods, then changes at random.
+    const sequence = fc.tuple(fc.array(svcArb, { minLength: 1, maxLength: 2 }), fc.array(critArb, { minLength: 1, maxLength: 2 }),
+      fc.array(podArb, { maxLength: 3 }), fc.array(opArb, { maxLength: OPS })).map((parts): Op[] => parts.flat());
+    const result = await fc.check(fc.asyncProperty(sequence, async (ops) => {
       await runSequence(ops);
     }), { seed: SEED, numRuns: RUNS, endOnFailure: false, interruptAfterTimeLimit: 600_000, markInterruptAsFailure: false });
     if (result.failed && result.counterexample) {
       writeFileSync(regressionsFile, `${JSON.stringify([...saved, result.counterexample[0]], null, 2)}\n`);
     }
     expect(result.failed, fc.defaultReportMessage(result) ?? '').toBe(false);
+    expect(exercised, 'sequences whose end state needed a default pod').toBeGreaterThan(0);
+    expect(protectedByRealPod, 'sequences ending with a critical Service served by a real pod').toBeGreaterThan(0);
   }, 900_000);
 });

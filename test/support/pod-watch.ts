@@ -10,10 +10,14 @@ export interface SeenPod {
   service?: string;
   at: number;
   resourceVersion: string;
+  labels: Record<string, string>;
+  phase: string;
+  terminating: boolean;
 }
 
 interface RawPod {
-  metadata?: { name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string> };
+  metadata?: { name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string };
+  status?: { phase?: string };
 }
 
 export class PodWatch {
@@ -27,6 +31,7 @@ export class PodWatch {
       const m = obj.metadata ?? {};
       w.seen.push({
         type, name: m.name ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '', at: Date.now(),
+        labels: m.labels ?? {}, phase: obj.status?.phase ?? '', terminating: Boolean(m.deletionTimestamp),
         owned: m.annotations?.['service-watcher'] === 'owned',
         ...(m.labels?.['critsvc.mycrd.com/service'] ? { service: m.labels['critsvc.mycrd.com/service'] } : {}),
       });

@@ -1,6 +1,6 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
+import { apiMessage, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
 import { Expectations } from './expectations.ts';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
@@ -58,13 +58,10 @@ export class Controller {
     const started = Date.now();
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        const crits = await this.kube.listCrits();
-        this.load('CriticalService', '', crits.resourceVersion, crits.items);
+        await this.load('CriticalService', '', `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}`);
         for (const ns of this.scopes()) {
-          const svcs = await this.kube.listServices(ns);
-          this.load('Service', ns, svcs.resourceVersion, svcs.items);
-          const pods = await this.kube.listPods(ns);
-          this.load('Pod', ns, pods.resourceVersion, pods.items);
+          await this.load('Service', ns, ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services');
+          await this.load('Pod', ns, ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods');
         }
         break;
       } catch (err) {
@@ -83,9 +80,15 @@ export class Controller {
     this.resyncTimer.unref();
   }
 
-  private load(kind: Kind, scope: string, rv: string, items: unknown[]): void {
-    const { invalid } = this.store.loadList(kind, scope, rv, items as never[]);
-    for (const bad of invalid) this.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
+  /** Page by page: only one page of raw objects is held at a time, however big the cluster. */
+  private async load(kind: Kind, scope: string, path: string): Promise<void> {
+    this.store.beginList(kind, scope);
+    let rv = '';
+    for await (const page of this.kube.listPages(path)) {
+      for (const bad of this.store.addListed(kind, page.items)) this.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
+      rv = page.resourceVersion;
+    }
+    this.store.endList(kind, scope, rv);
   }
 
   /** Every Service, and every Service a default pod claims (it may be gone): the clean-up after being away. */

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import {
   CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
-import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, httpStatus, type KubeObject, type ListPage } from '@critsvc/shared';
+import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, httpStatus, listPage, type RawPage } from '@critsvc/shared';
 
 export type CreateResult = 'created' | 'exists';
 export type DeleteResult = 'deleted' | 'gone' | 'replaced';
@@ -22,9 +22,8 @@ export interface KubeActions {
   readTemplate(namespace: string, name: string): Promise<unknown>;
   recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
-  listServices(namespace: string): Promise<ListPage>;
-  listPods(namespace: string): Promise<ListPage>;
-  listCrits(): Promise<ListPage>;
+  /** Every page of a list (plain JSON, 500 objects a page), for the start-up state. */
+  listPages(path: string): AsyncIterable<RawPage>;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -84,35 +83,13 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         throw err;
       }
     },
-    listServices: (namespace) => listAll((c) => (namespace
-      ? core.listNamespacedService({ namespace, limit: 500, ...(c ? { _continue: c } : {}) })
-      : core.listServiceForAllNamespaces({ limit: 500, ...(c ? { _continue: c } : {}) }))),
-    listPods: (namespace) => listAll((c) => (namespace
-      ? core.listNamespacedPod({ namespace, limit: 500, ...(c ? { _continue: c } : {}) })
-      : core.listPodForAllNamespaces({ limit: 500, ...(c ? { _continue: c } : {}) }))),
-    listCrits: () => listAll(async (c) => {
-      const raw = (await custom.listClusterCustomObject({ group: CRD_GROUP, version: CRD_VERSION, plural: CRD_PLURAL, limit: 500, ...(c ? { _continue: c } : {}) })) as
-        { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
-      return { items: raw.items ?? [], metadata: { resourceVersion: raw.metadata?.resourceVersion, _continue: raw.metadata?.continue } };
-    }),
+    async *listPages(path) {
+      let cont: string | undefined;
+      do {
+        const page = await listPage(kc, path, 500, cont);
+        yield page;
+        cont = page.continue;
+      } while (cont);
+    },
   };
-}
-
-interface AnyList {
-  items: unknown[];
-  metadata?: { resourceVersion?: string; _continue?: string };
-}
-
-/** Every page of a list, as plain JSON (dates as strings, like watch events). */
-async function listAll(fetchPage: (cont: string | undefined) => Promise<AnyList>): Promise<ListPage> {
-  const items: unknown[] = [];
-  let cont: string | undefined;
-  let rv = '';
-  do {
-    const page = await fetchPage(cont);
-    items.push(...page.items.map((i) => JSON.parse(JSON.stringify(i)) as KubeObject));
-    rv = page.metadata?.resourceVersion ?? rv;
-    cont = page.metadata?._continue || undefined;
-  } while (cont);
-  return { items, resourceVersion: rv };
 }

@@ -54,7 +54,7 @@ runMain('handler', async () => {
   controller.start();
   // Started only now: the jobs waiting for us are applied on top of the complete state, and
   // those older than it are recognised as stale.
-  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: 1 });
+  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: config.WORKER_CONCURRENCY });
   started.worker = worker;
   worker.on('error', (err) => log.warn({ err: err.message }, 'queue connection error; the worker reconnects by itself'));
   worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));

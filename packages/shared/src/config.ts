@@ -80,6 +80,7 @@ const handler = {
   READY_PODS_ONLY: bool({ default: false, desc: 'Count only Ready pods as real (the article counts any matching running pod)' }),
   RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
   TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),
+  WORKER_CONCURRENCY: positive({ default: 16, desc: 'Queue jobs the handler fetches at once; decisions are level-based, so order does not matter' }),
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),
 };
 

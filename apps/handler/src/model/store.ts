@@ -137,17 +137,31 @@ export class Store {
     return changes.length ? { outcome: 'changed', changes } : { outcome: 'unchanged' };
   }
 
-  /** The handler's own start-up list: replaces what it knew of that scope. */
+  /** The handler's own start-up list, in one go: replaces what it knew of that scope. */
   loadList(kind: Kind, scope: string, resourceVersion: string, objects: KubeObject[]): { invalid: { key: string; error: string }[] } {
+    this.beginList(kind, scope);
+    const invalid = this.addListed(kind, objects);
+    this.endList(kind, scope, resourceVersion);
+    return { invalid };
+  }
+
+  /** A paged list starts: forget that scope (nothing is decided before the list ends). */
+  beginList(kind: Kind, scope: string): void {
     for (const info of [...this.inScope(kind, scope)]) this.remove(kind, infoKey(kind, info));
+  }
+
+  addListed(kind: Kind, objects: unknown[]): { key: string; error: string }[] {
     const invalid: { key: string; error: string }[] = [];
-    for (const obj of objects) {
+    for (const obj of objects as KubeObject[]) {
       const parsed = parse(kind, obj);
       if (parsed.ok) this.put(kind, parsed.value);
       else invalid.push({ key: objectKey(obj.metadata), error: parsed.error });
     }
+    return invalid;
+  }
+
+  endList(kind: Kind, scope: string, resourceVersion: string): void {
     this.markListed(kind, scope, resourceVersion);
-    return { invalid };
   }
 
   private markListed(kind: Kind, scope: string, rv: string): void {

@@ -100,7 +100,8 @@ function tail(file: string, n = 15): string {
   return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
 }
 
-export function redisPing(port: number): Promise<boolean> {
+/** True when a Redis on the port answers PING as `accept` wants (with requirepass it says -NOAUTH). */
+export function redisPing(port: number, accept: RegExp = /^\+PONG/): Promise<boolean> {
   return new Promise((resolve) => {
     const sock = createConnection({ host: '127.0.0.1', port }, () => sock.write('PING\r\n'));
     sock.setTimeout(1000, () => {
@@ -109,7 +110,7 @@ export function redisPing(port: number): Promise<boolean> {
     });
     sock.on('data', (d) => {
       sock.destroy();
-      resolve(d.toString().startsWith('+PONG'));
+      resolve(accept.test(d.toString()));
     });
     sock.on('error', () => resolve(false));
   });

@@ -3,24 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createConnection } from 'node:net';
-import { freePort } from '../../scripts/cluster/up.ts';
-
-/** Up when it answers at all: with requirepass, PING gets -NOAUTH. */
-function answers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const sock = createConnection({ host: '127.0.0.1', port }, () => sock.write('PING\r\n'));
-    sock.setTimeout(1000, () => {
-      sock.destroy();
-      resolve(false);
-    });
-    sock.on('data', (d) => {
-      sock.destroy();
-      resolve(/^[+-]/.test(d.toString()));
-    });
-    sock.on('error', () => resolve(false));
-  });
-}
+import { freePort, redisPing } from '../../scripts/cluster/up.ts';
 
 export class TestRedis {
   private proc: ChildProcess | undefined;
@@ -48,7 +31,8 @@ export class TestRedis {
     await this.stop();
     this.proc = spawn('redis-server', ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir, ...this.extraArgs], { stdio: 'ignore' });
     const deadline = Date.now() + 10_000;
-    while (!(await answers(this.port))) {
+    // Any answer will do: with --requirepass, PING gets -NOAUTH.
+    while (!(await redisPing(this.port, /^[+-]/))) {
       if (Date.now() > deadline) throw new Error(`redis-server did not start on port ${this.port}`);
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -1,7 +1,7 @@
 // Bad input and hostile conditions: each gets a clear error or status, no crash loop, nothing
 // lost. Against the real API server and real redis-servers.
 import { spawnSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +13,7 @@ import { createCrit, createRealPod, createService, createTemplate, critStatus, d
 import { ensureCrd, Pipeline, PROCESSES } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually } from '../support/wait.ts';
+import { freePort } from '../../scripts/cluster/up.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const k = kube();
@@ -31,12 +32,12 @@ afterEach(async (ctx) => {
   for (const c of crits.splice(0)) await deleteCrit(k, c);
 });
 
-async function start(prefix: string, redisArgs: string[] = [], redisUrl?: (r: TestRedis) => string): Promise<{ ns: string; crit: string; redis: TestRedis }> {
+async function start(prefix: string, redisArgs: string[] = [], redisUrl?: (r: TestRedis) => string, env: Record<string, string> = {}): Promise<{ ns: string; crit: string; redis: TestRedis }> {
   const redis = await TestRedis.start(redisArgs);
   redises.push(redis);
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redisUrl ? redisUrl(redis) : redis.url, templateNamespace: ns });
+  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redisUrl ? redisUrl(redis) : redis.url, templateNamespace: ns, env });
   const crit = `${prefix}-${suffix()}`;
   crits.push(crit);
   return { ns, crit, redis };
@@ -190,6 +191,27 @@ describe('Redis', () => {
       expect(text, p).not.toContain(token);
     }
     expect(pipeline?.logs('handler').find((l) => l.msg === 'starting')?.redis).toContain('***');
+  });
+
+  it('over TLS (rediss://) with a password', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'critsvc-redis-tls-'));
+    const ssl = (args: string[]): void => {
+      const res = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+      if (res.status !== 0) throw new Error(res.stderr);
+    };
+    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
+    ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=redis', '-keyout', 'redis.key', '-out', 'redis.csr']);
+    writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
+    ssl(['x509', '-req', '-in', 'redis.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'redis.crt']);
+    const tlsPort = await freePort();
+    const { ns, crit } = await start('redistls', ['--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'redis.crt'), '--tls-key-file', join(dir, 'redis.key'),
+      '--tls-ca-cert-file', join(dir, 'ca.crt'), '--tls-auth-clients', 'no', '--requirepass', 'tls-secret'],
+    () => `rediss://:tls-secret@127.0.0.1:${tlsPort}`, { NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt') });
+    await createService(k, ns, 'web', { labels: { tier: 'gold' } });
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
+    await eventually('default pod through a TLS queue', async () => (await defaultPods(k, ns)).length === 1);
+    expect(pipeline?.logs('handler').find((l) => l.msg === 'starting')?.redis).toMatch(/^rediss:\/\/:\*\*\*@/);
+    noCrash();
   });
 
   it('a wrong password: processes say so and keep retrying, no crash loop', async () => {

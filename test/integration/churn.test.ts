@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshNamespace, kube, setPodStatus, statusOf } from '../support/kube.ts';
+import { ensureNamespace, freshNamespace, kube, setPodStatus, statusOf } from '../support/kube.ts';
 import { createTemplate, deleteCrit, GROUP, isOwned } from '../support/objects.ts';
 import { PodWatch, type SeenPod } from '../support/pod-watch.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
@@ -71,6 +71,7 @@ const critName = (c: string): string => `${ns}-${c}`;
 
 beforeAll(async () => {
   await ensureCrd(k);
+  await ensureNamespace(k, 'linux-mag'); // where its PodTemplate lives; a fresh cluster lacks it
   redis = await TestRedis.start();
   ns = await freshNamespace(k, 'churn');
   pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', templateName: 'churn-template', env: { TEMPLATE_RETRY_SECONDS: '1' } });

@@ -1,4 +1,5 @@
 // The BullMQ queue between the watchers and the handler, and its Redis connections.
+import { isIP } from 'node:net';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
 import type { QueueJob } from './types.ts';
@@ -13,7 +14,8 @@ export function redisOptions(url: string): RedisOptions {
     ...(u.username ? { username: decodeURIComponent(u.username) } : {}),
     ...(u.password ? { password: decodeURIComponent(u.password) } : {}),
     ...(db ? { db: Number(db) } : {}),
-    ...(u.protocol === 'rediss:' ? { tls: { servername: u.hostname } } : {}),
+    // SNI takes a host name, never an IP (RFC 6066); trust extra CAs with NODE_EXTRA_CA_CERTS.
+    ...(u.protocol === 'rediss:' ? { tls: isIP(u.hostname) ? {} : { servername: u.hostname } } : {}),
     // Reconnect forever, at most every 2 s: Redis coming back must be noticed quickly.
     retryStrategy: (times: number) => Math.min(100 * times, 2_000),
   };

@@ -66,7 +66,12 @@ class Proc {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
     await new Promise<void>((r) => {
-      c.once('exit', () => r());
+      // A process that ignores SIGTERM must not outlive its test.
+      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      c.once('exit', () => {
+        clearTimeout(t);
+        r();
+      });
       c.kill(signal);
     });
   }

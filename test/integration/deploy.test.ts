@@ -106,7 +106,7 @@ describe('the pipeline under its own ServiceAccounts', () => {
     await eventually('default pod', async () => (await defaultPods(k, ns)).length === 1);
     await createRealPod(k, ns, 'nginx', { role: 'frontend' });
     await eventually('default pod removed', async () => (await defaultPods(k, ns)).length === 0);
-    const forbidden = PROCESSES.flatMap((p) => pipeline?.logs(p).filter((l) => JSON.stringify(l).includes('403')) ?? []);
+    const forbidden = PROCESSES.flatMap((p) => pipeline?.logs(p).filter((l) => ['warn', 'error'].includes(l.level) && /\b403\b|forbidden/i.test(JSON.stringify(l))) ?? []);
     expect(forbidden).toEqual([]);
   });
 });

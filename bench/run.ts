@@ -11,10 +11,11 @@ import { Redis } from 'ioredis';
 import { clusterDown, readState, type ClusterState } from '../scripts/cluster/state.ts';
 import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
-import { APPS, Supervisor, type App } from '../scripts/run/supervisor.ts';
+import { APPS, DEFAULT_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { Recorder } from './lib/recorder.ts';
-import { median, ms, summarize, type Summary } from './lib/stats.ts';
+import { report, type ChurnResult, type IdleResult, type ScaleStart } from './lib/report.ts';
+import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const clusterDir = join(root, '.cluster-bench');
@@ -49,7 +50,8 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
   const sup = new Supervisor({
     root, apps: APPS.filter((a) => a !== 'dashboard'), out: () => undefined,
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
-      NAMESPACES: namespaces, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag' },
+      NAMESPACES: namespaces, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag',
+      ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}) },
     envFor: (app) => ({ HTTP_PORT: String(ports[app]) }),
   });
   const started = performance.now();
@@ -136,10 +138,6 @@ async function trials(ctx: Ctx, namespace: string, svc: string, n: number, stand
   return { failover, recovery };
 }
 
-interface IdleResult {
-  rounds: { critsvc: { failover: Summary; recovery: Summary }; floor: { failover: Summary } }[];
-  median: { critsvcP50: number; critsvcP95: number; critsvcP99: number; floorP50: number; floorP95: number; floorP99: number; recoveryP50: number; recoveryP99: number; ratioP50: number; ratioP99: number };
-}
 
 async function idle(ctx: Ctx): Promise<IdleResult> {
   const rounds: IdleResult['rounds'] = [];
@@ -203,13 +201,6 @@ async function redisMemoryMb(url: string): Promise<number> {
   return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 1024 / 1024;
 }
 
-interface ScaleStart {
-  handlerReadyS: number;
-  watchersReadyS: number;
-  drainedS: number;
-  rss: Record<string, number>;
-  redisMb: number;
-}
 
 async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnType<typeof startPipeline>>; r: ScaleStart }> {
   const p = await startPipeline(ctx, '', queue);
@@ -223,19 +214,10 @@ async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnT
   await waitUntil('initial events drained', async () => (await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"')) === 0 && (await metric(p.ports.handler, 'critsvc_events_processed_total')) > 0, 300_000, 200);
   const drained = performance.now();
   const rss = Object.fromEntries(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => [a, rssMb(p.sup.pid(a as App))]));
-  return { p, r: { handlerReadyS: (handlerReady - p.started) / 1000, watchersReadyS: (watchersReady - p.started) / 1000, drainedS: (drained - p.started) / 1000, rss, redisMb: await redisMemoryMb(ctx.state.redisUrl) } };
+  const handlerHeapMb = (await metric(p.ports.handler, 'nodejs_heap_size_used_bytes')) / 1024 / 1024;
+  return { p, r: { handlerReadyS: (handlerReady - p.started) / 1000, watchersReadyS: (watchersReady - p.started) / 1000, drainedS: (drained - p.started) / 1000, rss, handlerHeapMb, redisMb: await redisMemoryMb(ctx.state.redisUrl) } };
 }
 
-interface ChurnResult {
-  targetRate: number;
-  achievedOpsPerS: number;
-  handledEventsPerS: number;
-  maxWaiting: number;
-  finalWaiting: number;
-  failover: Summary;
-  handlerRssMb: number;
-  redisMb: number;
-}
 
 /** Pods of non-critical Services deleted, re-created and made Ready at a steady rate. */
 async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, round: number): Promise<ChurnResult> {
@@ -326,80 +308,17 @@ async function main(): Promise<void> {
     await p.sup.stop();
   }
   ctx.api.close();
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS }, idle: idleResult, population: pop, starts, churns };
+  const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS;
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, nodeOptions }, idle: idleResult, population: pop, starts, churns };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);
   writeFileSync(join(dir, `${day}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, `${day}.md`), report(result));
+  writeFileSync(join(dir, `${day}.md`), report({ ...result, namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions }));
   log(`report written to bench/results/${day}.md`);
   await clusterDown(clusterDir);
 }
 
-function report(r: { date: string; machine: { cores: number; cpu: string; memoryGiB: number }; versions: Record<string, string>; idle: IdleResult; population: Awaited<ReturnType<typeof populate>>; starts: ScaleStart[]; churns: ChurnResult[] }): string {
-  const m = r.idle.median;
-  const med = (f: (x: ScaleStart) => number): number => median(r.starts.map(f));
-  const medC = (f: (x: ChurnResult) => number): number => median(r.churns.map(f));
-  const ok = (v: boolean): string => (v ? 'met' : '**missed**');
-  const handlerRss = med((s) => s.rss.handler ?? NaN);
-  const redisMb = Math.max(...r.starts.map((s) => s.redisMb), ...r.churns.map((c) => c.redisMb));
-  const churnP99 = medC((c) => c.failover.p99);
-  const lines = [
-    `# critsvc benchmark — ${r.date.slice(0, 10)}`,
-    '',
-    `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB. Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
-    `Everything ran on this one machine: etcd, kube-apiserver, redis-server, the four critsvc processes, the load generator and the measuring watch.`,
-    `Each figure is the median over ${r.idle.rounds.length} runs (rounds); the per-run values are in the JSON next to this file.`,
-    '',
-    '## Failover at idle',
-    '',
-    `Failover: from the DELETE of a critical Service's last real pod to the default pod's ADDED, both seen by one independent watch. Recovery: from a real pod's Ready (MODIFIED) to the default pod's DELETED. ${r.idle.rounds[0]?.critsvc.failover.n ?? 0} trials per run. The floor is a one-process reactor that creates the stand-in directly on the DELETE event (bench/lib/floor-reactor.ts).`,
-    '',
-    '| | p50 | p95 | p99 |',
-    '|---|---|---|---|',
-    `| critsvc failover | ${ms(m.critsvcP50)} | ${ms(m.critsvcP95)} | ${ms(m.critsvcP99)} |`,
-    `| floor failover | ${ms(m.floorP50)} | ${ms(m.floorP95)} | ${ms(m.floorP99)} |`,
-    `| **critsvc / floor** | **${m.ratioP50.toFixed(2)}×** | | **${m.ratioP99.toFixed(2)}×** |`,
-    `| critsvc recovery | ${ms(m.recoveryP50)} | | ${ms(m.recoveryP99)} |`,
-    '',
-    '## Scale',
-    '',
-    `Populated: ${r.population.services} Services (${r.population.critical} critical, one CriticalService), ${r.population.pods} pods (Running, Ready) in ${NAMESPACES} namespaces, in ${r.population.seconds.toFixed(0)} s.`,
-    '',
-    '| | median | runs |',
-    '|---|---|---|',
-    `| start → handler state complete (/readyz) | ${med((s) => s.handlerReadyS).toFixed(2)} s | ${r.starts.map((s) => s.handlerReadyS.toFixed(2)).join(', ')} |`,
-    `| start → every watcher listed | ${med((s) => s.watchersReadyS).toFixed(2)} s | ${r.starts.map((s) => s.watchersReadyS.toFixed(2)).join(', ')} |`,
-    `| start → initial list events drained from the queue | ${med((s) => s.drainedS).toFixed(2)} s | ${r.starts.map((s) => s.drainedS.toFixed(2)).join(', ')} |`,
-    ...['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => `| RSS ${a} after start | ${med((s) => s.rss[a] ?? NaN).toFixed(0)} MB | ${r.starts.map((s) => (s.rss[a] ?? NaN).toFixed(0)).join(', ')} |`),
-    `| Redis used_memory after start | ${med((s) => s.redisMb).toFixed(1)} MB | ${r.starts.map((s) => s.redisMb.toFixed(1)).join(', ')} |`,
-    '',
-    `## Churn: ${r.churns[0]?.targetRate ?? 0} pod events/s for ${CHURN_SECONDS} s`,
-    '',
-    'Pods of non-critical Services created, made Ready and deleted at a steady rate (each unit is three events), while failover trials run on a critical Service.',
-    '',
-    '| | median | runs |',
-    '|---|---|---|',
-    `| events issued / s | ${medC((c) => c.achievedOpsPerS).toFixed(0)} | ${r.churns.map((c) => c.achievedOpsPerS.toFixed(0)).join(', ')} |`,
-    `| events handled / s (watchers → queue → handler) | ${medC((c) => c.handledEventsPerS).toFixed(0)} | ${r.churns.map((c) => c.handledEventsPerS.toFixed(0)).join(', ')} |`,
-    `| queue depth (waiting): max / at the end | ${medC((c) => c.maxWaiting).toFixed(0)} / ${medC((c) => c.finalWaiting).toFixed(0)} | ${r.churns.map((c) => `${c.maxWaiting}/${c.finalWaiting}`).join(', ')} |`,
-    `| failover under churn p50 / p99 | ${ms(medC((c) => c.failover.p50))} / ${ms(churnP99)} | ${r.churns.map((c) => `${c.failover.p50.toFixed(0)}/${c.failover.p99.toFixed(0)} (n=${c.failover.n})`).join(', ')} |`,
-    `| handler RSS / Redis after churn | ${medC((c) => c.handlerRssMb).toFixed(0)} MB / ${medC((c) => c.redisMb).toFixed(1)} MB | |`,
-    '',
-    '## Targets',
-    '',
-    '| target | measured | |',
-    '|---|---|---|',
-    `| failover p99 < 100 ms at idle | ${ms(m.critsvcP99)} | ${ok(m.critsvcP99 < 100)} |`,
-    `| failover within 3× the floor at idle (p99) | ${m.ratioP99.toFixed(2)}× | ${ok(m.ratioP99 <= 3)} |`,
-    `| failover p99 < 200 ms under ${r.churns[0]?.targetRate ?? 0} events/s | ${ms(churnP99)} | ${ok(churnP99 < 200)} |`,
-    `| handler RSS < 200 MB at scale | ${handlerRss.toFixed(0)} MB | ${ok(handlerRss < 200)} |`,
-    `| Redis < 100 MB at scale | ${redisMb.toFixed(1)} MB (max seen) | ${ok(redisMb < 100)} |`,
-    `| start-to-synced < 15 s | ${med((s) => s.handlerReadyS).toFixed(2)} s (handler), ${med((s) => s.drainedS).toFixed(2)} s (queue drained) | ${ok(med((s) => s.drainedS) < 15)} |`,
-    '',
-  ];
-  return lines.join('\n');
-}
 
 main().catch(async (err: unknown) => {
   console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);

@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
+/** What deploy/ gives each container: V8 otherwise sizes its heap for the machine (see bench/results). */
+export const DEFAULT_NODE_OPTIONS = '--max-semi-space-size=1 --max-old-space-size=128';
+
 export const APPS = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler', 'dashboard'] as const;
 export type App = (typeof APPS)[number];
 
@@ -63,7 +66,7 @@ export class Supervisor {
   }
 
   private spawn(app: App): void {
-    const env = { ...this.o.env, ...this.o.envFor?.(app) };
+    const env = { NODE_OPTIONS: DEFAULT_NODE_OPTIONS, ...this.o.env, ...this.o.envFor?.(app) };
     const child = spawn(process.execPath, [join(this.o.root, 'apps', app, 'src', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(app, child);
     const out = this.o.out ?? ((l: string) => console.log(l));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 /** What deploy/ gives each container: V8 otherwise sizes its heap for the machine (see bench/results). */
-export const DEFAULT_NODE_OPTIONS = '--max-semi-space-size=1 --max-old-space-size=128';
+export const DEFAULT_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=96';
 
 export const APPS = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler', 'dashboard'] as const;
 export type App = (typeof APPS)[number];

@@ -92,7 +92,7 @@ describe('acceptance 5: handler SIGKILLed and restarted while pods change', () =
 });
 
 describe('acceptance 6: watchers killed, Redis down, watches expired', () => {
-  it('a watcher SIGKILLed while pods change: its restart re-lists and nothing is lost', async () => {
+  it('watcher-pods SIGKILLed while pods change: its restart re-lists and nothing is lost', async () => {
     const { ns, healthy } = await fleet('wkill');
     await pipeline?.procs['watcher-pods'].kill('SIGKILL');
     await deletePod(k, ns, 's4-real'); // a DELETED nobody watched
@@ -101,6 +101,29 @@ describe('acceptance 6: watchers killed, Redis down, watches expired', () => {
     healthy.add('s7');
     pipeline?.procs['watcher-pods'].start();
     await converged(ns, healthy);
+  });
+
+  it('watcher-services SIGKILLed while a lame Service is deleted: its default pod goes after the restart', async () => {
+    const { ns, healthy } = await fleet('skill');
+    await pipeline?.procs['watcher-services'].kill('SIGKILL');
+    await k.core.deleteNamespacedService({ namespace: ns, name: 's3' });
+    healthy.add('s3'); // gone: no default pod wanted
+    pipeline?.procs['watcher-services'].start();
+    await converged(ns, healthy);
+  });
+
+  it('watcher-crds SIGKILLed while a CriticalService is deleted and another created: both take effect after the restart', async () => {
+    const { ns, healthy } = await fleet('ckill');
+    await pipeline?.procs['watcher-crds'].kill('SIGKILL');
+    for (const c of crits.splice(0)) await deleteCrit(k, c);
+    const narrower = `ckill-${suffix()}`;
+    crits.push(narrower);
+    await k.core.patchNamespacedService({ namespace: ns, name: 's1', body: [{ op: 'add', path: '/metadata/labels/only', value: 's1' }] });
+    await createCrit(k, narrower, { namespace: ns, matchLabels: [{ key: 'only', value: 's1' }] });
+    pipeline?.procs['watcher-crds'].start();
+    // Only s1 is critical now, and lame: every other default pod goes.
+    await eventually('only service-watcher-s1', async () => (await defaultPods(k, ns)).map((p) => p.metadata?.name).sort().join() === 'service-watcher-s1' || undefined, 30_000);
+    expect(healthy.has('s1')).toBe(false);
   });
 
   it('Redis down for a while then back: events kept by the watchers arrive and act', async () => {
@@ -117,6 +140,20 @@ describe('acceptance 6: watchers killed, Redis down, watches expired', () => {
     expect(warned).toBe(true);
     for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits).toEqual([]);
   });
+
+  // Longer than ioredis's default retry policy lasts (~73 s): the watchers' own retry must carry it.
+  it.runIf(process.env.CRITSVC_SOAK === '1')('Redis down for 90 s: nothing lost (soak)', async () => {
+    const { ns, healthy } = await fleet('longredis');
+    await redis.stop();
+    await deletePod(k, ns, 's2-real');
+    healthy.delete('s2');
+    await new Promise((r) => setTimeout(r, 90_000));
+    await createRealPod(k, ns, 's3-real', { role: 's3' });
+    healthy.add('s3');
+    await redis.restart();
+    await converged(ns, healthy, 60_000);
+    for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits).toEqual([]);
+  }, 240_000);
 
   it('the handler SIGKILLed mid-stream and Redis restarted together still converge', async () => {
     const { ns, healthy } = await fleet('both');

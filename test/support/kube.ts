@@ -4,6 +4,7 @@ import {
   AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod,
 } from '@kubernetes/client-node';
 import { inject } from 'vitest';
+import { httpStatus } from '../../packages/shared/src/kube.ts';
 
 export interface Kube {
   kc: KubeConfig;
@@ -37,10 +38,8 @@ export async function ensureNamespace(k: Kube, name: string): Promise<void> {
   }
 }
 
-export function statusOf(err: unknown): number | undefined {
-  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'number') return err.code;
-  return undefined;
-}
+/** The HTTP status of a failed API call (the product's own classifier). */
+export const statusOf = httpStatus;
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 

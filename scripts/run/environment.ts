@@ -55,14 +55,19 @@ async function createOrReplace(api: KubernetesObjectApi, obj: KubernetesObject):
   }
 }
 
+/** Creates or replaces the objects of deploy/<file> for each file given. */
+export async function applyManifests(kc: KubeConfig, root: string, files: string[]): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  const objects = files.flatMap((file) => loadAllYaml(readFileSync(join(root, 'deploy', file), 'utf8')) as KubernetesObject[]);
+  for (const obj of objects) await createOrReplace(api, obj);
+}
+
 /** The namespace, CRD and PodTemplate from deploy/ (what the processes need to do anything). */
 export async function installBasics(kubeconfig: string, root: string): Promise<void> {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
+  await applyManifests(kc, root, ['namespace.yaml', 'crd.yaml', 'pod-template.yaml']);
   const api = KubernetesObjectApi.makeApiClient(kc);
-  const objects = ['namespace.yaml', 'crd.yaml', 'pod-template.yaml']
-    .flatMap((file) => loadAllYaml(readFileSync(join(root, 'deploy', file), 'utf8')) as KubernetesObject[]);
-  for (const obj of objects) await createOrReplace(api, obj);
   // The CRD must be served before the watcher lists it.
   for (let i = 0; i < 100; i++) {
     try {

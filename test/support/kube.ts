@@ -56,7 +56,3 @@ export async function setPodStatus(k: Kube, namespace: string, name: string, opt
     },
   }, mergePatch);
 }
-
-export function mergePatchOptions(): ReturnType<typeof setHeaderOptions> {
-  return mergePatch;
-}

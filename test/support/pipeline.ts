@@ -1,12 +1,12 @@
 // The four critsvc processes as separate OS processes, as in production, with their logs kept
 // for assertions.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ApiextensionsV1Api, loadYaml, type V1CustomResourceDefinition } from '@kubernetes/client-node';
+import { ApiextensionsV1Api } from '@kubernetes/client-node';
+import { applyManifests } from '../../scripts/run/environment.ts';
 import { inject } from 'vitest';
-import { statusOf, suffix, type Kube } from './kube.ts';
+import { suffix, type Kube } from './kube.ts';
 import { eventually } from './wait.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -157,21 +157,12 @@ export class Pipeline {
   }
 }
 
-/** Installs deploy/crd.yaml (once per cluster) and waits until it is served. */
+/** Installs deploy/crd.yaml (as `pnpm start` does) and waits until it is served. */
 export async function ensureCrd(k: Kube): Promise<void> {
+  await applyManifests(k.kc, root, ['crd.yaml']);
   const api = k.kc.makeApiClient(ApiextensionsV1Api);
-  const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(root, 'deploy/crd.yaml'), 'utf8'));
-  const name = crd.metadata?.name ?? '';
-  try {
-    const existing = await api.readCustomResourceDefinition({ name });
-    crd.metadata = { ...crd.metadata, resourceVersion: existing.metadata?.resourceVersion };
-    await api.replaceCustomResourceDefinition({ name, body: crd });
-  } catch (err) {
-    if (statusOf(err) !== 404) throw err;
-    await api.createCustomResourceDefinition({ body: crd });
-  }
   await eventually('the CRD to be established', async () => {
-    const c = await api.readCustomResourceDefinition({ name });
+    const c = await api.readCustomResourceDefinition({ name: 'criticalservices.mycrd.com' });
     return c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True');
   });
 }

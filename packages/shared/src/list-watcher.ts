@@ -4,16 +4,13 @@
 // reconnect with backoff and jitter, and no exception ever escaping a callback.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Backoff, sleep } from './backoff.ts';
-import { apiMessage, httpStatus } from './kube.ts';
+import { apiMessage, httpStatus, type RawPage } from './kube.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
 import { objectKey, type Kind, type QueueJob, type WatchEventType } from './types.ts';
 
-export interface ListPage {
-  items: unknown[];
-  resourceVersion: string;
-  continue?: string;
-}
+/** One page of a list, as the API server returns it. */
+export type ListPage = RawPage;
 
 export interface WatchTarget {
   kind: Kind;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver and etcd from the Go module proxy into a cache outside the repo,
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok from the Go module proxy into a cache outside the repo,
 # keyed by version, so only the first run on a machine pays for the build (as envtest does).
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod pins ~30 staging modules at v0.0.0
 # with replace lines that are ignored for dependencies. A throwaway module requiring it and
@@ -11,42 +11,73 @@ ETCD_VERSION="${ETCD_VERSION:-v3.5.35}"
 CACHE="${CRITSVC_CACHE:-$HOME/.cache/critsvc}"
 BIN="$CACHE/bin"
 APISERVER="$BIN/kube-apiserver-$K8S_VERSION"
+CONTROLLER_MANAGER="$BIN/kube-controller-manager-$K8S_VERSION"
+SCHEDULER="$BIN/kube-scheduler-$K8S_VERSION"
 ETCD="$BIN/etcd-$ETCD_VERSION"
+KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
+KWOK="$BIN/kwok-$KWOK_VERSION"
+# CRITSVC_CLUSTER=bare: only kube-apiserver + etcd are needed (no controllers, scheduler or nodes).
+MODE="${CRITSVC_CLUSTER:-full}"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
 die() { echo "build-binaries: $*" >&2; exit 1; }
-command -v go >/dev/null || die "Go is not installed (needed to build kube-apiserver and etcd); install Go >= 1.26"
+command -v go >/dev/null || die "Go is not installed (needed to build the control plane's components); install Go >= 1.26"
 mkdir -p "$BIN"
 
 # One build at a time per cache: parallel test runs would otherwise race on the same output.
 exec 9>"$CACHE/build.lock"
 flock 9
 
-build_apiserver() {
-  [ -x "$APISERVER" ] && return 0
+# kube-apiserver, kube-controller-manager and kube-scheduler share one throwaway module and one
+# `go build` (one compilation of the packages they share). Only the missing ones are built.
+build_kubernetes() {
+  local cmds=() c
+  for c in kube-apiserver kube-controller-manager kube-scheduler; do
+    [ "$MODE" = bare ] && [ "$c" != kube-apiserver ] && continue
+    [ -x "$BIN/$c-$K8S_VERSION" ] || cmds+=("$c")
+  done
+  [ "${#cmds[@]}" -eq 0 ] && return 0
   local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
   local work; work="$(mktemp -d)"; trap 'rm -rf "$work"' RETURN
-  echo "build-binaries: building kube-apiserver $K8S_VERSION (first run only; 10-20 min cold)" >&2
+  echo "build-binaries: building ${cmds[*]} $K8S_VERSION (first run only; 10-20 min cold)" >&2
   local modfile
   modfile="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')" \
     || die "cannot download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
   [ -f "$modfile" ] || die "go mod download gave no go.mod for k8s.io/kubernetes@$K8S_VERSION"
   {
-    echo "module critsvc.local/apiserver-build"
+    echo "module critsvc.local/kubernetes-build"
     grep -E '^(go|godebug) ' "$modfile"
     echo "require k8s.io/kubernetes $K8S_VERSION"
     # Every staging module (the list grows by release, so read it rather than hard-code it).
     grep -oE '^\s*k8s\.io/[a-z0-9-]+ => \./staging/src/k8s\.io/[a-z0-9-]+' "$modfile" \
       | awk -v v="v0.$minor.${K8S_VERSION##*.}" '{print "replace " $1 " => " $1 " " v}'
   } > "$work/go.mod"
-  printf 'package main\nimport _ "k8s.io/kubernetes/cmd/kube-apiserver"\n' > "$work/tools.go"
-  (cd "$work" && go mod tidy >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; die "go mod tidy failed for kube-apiserver $K8S_VERSION"; }
-  local pkg=k8s.io/component-base/version
-  (cd "$work" && go build -trimpath -o "$APISERVER.tmp" \
+  {
+    echo 'package main'
+    for c in "${cmds[@]}"; do echo "import _ \"k8s.io/kubernetes/cmd/$c\""; done
+  } > "$work/tools.go"
+  (cd "$work" && go mod tidy >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; die "go mod tidy failed for ${cmds[*]} $K8S_VERSION"; }
+  local pkg=k8s.io/component-base/version pkgs=()
+  for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
+  mkdir -p "$work/out"
+  (cd "$work" && go build -trimpath -o "$work/out/" \
       -ldflags "-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor" \
-      k8s.io/kubernetes/cmd/kube-apiserver) || die "go build of kube-apiserver $K8S_VERSION failed (see above)"
-  mv "$APISERVER.tmp" "$APISERVER"
+      "${pkgs[@]}") || die "go build of ${cmds[*]} $K8S_VERSION failed (see above)"
+  for c in "${cmds[@]}"; do
+    [ -x "$work/out/$c" ] || die "go build of $c $K8S_VERSION produced no binary"
+    mv "$work/out/$c" "$BIN/$c-$K8S_VERSION"
+  done
+}
+
+build_kwok() {
+  [ "$MODE" = bare ] && return 0
+  [ -x "$KWOK" ] && return 0
+  local work; work="$(mktemp -d)"; trap 'rm -rf "$work"' RETURN
+  echo "build-binaries: building kwok $KWOK_VERSION (first run only; ~3 min cold)" >&2
+  GOBIN="$work" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" \
+    || die "go install of kwok $KWOK_VERSION failed (see above)"
+  mv "$work/kwok" "$KWOK"
 }
 
 build_etcd() {
@@ -62,6 +93,12 @@ build_etcd() {
 }
 
 build_etcd
-build_apiserver
+build_kubernetes
+build_kwok
 echo "KUBE_APISERVER=$APISERVER"
 echo "ETCD=$ETCD"
+if [ "$MODE" != bare ]; then
+  echo "KUBE_CONTROLLER_MANAGER=$CONTROLLER_MANAGER"
+  echo "KUBE_SCHEDULER=$SCHEDULER"
+  echo "KWOK=$KWOK"
+fi

@@ -1,10 +1,13 @@
-// `pnpm cluster up | env | down | status`: a local control plane (etcd + kube-apiserver built
-// from the Go module proxy) and a redis-server, all on free loopback ports, as envtest does.
+// `pnpm cluster up | env | down | status`: a local control plane built from the Go module proxy
+// and a redis-server, all on free loopback ports, as envtest does. By default a small real
+// cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok's fake Nodes);
+// CRITSVC_CLUSTER=bare starts kube-apiserver + etcd only. CRITSVC_POD_READY_DELAY_MS sets how
+// long kwok takes to start a pod (default 0), CRITSVC_NODES how many Nodes (default 3).
 // Node built-ins only: this runs before the workspace is installed.
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { clusterUp, type UpOptions } from './up.ts';
+import { clusterUp, type ClusterMode, type UpOptions } from './up.ts';
 import { clusterDown, readState, stateIsLive } from './state.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -13,18 +16,35 @@ export function stateDir(): string {
   return process.env.CRITSVC_CLUSTER_DIR ?? join(repoRoot, '.cluster');
 }
 
-export function binaries(): { apiserver: string; etcd: string } {
+export function clusterMode(env: Record<string, string | undefined> = process.env): ClusterMode {
+  const m = env.CRITSVC_CLUSTER ?? 'full';
+  if (m !== 'full' && m !== 'bare') throw new Error(`CRITSVC_CLUSTER=${m}: expected full (default) or bare`);
+  return m;
+}
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw)) throw new Error(`${name}=${raw}: expected a whole number`);
+  return Number(raw);
+}
+
+/** Builds what is missing (cached by version) and gives the binaries' paths for that mode. */
+export function binaries(mode: ClusterMode = clusterMode()): Pick<UpOptions, 'apiserver' | 'etcd' | 'controllerManager' | 'scheduler' | 'kwok' | 'mode'> {
   const res = spawnSync('bash', [join(repoRoot, 'scripts/cluster/build-binaries.sh')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
+    env: { ...process.env, CRITSVC_CLUSTER: mode },
   });
-  if (res.status !== 0) throw new Error('could not build kube-apiserver/etcd (see the lines above)');
+  if (res.status !== 0) throw new Error('could not build the control plane\'s components (see the lines above)');
   const get = (key: string): string => {
     const line = res.stdout.split('\n').find((l) => l.startsWith(`${key}=`));
     if (!line) throw new Error(`build-binaries.sh printed no ${key}= line`);
     return line.slice(key.length + 1);
   };
-  return { apiserver: get('KUBE_APISERVER'), etcd: get('ETCD') };
+  const base = { apiserver: get('KUBE_APISERVER'), etcd: get('ETCD'), mode };
+  if (mode === 'bare') return base;
+  return { ...base, controllerManager: get('KUBE_CONTROLLER_MANAGER'), scheduler: get('KUBE_SCHEDULER'), kwok: get('KWOK') };
 }
 
 async function main(cmd: string | undefined): Promise<number> {
@@ -52,9 +72,11 @@ async function up(dir: string): Promise<number> {
   }
   // Left over from a cluster that died: its processes and files would be in the way.
   if (state) await clusterDown(dir);
-  const opts: UpOptions = { dir, ...binaries() };
+  const opts: UpOptions = { dir, ...binaries(), nodes: intEnv('CRITSVC_NODES', 3), podReadyDelayMs: intEnv('CRITSVC_POD_READY_DELAY_MS', 0) };
+  const t0 = Date.now();
   const started = await clusterUp(opts);
-  console.error(`cluster: up — kube-apiserver ${started.server}, redis ${started.redisUrl}`);
+  const parts = started.procs.map((p) => p.name).join(', ');
+  console.error(`cluster: up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${started.mode} mode: ${parts}) — kube-apiserver ${started.server}, redis ${started.redisUrl}`);
   console.error(`cluster: kubeconfig written to ${started.kubeconfig}; run: eval "$(pnpm -s cluster env)"`);
   return 0;
 }
@@ -79,7 +101,7 @@ async function down(dir: string): Promise<number> {
 async function status(dir: string): Promise<number> {
   const state = readState(dir);
   const live = state ? await stateIsLive(state) : false;
-  console.log(live ? `up ${state?.server} ${state?.redisUrl}` : 'down');
+  console.log(live ? `up ${state?.mode ?? 'bare'} ${state?.server} ${state?.redisUrl}` : 'down');
   return live ? 0 : 1;
 }
 

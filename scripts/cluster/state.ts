@@ -6,7 +6,7 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 
 export interface ProcRecord {
-  name: 'etcd' | 'kube-apiserver' | 'redis-server';
+  name: 'etcd' | 'kube-apiserver' | 'redis-server' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
   pid: number;
   argv: string[];
   log: string;
@@ -20,6 +20,8 @@ export interface ClusterState {
   etcdDataDir: string;
   caFile: string;
   token: string;
+  /** full: controllers, scheduler and kwok's Nodes too; bare: kube-apiserver + etcd. */
+  mode?: 'full' | 'bare';
   procs: ProcRecord[];
 }
 
@@ -91,16 +93,22 @@ export function sleep(ms: number): Promise<void> {
 }
 
 export function httpsGet(url: string, ca: string, token: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+  return httpsRequest(url, ca, token, 'GET', undefined, timeoutMs);
+}
+
+export function httpsRequest(url: string, ca: string, token: string, method: string, body?: object, timeoutMs = 5000): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { ca, headers: { authorization: `Bearer ${token}` }, timeout: timeoutMs }, (res) => {
-      let body = '';
+    const headers: Record<string, string> = { authorization: `Bearer ${token}` };
+    if (body) headers['content-type'] = 'application/json';
+    const req = request(url, { ca, method, headers, timeout: timeoutMs }, (res) => {
+      let text = '';
       res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('data', (c: string) => (text += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text }));
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', reject);
-    req.end();
+    req.end(body ? JSON.stringify(body) : undefined);
   });
 }
 

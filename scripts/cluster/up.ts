@@ -1,13 +1,18 @@
 // Starts etcd, kube-apiserver (RBAC on, ServiceAccount tokens signed) and redis-server on free
-// loopback ports, writes an admin kubeconfig, and records everything in state.json.
+// loopback ports, writes an admin kubeconfig, and records everything in state.json. In the full
+// mode (the default) it adds kube-controller-manager, kube-scheduler and kwok with a few fake
+// Nodes, so pods are scheduled, become Running and Ready, EndpointSlices follow, the garbage
+// collector collects and namespaces finish deleting: a small real cluster.
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   apiserverReady,
+  httpsRequest,
   procAlive,
   sleep,
   startProc,
@@ -16,10 +21,22 @@ import {
   type ProcRecord,
 } from './state.ts';
 
+/** full: a small real cluster; bare: kube-apiserver + etcd only (tests that play every other part). */
+export type ClusterMode = 'full' | 'bare';
+
 export interface UpOptions {
   dir: string;
   apiserver: string;
   etcd: string;
+  /** Present in the full mode. */
+  controllerManager?: string;
+  scheduler?: string;
+  kwok?: string;
+  mode?: ClusterMode;
+  /** Fake Nodes kwok manages (full mode). */
+  nodes?: number;
+  /** Pending → Running and Ready after this long (full mode; a pod's annotation may override it). */
+  podReadyDelayMs?: number;
   /** e.g. --watch-cache=false for a test that needs watches served by etcd itself. */
   extraApiserverArgs?: string[];
 }
@@ -124,14 +141,17 @@ function etcdArgv(bin: string, dataDir: string, clientPort: number, peerPort: nu
     `--initial-cluster=critsvc=${peer}`, '--unsafe-no-fsync', '--log-level=warn'];
 }
 
-function apiserverArgv(bin: string, pki: string, etcdUrl: string, port: number): string[] {
+function apiserverArgv(bin: string, pki: string, etcdUrl: string, port: number, mode: ClusterMode): string[] {
   const p = (f: string): string => join(pki, f);
+  // Without kube-controller-manager nothing creates `default` ServiceAccounts, so pods could not
+  // be admitted: the bare mode turns the ServiceAccount admission plugin off.
+  const admission = mode === 'bare' ? ['--disable-admission-plugins=ServiceAccount'] : [];
   return [bin, `--etcd-servers=${etcdUrl}`, '--bind-address=127.0.0.1', '--advertise-address=127.0.0.1',
     `--secure-port=${port}`, `--tls-cert-file=${p('server.crt')}`, `--tls-private-key-file=${p('server.key')}`,
     `--client-ca-file=${p('ca.crt')}`, `--token-auth-file=${p('tokens.csv')}`, '--authorization-mode=RBAC',
     '--service-cluster-ip-range=10.0.0.0/16', '--service-account-issuer=https://kubernetes.default.svc',
     `--service-account-key-file=${p('sa.pub')}`, `--service-account-signing-key-file=${p('sa.key')}`,
-    '--disable-admission-plugins=ServiceAccount', '--endpoint-reconciler-type=none', '--allow-privileged=true',
+    ...admission, '--endpoint-reconciler-type=none', '--allow-privileged=true',
     '--max-requests-inflight=3000', '--max-mutating-requests-inflight=1000', '--v=0'];
 }
 
@@ -169,7 +189,8 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
     }
   }, 30_000);
 
-  const api = record(startProc('kube-apiserver', [...apiserverArgv(opts.apiserver, pki, etcdUrl, apiPort), ...(opts.extraApiserverArgs ?? [])],
+  const mode = opts.mode ?? 'full';
+  const api = record(startProc('kube-apiserver', [...apiserverArgv(opts.apiserver, pki, etcdUrl, apiPort, mode), ...(opts.extraApiserverArgs ?? [])],
     join(dir, 'kube-apiserver.log')));
   await waitFor(`kube-apiserver (port ${apiPort})`, api, () => apiserverReady(state), 90_000);
 
@@ -178,6 +199,84 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   await waitFor(`redis-server (port ${redisPort})`, redis, () => redisPing(redisPort), 15_000);
 
   writeFileSync(state.kubeconfig, kubeconfigYaml(server, caFile, token), { mode: 0o600 });
+  state.mode = mode;
   writeState(dir, state);
+  if (mode === 'full') await startClusterParts(opts, state, record);
   return state;
+}
+
+const NODE_LABEL = 'critsvc.test/kwok';
+
+/**
+ * The rest of a cluster, each step failing with the component's name: kube-controller-manager
+ * (garbage collector, EndpointSlices, workloads, namespaces, ServiceAccounts, node lifecycle,
+ * pod GC), kube-scheduler and kwok playing the kubelet of `nodes` fake Nodes.
+ */
+async function startClusterParts(opts: UpOptions, state: ClusterState, record: (p: ProcRecord) => ProcRecord): Promise<void> {
+  const { dir } = opts;
+  const need = (what: string, bin: string | undefined): string => {
+    if (!bin) throw new Error(`full mode needs ${what}: build it with scripts/cluster/build-binaries.sh (or set CRITSVC_CLUSTER=bare)`);
+    return bin;
+  };
+  const kcm = record(startProc('kube-controller-manager', controllerManagerArgv(need('kube-controller-manager', opts.controllerManager), state.kubeconfig),
+    join(dir, 'kube-controller-manager.log')));
+  const scheduler = record(startProc('kube-scheduler', [need('kube-scheduler', opts.scheduler), `--kubeconfig=${state.kubeconfig}`,
+    '--leader-elect=false', '--secure-port=0', '--v=0'], join(dir, 'kube-scheduler.log')));
+  const stages = join(dir, 'kwok-stages.yaml');
+  writeFileSync(stages, readFileSync(join(dirname(fileURLToPath(import.meta.url)), 'kwok/stages.yaml'), 'utf8')
+    .replaceAll('__POD_READY_MS__', String(opts.podReadyDelayMs ?? 0)));
+  const kwok = record(startProc('kwok', [need('kwok', opts.kwok), `--kubeconfig=${state.kubeconfig}`, `--config=${stages}`,
+    `--manage-nodes-with-label-selector=${NODE_LABEL}=managed`, '--cidr=10.244.0.0/16', '--node-ip=10.96.0.1',
+    '--node-lease-duration-seconds=40', '--v=WARN'], join(dir, 'kwok.log')));
+  const admin = adminClient(state);
+  await waitFor('kube-controller-manager (the default ServiceAccount of namespace default)', kcm,
+    async () => (await admin('GET', '/api/v1/namespaces/default/serviceaccounts/default')).status === 200, 60_000);
+  for (let i = 0; i < (opts.nodes ?? 3); i++) await createNode(admin, `kwok-node-${i}`);
+  await waitFor('kwok (fake Nodes Ready)', kwok, async () => {
+    const res = await admin('GET', `/api/v1/nodes?labelSelector=${NODE_LABEL}%3Dmanaged`);
+    const items = (JSON.parse(res.body) as { items?: { status?: { conditions?: { type: string; status: string }[] } }[] }).items ?? [];
+    return items.length > 0 && items.every((n) => n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'));
+  }, 60_000);
+  await probePod(admin, scheduler, kwok);
+}
+
+function controllerManagerArgv(bin: string, kubeconfig: string): string[] {
+  const controllers = ['garbage-collector-controller', 'endpoints-controller', 'endpointslice-controller',
+    'endpointslice-mirroring-controller', 'replicaset-controller', 'deployment-controller', 'statefulset-controller',
+    'daemonset-controller', 'job-controller', 'namespace-controller', 'serviceaccount-controller',
+    'node-lifecycle-controller', 'taint-eviction-controller', 'pod-garbage-collector-controller', 'disruption-controller',
+    'resourcequota-controller', 'root-ca-certificate-publisher-controller'];
+  // QPS 20 (the default) serialises a Deployment's scale-up at ~21 pods/s; a test cluster wants more.
+  return [bin, `--kubeconfig=${kubeconfig}`, '--leader-elect=false', '--secure-port=0', `--controllers=${controllers.join(',')}`,
+    '--kube-api-qps=200', '--kube-api-burst=400', '--concurrent-gc-syncs=20', '--v=0'];
+}
+
+type Admin = (method: string, path: string, body?: object) => Promise<{ status: number; body: string }>;
+
+function adminClient(state: ClusterState): Admin {
+  const ca = readFileSync(state.caFile, 'utf8');
+  return (method, path, body) => httpsRequest(`${state.server}${path}`, ca, state.token, method, body);
+}
+
+async function createNode(admin: Admin, name: string): Promise<void> {
+  const res = await admin('POST', '/api/v1/nodes', {
+    apiVersion: 'v1', kind: 'Node',
+    metadata: { name, labels: { [NODE_LABEL]: 'managed', 'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', type: 'kwok' },
+      annotations: { 'kwok.x-k8s.io/node': 'fake', 'node.alpha.kubernetes.io/ttl': '0' } },
+    spec: {},
+  });
+  if (res.status !== 201 && res.status !== 409) throw new Error(`creating Node ${name} failed: HTTP ${res.status} ${res.body.slice(0, 300)}`);
+}
+
+/** One pod through the whole path: scheduled by kube-scheduler, started by kwok, deleted. */
+async function probePod(admin: Admin, scheduler: ProcRecord, kwok: ProcRecord): Promise<void> {
+  const path = '/api/v1/namespaces/default/pods';
+  const name = `critsvc-probe-${randomBytes(3).toString('hex')}`;
+  const created = await admin('POST', path, { apiVersion: 'v1', kind: 'Pod', metadata: { name },
+    spec: { containers: [{ name: 'probe', image: 'probe' }], terminationGracePeriodSeconds: 0 } });
+  if (created.status !== 201) throw new Error(`probe pod refused: HTTP ${created.status} ${created.body.slice(0, 300)}`);
+  const pod = async (): Promise<{ spec?: { nodeName?: string }; status?: { phase?: string } }> => JSON.parse((await admin('GET', `${path}/${name}`)).body);
+  await waitFor('kube-scheduler (the probe pod bound to a Node)', scheduler, async () => Boolean((await pod()).spec?.nodeName), 60_000);
+  await waitFor('kwok (the probe pod Running)', kwok, async () => (await pod()).status?.phase === 'Running', 60_000);
+  await admin('DELETE', `${path}/${name}`, { gracePeriodSeconds: 0 });
 }

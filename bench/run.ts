@@ -12,9 +12,10 @@ import { clusterDown, readState, type ClusterState } from '../scripts/cluster/st
 import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
-import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { kwokPodBody, podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { EndpointRecorder } from './lib/endpoints.ts';
 import { Recorder } from './lib/recorder.ts';
-import { report, type ChurnResult, type IdleResult, type ScaleStart } from './lib/report.ts';
+import { report, type ChurnResult, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -28,6 +29,9 @@ const CRITICAL_PER_NS = Number(ENV.BENCH_CRITICAL_PER_NS ?? 25);
 const PODS_PER_SERVICE = Number(ENV.BENCH_PODS_PER_SERVICE ?? 10);
 const CHURN_RATE = Number(ENV.BENCH_CHURN_RATE ?? 200);
 const CHURN_SECONDS = Number(ENV.BENCH_CHURN_SECONDS ?? 45);
+const OUTAGE_TRIALS = Number(ENV.BENCH_OUTAGE_TRIALS ?? 40);
+/** The pipeline's healthy hold-off in the bench (default 5 s): short, so that trials follow each other quickly. */
+const HEALTHY_GRACE = ENV.BENCH_HEALTHY_GRACE_SECONDS ?? '1';
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 function clusterCli(cmd: string): void {
@@ -50,7 +54,7 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
   const sup = new Supervisor({
     root, apps: APPS.filter((a) => a !== 'dashboard'), out: () => undefined,
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
-      NAMESPACES: namespaces, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag',
+      NAMESPACES: namespaces, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag', HEALTHY_GRACE_SECONDS: HEALTHY_GRACE,
       ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}) },
     envFor: (app) => ({ HTTP_PORT: String(ports[app]) }),
   });
@@ -138,6 +142,42 @@ async function trials(ctx: Ctx, namespace: string, svc: string, n: number, stand
   return { failover, recovery };
 }
 
+/**
+ * What clients see, judged by an independent EndpointSlice watch; kwok starts every pod.
+ * Outage window: a critical Service's last real pod is deleted (its endpoint turns not ready at
+ * once) → the default pod's endpoint is ready. Hand-back gap: time without any ready endpoint
+ * while a new real pod takes over and the default pod leaves (the goal is 0).
+ */
+async function outage(ctx: Ctx, namespace: string, svc: string, n: number): Promise<OutageResult> {
+  const ep = await EndpointRecorder.start(ctx.kc, namespace, svc);
+  const base = `/api/v1/namespaces/${namespace}/pods`;
+  const stand = `service-watcher-${svc}`;
+  const windows: number[] = [];
+  const gaps: number[] = [];
+  try {
+    let real = `${svc}-ep-0`;
+    await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
+    await ep.until((c) => c.ready.join() === real);
+    for (let i = 1; i <= n; i++) {
+      const lost = ep.until((c) => c.ready.length === 0);
+      const back = ep.until((c) => c.ready.includes(stand));
+      await ctx.api.must('DELETE', `${base}/${real}`);
+      const [l, b] = await Promise.all([lost, back]);
+      windows.push(b.t - l.t);
+      const next = `${svc}-ep-${i}`;
+      const t0 = performance.now();
+      const handed = ep.until((c) => c.ready.join() === next);
+      await ctx.api.must('POST', base, kwokPodBody(next, { app: svc }));
+      gaps.push(ep.zeroMs(t0, (await handed).t));
+      // The next default pod reuses the name: wait until this one is gone.
+      await waitUntil('the default pod gone', async () => (await ctx.api.call('GET', `${base}/${stand}`)).status === 404, 30_000, 50);
+      real = next;
+    }
+  } finally {
+    ep.stop();
+  }
+  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length };
+}
 
 async function idle(ctx: Ctx): Promise<IdleResult> {
   const rounds: IdleResult['rounds'] = [];
@@ -152,6 +192,9 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bench-idle-${round}` }, spec: { namespace: nsC, matchLabels: [{ key: 'role', value: 'frontend' }] } });
     log(`round ${round}: critsvc, ${TRIALS} failover + recovery trials`);
     const c = await trials(ctx, nsC, 'frontend', TRIALS, (e) => e.owned, false);
+    await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/services`, { metadata: { name: 'web', labels: { role: 'frontend' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
+    log(`round ${round}: critsvc, ${OUTAGE_TRIALS} outage-window trials (EndpointSlices, kwok)`);
+    const o = await outage(ctx, nsC, 'web', OUTAGE_TRIALS);
     await p.sup.stop();
     await ctx.api.call('DELETE', `/apis/mycrd.com/v1/criticalservices/bench-idle-${round}`);
 
@@ -160,7 +203,8 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     log(`round ${round}: floor, ${TRIALS} failover trials`);
     const f = await trials(ctx, nsF, 'frontend', TRIALS, (e) => e.labels['critsvc-bench/standin'] === 'true', true);
     floor.kill('SIGTERM');
-    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery) }, floor: { failover: summarize(f.failover) } });
+    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery), outage: o }, floor: { failover: summarize(f.failover) } });
+    log(`round ${round}: outage window p50 ${ms(o.window.p50)} p99 ${ms(o.window.p99)}; hand-back gap max ${ms(o.gapMaxMs)} (${o.gapTrials} trial(s) with a gap)`);
     log(`round ${round}: critsvc failover p50 ${ms(summarize(c.failover).p50)} p99 ${ms(summarize(c.failover).p99)}; floor p50 ${ms(summarize(f.failover).p50)} p99 ${ms(summarize(f.failover).p99)}`);
   }
   const med = (pick: (r: IdleResult['rounds'][number]) => number): number => median(rounds.map(pick));
@@ -168,6 +212,8 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     critsvcP50: med((r) => r.critsvc.failover.p50), critsvcP95: med((r) => r.critsvc.failover.p95), critsvcP99: med((r) => r.critsvc.failover.p99),
     floorP50: med((r) => r.floor.failover.p50), floorP95: med((r) => r.floor.failover.p95), floorP99: med((r) => r.floor.failover.p99),
     recoveryP50: med((r) => r.critsvc.recovery.p50), recoveryP99: med((r) => r.critsvc.recovery.p99), ratioP50: 0, ratioP99: 0,
+    outageP50: med((r) => r.critsvc.outage.window.p50), outageP99: med((r) => r.critsvc.outage.window.p99),
+    gapMaxMs: Math.max(...rounds.map((r) => r.critsvc.outage.gapMaxMs)),
   };
   m.ratioP50 = m.critsvcP50 / m.floorP50;
   m.ratioP99 = m.critsvcP99 / m.floorP99;
@@ -224,6 +270,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   const target = `bench-churn-${round}`;
   await ns(ctx, target);
   await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'frontend', labels: { critical: 'true' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] } });
+  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'web', labels: { critical: 'true' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
   const before = await metric(p.ports.handler, 'critsvc_events_processed_total');
   const t0 = performance.now();
   let ops = 0;
@@ -254,11 +301,13 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   log(`churn round ${round}: ${CHURN_RATE} pod events/s for ${CHURN_SECONDS}s, with failover trials alongside`);
   const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
   const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned, false);
+  const outageRun = outage(ctx, target, 'web', Math.min(OUTAGE_TRIALS, failoverTrials));
   await new Promise((r) => setTimeout(r, CHURN_SECONDS * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   const issued = ops;
   const handled = (await metric(p.ports.handler, 'critsvc_events_processed_total')) - before;
   const { failover } = await trialRun;
+  const outageResult = await outageRun;
   stop = true;
   await gen;
   clearInterval(sampler);
@@ -266,7 +315,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   return {
     targetRate: CHURN_RATE, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
     finalWaiting: await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"'),
-    failover: summarize(failover), handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
+    failover: summarize(failover), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
   };
 }
 
@@ -289,6 +338,9 @@ async function main(): Promise<void> {
   kc.loadFromFile(state.kubeconfig);
   const ctx: Ctx = { state, kc, api: new RawApi(state) };
   await installBasics(state.kubeconfig, root);
+  // Default pods gone 1 s after their deletion, so that outage trials can follow each other.
+  await ctx.api.must('PATCH', '/api/v1/namespaces/linux-mag/podtemplates/critical-service-pod-template',
+    { template: { spec: { terminationGracePeriodSeconds: 1 } } }, 'application/merge-patch+json');
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30) };
   log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB`);
 
@@ -309,7 +361,7 @@ async function main(): Promise<void> {
   }
   ctx.api.close();
   const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS;
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, nodeOptions }, idle: idleResult, population: pop, starts, churns };
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions }, idle: idleResult, population: pop, starts, churns };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);

@@ -64,8 +64,21 @@ export async function pool<T>(items: T[], limit: number, fn: (item: T) => Promis
   await Promise.all(Array.from({ length: limit }, worker));
 }
 
+let nextNode = 0;
+
+/**
+ * A pod whose status the load generator reports itself (exact timing, no scheduler in the way):
+ * bound to one of the local cluster's Nodes, marked so that kwok leaves its status alone.
+ */
 export const podBody = (name: string, labels: Record<string, string>): object => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] },
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels, annotations: { 'critsvc.test/kubelet': 'manual' } },
+  spec: { nodeName: `kwok-node-${nextNode++ % 3}`, containers: [{ name: 'app', image: 'nginx:1.27' }] },
+});
+
+/** A pod kwok starts (Running and Ready) as a kubelet would; gone 1 s after its deletion. */
+export const kwokPodBody = (name: string, labels: Record<string, string>): object => ({
+  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels },
+  spec: { nodeName: `kwok-node-${nextNode++ % 3}`, terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'nginx:1.27' }] },
 });
 
 export const readyStatus = (): object => ({

@@ -1,9 +1,17 @@
 // Renders the benchmark's markdown report from its results.
 import { median, ms, type Summary } from './stats.ts';
 
+export interface OutageResult {
+  /** Last ready endpoint gone → the default pod's endpoint ready. */
+  window: Summary;
+  /** The longest time without a ready endpoint during a hand-back, and how many hand-backs had any. */
+  gapMaxMs: number;
+  gapTrials: number;
+}
+
 export interface IdleResult {
-  rounds: { critsvc: { failover: Summary; recovery: Summary }; floor: { failover: Summary } }[];
-  median: { critsvcP50: number; critsvcP95: number; critsvcP99: number; floorP50: number; floorP95: number; floorP99: number; recoveryP50: number; recoveryP99: number; ratioP50: number; ratioP99: number };
+  rounds: { critsvc: { failover: Summary; recovery: Summary; outage: OutageResult }; floor: { failover: Summary } }[];
+  median: { critsvcP50: number; critsvcP95: number; critsvcP99: number; floorP50: number; floorP95: number; floorP99: number; recoveryP50: number; recoveryP99: number; ratioP50: number; ratioP99: number; outageP50: number; outageP99: number; gapMaxMs: number };
 }
 
 export interface ScaleStart {
@@ -22,6 +30,7 @@ export interface ChurnResult {
   maxWaiting: number;
   finalWaiting: number;
   failover: Summary;
+  outage: OutageResult;
   handlerRssMb: number;
   redisMb: number;
 }
@@ -72,6 +81,15 @@ export function report(r: ReportInput): string {
     `| **critsvc / floor** | **${m.ratioP50.toFixed(2)}×** | | **${m.ratioP99.toFixed(2)}×** |`,
     `| critsvc recovery | ${ms(m.recoveryP50)} | | ${ms(m.recoveryP99)} |`,
     '',
+    '## Outage window at idle (what clients see)',
+    '',
+    `Judged by an independent watch on the Service's EndpointSlices (maintained by kube-controller-manager); kwok starts every pod with no delay. Outage window: the last real pod is deleted and its endpoint turns not ready → the default pod's endpoint is ready (critsvc's reaction + scheduling + start + the EndpointSlice controller). Hand-back: a new real pod starts; the default pod leaves HEALTHY_GRACE_SECONDS after it is Ready; the gap is the time with no ready endpoint meanwhile (goal: 0). ${r.idle.rounds[0]?.critsvc.outage.window.n ?? 0} trials per run.`,
+    '',
+    '| | p50 | p95 | p99 |',
+    '|---|---|---|---|',
+    `| outage window | ${ms(m.outageP50)} | | ${ms(m.outageP99)} |`,
+    `| hand-back gap (max over all trials) | | | ${ms(m.gapMaxMs)} (${r.idle.rounds.map((x) => x.critsvc.outage.gapTrials).join(', ')} trial(s) with a gap) |`,
+    '',
     '## Scale',
     '',
     `Populated: ${r.population.services} Services (${r.population.critical} critical, one CriticalService), ${r.population.pods} pods (Running, Ready) in ${r.namespaces} namespaces, in ${r.population.seconds.toFixed(0)} s.`,
@@ -95,6 +113,8 @@ export function report(r: ReportInput): string {
     `| events handled / s (watchers → queue → handler) | ${medC((c) => c.handledEventsPerS).toFixed(0)} | ${r.churns.map((c) => c.handledEventsPerS.toFixed(0)).join(', ')} |`,
     `| queue depth (waiting): max / at the end | ${medC((c) => c.maxWaiting).toFixed(0)} / ${medC((c) => c.finalWaiting).toFixed(0)} | ${r.churns.map((c) => `${c.maxWaiting}/${c.finalWaiting}`).join(', ')} |`,
     `| failover under churn p50 / p99 | ${ms(medC((c) => c.failover.p50))} / ${ms(churnP99)} | ${r.churns.map((c) => `${c.failover.p50.toFixed(0)}/${c.failover.p99.toFixed(0)} (n=${c.failover.n})`).join(', ')} |`,
+    `| outage window under churn p50 / p99 | ${ms(medC((c) => c.outage.window.p50))} / ${ms(medC((c) => c.outage.window.p99))} | ${r.churns.map((c) => `${c.outage.window.p50.toFixed(0)}/${c.outage.window.p99.toFixed(0)} (n=${c.outage.window.n})`).join(', ')} |`,
+    `| hand-back gap under churn (max) | ${ms(Math.max(...r.churns.map((c) => c.outage.gapMaxMs)))} | ${r.churns.map((c) => `${c.outage.gapTrials} with a gap`).join(', ')} |`,
     `| handler RSS / Redis after churn | ${medC((c) => c.handlerRssMb).toFixed(0)} MB / ${medC((c) => c.redisMb).toFixed(1)} MB | |`,
     '',
     '## Targets',

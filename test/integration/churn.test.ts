@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNamespace, freshNamespace, kube, setPodStatus, statusOf } from '../support/kube.ts';
+import { ensureNamespace, freshNamespace, kube, MANUAL, setPodStatus, statusOf } from '../support/kube.ts';
 import { createTemplate, deleteCrit, GROUP, isOwned } from '../support/objects.ts';
 import { PodWatch, type SeenPod } from '../support/pod-watch.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
@@ -74,7 +74,8 @@ beforeAll(async () => {
   await ensureNamespace(k, 'linux-mag'); // where its PodTemplate lives; a fresh cluster lacks it
   redis = await TestRedis.start();
   ns = await freshNamespace(k, 'churn');
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', templateName: 'churn-template', env: { TEMPLATE_RETRY_SECONDS: '1' } });
+  // A short healthy hold-off: the invariants, not the hold-offs, are under test here.
+  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', templateName: 'churn-template', env: { TEMPLATE_RETRY_SECONDS: '1', HEALTHY_GRACE_SECONDS: '1' } });
 }, 120_000);
 afterAll(async () => {
   for (const c of CRITS) await deleteCrit(k, critName(c));
@@ -98,7 +99,10 @@ async function apply(o: Op, mine: { deleted: Set<string>; patches: Map<string, n
     case 'relabel':
       return void (await k.core.patchNamespacedService({ namespace: ns, name: o.name, body: [{ op: 'replace', path: '/metadata/labels', value: { tier: o.tier } }] }).catch(ignore(404)));
     case 'pod': {
-      const created = await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: o.name, labels: { app: o.app } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } } }).catch(ignore(409));
+      // MANUAL: kwok leaves these pods alone; the sequence sets each readiness itself, exactly when it
+      // says. Bound to a Node already, so that no one but the test (no scheduler) changes them.
+      const created = await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: o.name, labels: { app: o.app }, annotations: MANUAL },
+        spec: { nodeName: 'kwok-node-0', containers: [{ name: 'c', image: 'nginx' }] } } }).catch(ignore(409));
       if (created) {
         await setPodStatus(k, ns, o.name, { ready: o.ready });
         mine.patches.set(o.name, (mine.patches.get(o.name) ?? 0) + 1);
@@ -136,7 +140,9 @@ async function expected(): Promise<string[]> {
   const lame = svcs.filter((s) => {
     const sel = s.spec?.selector ?? {};
     const critical = crits.some((c) => c.spec?.namespace === ns && (c.spec.matchLabels ?? []).every((m) => s.metadata?.labels?.[m.key] === m.value));
+    // Real = a ready endpoint (the default rule): Ready, not terminating, not finished.
     const real = pods.some((p) => !isOwned(p) && !p.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')
+      && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
       && Object.entries(sel).every(([key, v]) => p.metadata?.labels?.[key] === v));
     healthyCritical ||= critical && real;
     return critical && !real;
@@ -163,10 +169,15 @@ function createdWhileHealthy(seen: SeenPod[]): string[] {
   const wrong: string[] = [];
   for (const e of seen) {
     if (e.type === 'DELETED') live.delete(e.name);
-    else live.set(e.name, { ...e, since: live.get(e.name)?.uid === e.uid ? (live.get(e.name)?.since ?? e.at) : e.at });
+    else {
+      // `since`: when this pod became a ready endpoint (a readiness flip starts it again).
+      const prev = live.get(e.name);
+      const continued = prev?.uid === e.uid && prev.ready && prev.ready === e.ready;
+      live.set(e.name, { ...e, since: continued ? prev.since : e.at });
+    }
     if (e.type !== 'ADDED' || !e.owned || !e.service) continue;
     const app = (selectors.get(e.service) ?? []).filter(([t]) => t <= e.at).at(-1)?.[1];
-    const healthy = [...live.values()].some((p) => !p.owned && p.labels.app === app && p.since <= e.at - 1_000 && !['Succeeded', 'Failed'].includes(p.phase));
+    const healthy = [...live.values()].some((p) => !p.owned && p.ready && !p.terminating && p.labels.app === app && p.since <= e.at - 1_000 && !['Succeeded', 'Failed'].includes(p.phase));
     if (healthy) wrong.push(`${e.name} while ${e.service} had a real pod`);
   }
   return wrong;

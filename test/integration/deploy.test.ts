@@ -46,6 +46,7 @@ const needed: Row[] = [
   ['critsvc-handler', 'list', 'pods', {}, true],
   ['critsvc-handler', 'create', 'pods', { ns: 'any' }, true],
   ['critsvc-handler', 'delete', 'pods', { ns: 'any' }, true],
+  ['critsvc-handler', 'patch', 'pods', { ns: 'any' }, true], // default pods' ownerReferences follow coverage
   ['critsvc-handler', 'list', 'services', {}, true],
   ['critsvc-handler', 'list', 'criticalservices', CRD, true],
   ['critsvc-handler', 'patch', 'criticalservices', { ...CRD, sub: 'status', name: 'x' }, true],
@@ -64,7 +65,7 @@ const dangerous: Row[] = [
   ['critsvc-handler', 'get', 'secrets', { ns: 'linux-mag' }, false],
   ['critsvc-handler', 'list', 'secrets', {}, false],
   ['critsvc-handler', 'update', 'pods', { ns: 'any' }, false],
-  ['critsvc-handler', 'patch', 'pods', { ns: 'any' }, false],
+  ['critsvc-handler', 'patch', 'pods', { ns: 'any', sub: 'status' }, false],
   ['critsvc-handler', 'create', 'pods', { ns: 'any', sub: 'exec' }, false],
   ['critsvc-handler', 'delete', 'services', { ns: 'any' }, false],
   ['critsvc-handler', 'update', 'criticalservices', CRD, false],

@@ -26,8 +26,8 @@ let proxied: string;
 let pipeline: Pipeline | undefined;
 
 beforeAll(async () => {
-  cluster = await clusterUp({ dir, ...binaries(), extraApiserverArgs: ['--watch-cache=false'] });
-  k = kube(cluster.kubeconfig);
+  cluster = await clusterUp({ dir, ...binaries('bare'), extraApiserverArgs: ['--watch-cache=false'] });
+  k = kube(cluster.kubeconfig, 'manual'); // a bare control plane: no kwok, the test plays the kubelet
   await ensureCrd(k);
   redis = await TestRedis.start();
   proxy = await StallProxy.start(Number(new URL(cluster.server).port));

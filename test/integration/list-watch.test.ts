@@ -22,8 +22,8 @@ let k: Kube;
 let cluster: ClusterState;
 const dir = mkdtempSync(join(tmpdir(), 'critsvc-nocache-'));
 beforeAll(async () => {
-  cluster = await clusterUp({ dir, ...binaries(), extraApiserverArgs: ['--watch-cache=false'] });
-  k = kube(cluster.kubeconfig);
+  cluster = await clusterUp({ dir, ...binaries('bare'), extraApiserverArgs: ['--watch-cache=false'] });
+  k = kube(cluster.kubeconfig, 'manual'); // a bare control plane: no kwok, the test plays the kubelet
 });
 afterAll(async () => {
   await clusterDown(dir);

@@ -4,13 +4,13 @@ import { Watch } from '@kubernetes/client-node';
 import { Queue, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freshNamespace, kube, setPodStatus } from '../support/kube.ts';
+import { freshNamespace, kube } from '../support/kube.ts';
 import { eventually } from '../support/wait.ts';
 
 const k = kube();
 
 describe('local control plane', () => {
-  it('creates a pod, watches it arrive, and sees the kubelet-style status patch', async () => {
+  it('creates a pod, watches it arrive, scheduled to a Node and started by kwok (Pending → Running, Ready)', async () => {
     const ns = await freshNamespace(k, 'smoke');
     const seen: { type: string; phase?: string; ready?: string }[] = [];
     const ctrl = await new Watch(k.kc).watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, obj: { status?: { phase?: string; conditions?: { type: string; status: string }[] } }) => {
@@ -19,10 +19,11 @@ describe('local control plane', () => {
     try {
       await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'nginx', labels: { role: 'frontend' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] } } });
       await eventually('the pod ADDED on the watch', async () => seen.some((e) => e.type === 'ADDED'));
-      await setPodStatus(k, ns, 'nginx', { ready: true });
       await eventually('the Running/Ready status on the watch', async () => seen.some((e) => e.type === 'MODIFIED' && e.phase === 'Running' && e.ready === 'True'));
+      expect(seen[0]?.phase).toBe('Pending');
       const pod = await k.core.readNamespacedPod({ namespace: ns, name: 'nginx' });
-      expect(pod.status?.phase).toBe('Running');
+      expect(pod.spec?.nodeName).toMatch(/^kwok-node-/); // bound by kube-scheduler
+      expect(pod.status?.podIP).toMatch(/^10\.244\./); // from kwok's pod CIDR
     } finally {
       ctrl.abort();
     }

@@ -1,4 +1,5 @@
-// Test access to the real API server: clients, fresh namespaces, and playing kubelet.
+// Test access to the real API server: clients, fresh namespaces, and playing kubelet where a test
+// needs exact control (on the full local cluster kwok plays it otherwise).
 import { randomBytes } from 'node:crypto';
 import {
   AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod,
@@ -11,13 +12,22 @@ export interface Kube {
   core: CoreV1Api;
   apps: AppsV1Api;
   custom: CustomObjectsApi;
+  /** kwok: the cluster's fake Nodes start pods; manual: nothing does (a bare control plane), tests patch status. */
+  kubelet: 'kwok' | 'manual';
 }
 
-export function kube(kubeconfig: string = inject('kubeconfig')): Kube {
+export function kube(kubeconfig: string = inject('kubeconfig'), kubelet: Kube['kubelet'] = 'kwok'): Kube {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), custom: kc.makeApiClient(CustomObjectsApi), kubelet };
 }
+
+/** Pod annotation read by the local cluster's kwok stages (scripts/cluster/kwok/stages.yaml). */
+export const KUBELET_ANNOTATION = 'critsvc.test/kubelet';
+/** kwok leaves such a pod's status alone: the test patches it itself. */
+export const MANUAL = { [KUBELET_ANNOTATION]: 'manual' };
+/** kwok starts such a pod but never makes it Ready (a crash loop). */
+export const NEVER_READY = { [KUBELET_ANNOTATION]: 'never-ready' };
 
 export function suffix(): string {
   return randomBytes(3).toString('hex');

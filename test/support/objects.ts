@@ -1,6 +1,7 @@
 // Building blocks of the acceptance scenarios, all through the real API server.
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { setPodStatus, statusOf, type Kube } from './kube.ts';
+import { MANUAL, setPodStatus, statusOf, type Kube } from './kube.ts';
+import { eventually } from './wait.ts';
 
 export const GROUP = { group: 'mycrd.com', version: 'v1', plural: 'criticalservices' };
 export const OWNED = 'service-watcher';
@@ -12,20 +13,32 @@ export async function createService(k: Kube, ns: string, name: string, o: { labe
   return k.core.createNamespacedService({ namespace: ns, body: { metadata: { name, labels: o.labels ?? { role: name } }, spec } });
 }
 
-/** A "real" pod, started the way a kubelet would report it. */
-export async function createRealPod(k: Kube, ns: string, name: string, labels: Record<string, string>, o: { ready?: boolean; running?: boolean; annotations?: Record<string, string> } = {}): Promise<V1Pod> {
+/**
+ * A "real" pod, returned once Ready. On the full local cluster the scheduler binds it and kwok
+ * starts it; on a bare control plane (k.kubelet === 'manual') the test reports its status as a
+ * kubelet would.
+ */
+export async function createRealPod(k: Kube, ns: string, name: string, labels: Record<string, string>, o: { annotations?: Record<string, string> } = {}): Promise<V1Pod> {
+  const annotations = { ...o.annotations, ...(k.kubelet === 'manual' ? MANUAL : {}) };
   const pod = await k.core.createNamespacedPod({
     namespace: ns,
-    body: { metadata: { name, labels, ...(o.annotations ? { annotations: o.annotations } : {}) }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }] } },
+    body: { metadata: { name, labels, annotations }, spec: { containers: [{ name: 'app', image: 'nginx:1.27' }], terminationGracePeriodSeconds: 1 } },
   });
-  if (o.running === false) return pod;
-  return setPodStatus(k, ns, name, { ready: o.ready ?? true });
+  if (k.kubelet === 'manual') return setPodStatus(k, ns, name, { ready: true });
+  let ready: V1Pod = pod;
+  await eventually(`pod ${ns}/${name} Ready (scheduled and started by kwok)`, async () => {
+    ready = await k.core.readNamespacedPod({ namespace: ns, name });
+    return ready.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }, 30_000);
+  return ready;
 }
 
 export async function createTemplate(k: Kube, ns: string, name = 'critical-service-pod-template', containerPort = 80): Promise<void> {
   const body = {
     metadata: { name },
-    template: { metadata: { labels: { from: 'template' } }, spec: { containers: [{ name: 'maintenance', image: 'nginx:1.27-alpine', ports: [{ containerPort }] }] } },
+    // A short grace period: kwok removes a terminating pod when it ends, as a kubelet does for a
+    // container that ignores SIGTERM; until then the pod holds the default pod's name.
+    template: { metadata: { labels: { from: 'template' } }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'maintenance', image: 'nginx:1.27-alpine', ports: [{ containerPort }] }] } },
   };
   try {
     await k.core.createNamespacedPodTemplate({ namespace: ns, body });

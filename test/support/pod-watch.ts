@@ -12,12 +12,13 @@ export interface SeenPod {
   resourceVersion: string;
   labels: Record<string, string>;
   phase: string;
+  ready: boolean;
   terminating: boolean;
 }
 
 interface RawPod {
   metadata?: { name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string };
-  status?: { phase?: string };
+  status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
 export class PodWatch {
@@ -32,6 +33,7 @@ export class PodWatch {
       w.seen.push({
         type, name: m.name ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '', at: Date.now(),
         labels: m.labels ?? {}, phase: obj.status?.phase ?? '', terminating: Boolean(m.deletionTimestamp),
+        ready: obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
         owned: m.annotations?.['service-watcher'] === 'owned',
         ...(m.labels?.['critsvc.mycrd.com/service'] ? { service: m.labels['critsvc.mycrd.com/service'] } : {}),
       });

@@ -1,10 +1,10 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
+import { apiMessage, httpStatus, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
 import { Expectations } from './expectations.ts';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
-import { decide, type Action, type Decision } from './model/decide.ts';
+import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
 import { buildDefaultPod } from './model/default-pod.ts';
 import type { Change } from './model/store.ts';
 import { Store } from './model/store.ts';
@@ -14,7 +14,7 @@ import { TemplateSource } from './template-source.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS'>;
+  | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
 
 const WORKERS = 4;
 
@@ -26,8 +26,11 @@ export class Controller {
   private readonly status: StatusWriter;
   /** Earliest watcher timestamp of the events not yet acted on, per Service: for latency. */
   private readonly triggeredAt = new Map<string, number>();
-  /** Services whose blocked state (template, name taken) was already reported. */
-  private readonly reported = new Map<string, string>();
+  /** Service → what of its blocked state (template, name taken, legacy pod) was already reported, by topic. */
+  private readonly reported = new Map<string, Map<string, string>>();
+  /** Service → since when it is lame or healthy (the hold-offs count from there). */
+  private readonly spells = new Map<string, Spell>();
+  private readonly holdOffs: HoldOffs;
   private resyncTimer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   synced = false;
@@ -42,6 +45,7 @@ export class Controller {
     this.kube = kube;
     this.log = log;
     this.metrics = metrics;
+    this.holdOffs = { lameGraceMs: cfg.LAME_GRACE_SECONDS * 1000, healthyGraceMs: cfg.HEALTHY_GRACE_SECONDS * 1000 };
     this.templates = new TemplateSource(kube, cfg.POD_TEMPLATE_NAMESPACE, cfg.POD_TEMPLATE_NAME);
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
@@ -157,25 +161,29 @@ export class Controller {
       serviceKey: key, service: this.store.services.get(key), crits: this.store.crits.values(),
       podsInNamespace: this.store.podsIn(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
       podNamePrefix: this.cfg.POD_NAME_PREFIX, inFlight: this.expectations.inFlight(key),
+      now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs,
     });
   }
 
   async reconcile(key: string): Promise<void> {
     if (!this.synced) return;
     const decision = this.decideFor(key);
+    if (decision.spell) this.spells.set(key, decision.spell);
+    else this.spells.delete(key);
+    if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
     this.status.markCovering(key, decision.covering.map((c) => c.name));
     const svc = this.store.services.get(key);
-    if (decision.nameTakenBy && svc) await this.reportOnce(svc, 'name-taken', 'Warning', 'DefaultPodNameTaken',
-      `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
+    if (svc) await this.reportBlocked(svc, decision);
+    else this.reported.delete(key);
     try {
       for (const action of decision.actions) await this.act(key, action);
       this.queue.forget(key);
       if (decision.actions.length === 0) this.triggeredAt.delete(key);
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'reconcile' });
-      if (err instanceof TemplateUnusable) {
+      if (err instanceof TemplateUnusable || err instanceof CreateRefused) {
         const wait = Math.min(this.cfg.TEMPLATE_RETRY_SECONDS * 1000, this.queue.addRateLimited(key));
-        this.log.debug({ svc: key, retryInMs: wait }, 'waiting for a usable PodTemplate');
+        this.log.debug({ svc: key, retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
         return;
       }
       const retryInMs = this.queue.addRateLimited(key);
@@ -184,8 +192,17 @@ export class Controller {
     }
   }
 
+  private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {
+    if (decision.nameTakenBy) await this.reportOnce(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
+      `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
+    const legacy = decision.legacy.map((p) => p.name).sort().join(', ');
+    if (legacy) await this.reportOnce(svc, 'legacy', legacy, 'Warning', 'LegacyDefaultPod',
+      `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`);
+  }
+
   private async act(key: string, action: Action): Promise<void> {
     if (action.type === 'create') return this.create(key, action.service, action.podName, action);
+    if (action.type === 'owners') return this.setOwners(key, action);
     const { pod, reason } = action;
     this.expectations.expectDelete(pod.uid);
     let result;
@@ -202,11 +219,20 @@ export class Controller {
     if (svc && result === 'deleted') await this.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
   }
 
+  /** The GC deletes a pod once every owner is gone: the owners must be the CriticalServices covering it now. */
+  private async setOwners(key: string, action: Extract<Action, { type: 'owners' }>): Promise<void> {
+    const { pod, owners, stale } = action;
+    const result = await this.kube.patchPodOwners(pod.namespace, pod.name, pod.uid, owners, stale);
+    this.metrics.actions.inc({ action: 'owners', result });
+    this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
+      removed: stale.map((o) => o.name), result }, 'default pod owners updated');
+  }
+
   private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
     const tmpl = await this.templates.get();
     if (!tmpl.ok) {
       this.status.markAll();
-      await this.reportOnce(svc, `template:${tmpl.error}`, 'Warning', 'PodTemplateUnusable',
+      await this.reportOnce(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
         `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${this.cfg.POD_TEMPLATE_NAMESPACE}/${this.cfg.POD_TEMPLATE_NAME}` });
       throw new TemplateUnusable(tmpl.error);
     }
@@ -218,11 +244,19 @@ export class Controller {
     } catch (err) {
       this.expectations.clearCreate(key);
       if (isTransient(err)) throw err;
-      // The API refused the pod itself (422, 400...): the template is to blame.
-      this.templates.invalidate(`the pod built from it was refused: ${apiMessage(err)}`);
-      throw new TemplateUnusable(apiMessage(err));
+      if (httpStatus(err) === 422) {
+        // The pod itself is invalid: the template is to blame.
+        this.templates.invalidate(`the pod built from it was refused: ${apiMessage(err)}`);
+        throw new TemplateUnusable(apiMessage(err));
+      }
+      // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
+      // template's fault. Said once per message, retried with backoff.
+      await this.reportOnce(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
+        `the API server refused default pod ${podName}: ${apiMessage(err)}`);
+      throw new CreateRefused(apiMessage(err));
     }
-    this.reported.delete(key);
+    this.reported.get(key)?.delete('template');
+    this.reported.get(key)?.delete('refused');
     this.metrics.actions.inc({ action: 'create', result });
     this.observeLatency(key, 'create');
     this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: action.owners.map((c) => c.name) }, 'default pod created');
@@ -235,9 +269,11 @@ export class Controller {
     if (at !== undefined && at > 0) this.metrics.latency.observe({ action }, (Date.now() - at) / 1000);
   }
 
-  private async reportOnce(svc: ServiceInfo, what: string, type: 'Normal' | 'Warning', reason: string, message: string, extra: object = {}): Promise<void> {
-    if (this.reported.get(svc.key) === what) return;
-    this.reported.set(svc.key, what);
+  private async reportOnce(svc: ServiceInfo, topic: string, what: string, type: 'Normal' | 'Warning', reason: string, message: string, extra: object = {}): Promise<void> {
+    let topics = this.reported.get(svc.key);
+    if (topics?.get(topic) === what) return;
+    if (!topics) this.reported.set(svc.key, (topics = new Map()));
+    topics.set(topic, what);
     this.log.error({ svc: svc.key, reason, ...extra }, message);
     await this.event(svc, type, reason, message);
   }
@@ -255,6 +291,11 @@ export class Controller {
 
 export class TemplateUnusable extends Error {
   override name = 'TemplateUnusable';
+}
+
+/** The API server's admission refused the default pod; reported already, retried with backoff. */
+export class CreateRefused extends Error {
+  override name = 'CreateRefused';
 }
 
 const EVENT_TYPES: readonly unknown[] = ['ADDED', 'MODIFIED', 'DELETED'];

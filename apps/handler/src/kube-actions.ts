@@ -5,8 +5,11 @@ import {
   CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
 import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, httpStatus, listPage, type RawPage } from '@critsvc/shared';
+import { ownerReference } from './model/default-pod.ts';
+import type { OwnerRef } from './model/types.ts';
 
 export type CreateResult = 'created' | 'exists';
+export type OwnersResult = 'patched' | 'gone' | 'replaced';
 export type DeleteResult = 'deleted' | 'gone' | 'replaced';
 
 export interface ServiceRef {
@@ -19,6 +22,11 @@ export interface KubeActions {
   createPod(pod: Record<string, unknown>): Promise<CreateResult>;
   /** Deletes only the pod with that uid: never a pod that replaced ours under the same name. */
   deletePod(namespace: string, name: string, uid: string): Promise<DeleteResult>;
+  /**
+   * Sets the CriticalService ownerReferences of the pod with that uid (other owners untouched):
+   * `owners` merged in by uid, `stale` removed.
+   */
+  patchPodOwners(namespace: string, name: string, uid: string, owners: OwnerRef[], stale: OwnerRef[]): Promise<OwnersResult>;
   readTemplate(namespace: string, name: string): Promise<unknown>;
   recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
@@ -27,6 +35,7 @@ export interface KubeActions {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 const FIELD_MANAGER = 'critsvc-handler';
 
 export function kubeActions(kc: KubeConfig): KubeActions {
@@ -53,6 +62,20 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         const code = httpStatus(err);
         if (code === 404) return 'gone';
         if (code === 409) return 'replaced'; // uid precondition failed: not the pod we meant
+        throw err;
+      }
+    },
+    async patchPodOwners(namespace, name, uid, owners, stale) {
+      // Strategic merge: ownerReferences merge by uid, so owners set by others stay. metadata.uid
+      // makes it a precondition: a pod that replaced ours under the same name answers 409.
+      const body = { metadata: { uid, ownerReferences: [...stale.map((o) => ({ uid: o.uid, $patch: 'delete' })), ...owners.map(ownerReference)] } };
+      try {
+        await core.patchNamespacedPod({ namespace, name, body, fieldManager: FIELD_MANAGER }, strategicMergePatch);
+        return 'patched';
+      } catch (err) {
+        const code = httpStatus(err);
+        if (code === 404) return 'gone';
+        if (code === 409) return 'replaced';
         throw err;
       }
     },

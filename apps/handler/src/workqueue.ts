@@ -7,7 +7,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, Backoff>();
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly timers = new Map<string, { timer: NodeJS.Timeout; at: number }>();
   private readonly waiters: (() => void)[] = [];
   private shuttingDown = false;
   private readonly baseMs: number;
@@ -31,12 +31,18 @@ export class WorkQueue {
     }
   }
 
+  /** Adds the key after `ms`; a key already waiting keeps the earlier of the two times. */
   addAfter(key: string, ms: number): void {
-    if (this.shuttingDown || this.timers.has(key)) return;
-    this.timers.set(key, setTimeout(() => {
+    if (this.shuttingDown) return;
+    const at = Date.now() + ms;
+    const waiting = this.timers.get(key);
+    if (waiting && waiting.at <= at) return;
+    if (waiting) clearTimeout(waiting.timer);
+    const timer = setTimeout(() => {
       this.timers.delete(key);
       this.add(key);
-    }, ms));
+    }, ms);
+    this.timers.set(key, { timer, at });
   }
 
   addRateLimited(key: string): number {
@@ -86,7 +92,7 @@ export class WorkQueue {
 
   shutDown(): void {
     this.shuttingDown = true;
-    for (const t of this.timers.values()) clearTimeout(t);
+    for (const t of this.timers.values()) clearTimeout(t.timer);
     this.timers.clear();
     for (const w of this.waiters.splice(0)) w();
   }

@@ -13,7 +13,7 @@ function problems(load: () => unknown): string[] {
 
 describe('config', () => {
   it('defaults make a valid configuration', () => {
-    expect(loadHandlerConfig({})).toMatchObject({ NAMESPACES: [], LOG_LEVEL: 'info', POD_TEMPLATE_NAME: 'critical-service-pod-template', POD_TEMPLATE_NAMESPACE: 'linux-mag', POD_NAME_PREFIX: 'service-watcher', READY_PODS_ONLY: false });
+    expect(loadHandlerConfig({})).toMatchObject({ NAMESPACES: [], LOG_LEVEL: 'info', POD_TEMPLATE_NAME: 'critical-service-pod-template', POD_TEMPLATE_NAMESPACE: 'linux-mag', POD_NAME_PREFIX: 'service-watcher', READY_PODS_ONLY: true, LAME_GRACE_SECONDS: 0, HEALTHY_GRACE_SECONDS: 5 });
     expect(loadWatcherConfig({}).HTTP_PORT).toBe(8080);
   });
 
@@ -40,6 +40,8 @@ describe('config', () => {
     ['RESYNC_SECONDS', { RESYNC_SECONDS: '-1' }, 'positive'],
     ['TEMPLATE_RETRY_SECONDS', { TEMPLATE_RETRY_SECONDS: '0' }, 'positive'],
     ['STATUS_FLUSH_MS', { STATUS_FLUSH_MS: 'soon' }, 'positive'],
+    ['LAME_GRACE_SECONDS', { LAME_GRACE_SECONDS: '-1' }, '0 or more'],
+    ['HEALTHY_GRACE_SECONDS', { HEALTHY_GRACE_SECONDS: 'a while' }, '0 or more'],
   ])('handler: a bad %s is one line naming it and what is expected', (name, env, fragment) => {
     const lines = problems(() => loadHandlerConfig(env));
     expect(lines).toHaveLength(1);

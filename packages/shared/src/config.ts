@@ -38,6 +38,12 @@ const httpPort = makeValidator<number>((input) => {
   return n;
 });
 
+const nonNegative = makeValidator<number>((input) => {
+  const n = Number(input);
+  if (input.trim() === '' || !Number.isFinite(n) || n < 0) throw new Error(`"${input}" is not a number of seconds (0 or more)`);
+  return n;
+});
+
 const positive = makeValidator<number>((input) => {
   const n = Number(input);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`"${input}" is not a positive number`);
@@ -77,7 +83,9 @@ const handler = {
   POD_TEMPLATE_NAME: dnsLabel({ default: 'critical-service-pod-template', desc: 'PodTemplate the default pods are made from' }),
   POD_TEMPLATE_NAMESPACE: dnsLabel({ default: 'linux-mag', desc: 'Namespace of that PodTemplate' }),
   POD_NAME_PREFIX: podNamePrefix({ default: 'service-watcher', desc: 'Default pods are named PREFIX-SERVICENAME (shortened with a hash past 63 characters)' }),
-  READY_PODS_ONLY: bool({ default: false, desc: 'Count only Ready pods as real (the article counts any matching running pod)' }),
+  READY_PODS_ONLY: bool({ default: true, desc: 'true: a pod is real only while it is a ready endpoint (Ready, not terminating, not finished), so a Service is lame when clients have no endpoint; false: the article\'s literal rule, any matching pod not terminating or finished counts (a Pending or crash-looping pod then hides an outage)' }),
+  LAME_GRACE_SECONDS: nonNegative({ default: 0, desc: 'A critical Service must stay lame this long before its default pod is created; every second here is a second clients have no endpoint' }),
+  HEALTHY_GRACE_SECONDS: nonNegative({ default: 5, desc: 'The default pod stays until real pods have served the Service for this long without a break: a flapping readiness keeps one default pod instead of creating and deleting it on every flip, and the new endpoints reach every proxy before the default pod leaves' }),
   RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
   TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),
   WORKER_CONCURRENCY: positive({ default: 16, desc: 'Queue jobs the handler fetches at once; decisions are level-based, so order does not matter' }),

@@ -15,26 +15,39 @@ function meta(m: unknown, keepAnnotations: (k: string) => boolean): ObjectMeta {
   if (typeof m.resourceVersion === 'string') out.resourceVersion = m.resourceVersion;
   if (typeof m.generation === 'number') out.generation = m.generation;
   if (isRecord(m.labels)) out.labels = m.labels as Record<string, string>;
-  if (isRecord(m.annotations)) {
-    const kept = Object.entries(m.annotations).filter(([k]) => keepAnnotations(k));
-    if (kept.length) out.annotations = Object.fromEntries(kept) as Record<string, string>;
-  }
+  return { ...out, ...annotations(m.annotations, keepAnnotations), ...times(m), ...critOwners(m.ownerReferences) };
+}
+
+function annotations(a: unknown, keep: (k: string) => boolean): Pick<ObjectMeta, 'annotations'> {
+  const kept = isRecord(a) ? Object.entries(a).filter(([k]) => keep(k)) : [];
+  return kept.length ? { annotations: Object.fromEntries(kept) as Record<string, string> } : {};
+}
+
+function times(m: Json): Pick<ObjectMeta, 'deletionTimestamp' | 'creationTimestamp'> {
   const deletion = iso(m.deletionTimestamp);
-  if (deletion) out.deletionTimestamp = deletion;
   const created = iso(m.creationTimestamp);
-  if (created) out.creationTimestamp = created;
-  return out;
+  return { ...(deletion ? { deletionTimestamp: deletion } : {}), ...(created ? { creationTimestamp: created } : {}) };
+}
+
+/** Only CriticalService owners: the handler keeps a default pod's owners in step with coverage. */
+function critOwners(refs: unknown): Pick<ObjectMeta, 'ownerReferences'> {
+  const owners = Array.isArray(refs) ? refs.filter((r) => isRecord(r) && r.kind === 'CriticalService') : [];
+  return owners.length ? { ownerReferences: owners as ObjectMeta['ownerReferences'] } : {};
 }
 
 function podStatus(s: unknown): Json | undefined {
   if (!isRecord(s)) return undefined;
   const ready = Array.isArray(s.conditions) ? s.conditions.filter((c) => isRecord(c) && c.type === 'Ready').map((c: Json) => ({ type: c.type, status: c.status })) : [];
-  return { ...(typeof s.phase === 'string' ? { phase: s.phase } : {}), ...(ready.length ? { conditions: ready } : {}) };
+  return {
+    ...(typeof s.phase === 'string' ? { phase: s.phase } : {}),
+    ...(typeof s.podIP === 'string' && s.podIP ? { podIP: s.podIP } : {}),
+    ...(ready.length ? { conditions: ready } : {}),
+  };
 }
 
 function serviceSpec(s: unknown): Json | undefined {
   if (!isRecord(s)) return undefined;
-  return { selector: s.selector, type: s.type, ports: s.ports };
+  return { selector: s.selector, type: s.type, ports: s.ports, ...(s.publishNotReadyAddresses === true ? { publishNotReadyAddresses: true } : {}) };
 }
 
 export function stripObject(kind: Kind, obj: unknown): KubeObject {

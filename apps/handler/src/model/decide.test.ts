@@ -1,23 +1,28 @@
 import { describe, expect, it } from 'vitest';
-import { decide, type DecideInput } from './decide.ts';
+import { decide, type DecideInput, type Decision } from './decide.ts';
 import { crit, pod, svc } from './fixtures.ts';
 import { MANAGED_BY_LABEL, SERVICE_LABEL } from './rules.ts';
 import type { PodInfo } from './types.ts';
 
 const frontendCrit = crit('frontend', [{ key: 'role', value: 'frontend' }]);
 const ourLabels = { role: 'frontend', [MANAGED_BY_LABEL]: 'critsvc', [SERVICE_LABEL]: 'frontend' };
-const defaultPod = (o: Partial<PodInfo> = {}): PodInfo => pod('service-watcher-frontend', ourLabels, { owned: true, ...o });
+const defaultPod = (o: Partial<PodInfo> = {}): PodInfo => pod('service-watcher-frontend', ourLabels, { owned: true, owners: [owner('frontend', true)], ...o });
 
 function input(o: Partial<DecideInput> = {}): DecideInput {
   return {
     serviceKey: 'ns/frontend', service: svc('frontend'), crits: [frontendCrit], podsInNamespace: [],
-    watched: ['ns'], readyOnly: false, podNamePrefix: 'service-watcher',
-    inFlight: { creating: false, deleting: new Set() }, ...o,
+    watched: ['ns'], readyOnly: true, podNamePrefix: 'service-watcher',
+    inFlight: { creating: false, deleting: new Set() }, now: 1_000_000, holdOffs: { lameGraceMs: 0, healthyGraceMs: 0 }, ...o,
   };
 }
 
-const summary = (i: DecideInput): string[] =>
-  decide(i).actions.map((a) => (a.type === 'create' ? `create ${a.podName}` : `delete ${a.pod.name} (${a.reason})`));
+function describe1(a: Decision['actions'][number]): string {
+  if (a.type === 'create') return `create ${a.podName}`;
+  if (a.type === 'owners') return `owners ${a.pod.name} ${a.owners.map((o) => `${o.name}${o.controller ? '*' : ''}`).join(',')}${a.stale.length ? ` -${a.stale.map((o) => o.name).join(',')}` : ''}`;
+  return `delete ${a.pod.name} (${a.reason})`;
+}
+const summary = (i: DecideInput): string[] => decide(i).actions.map(describe1);
+const owner = (name: string, controller: boolean): { name: string; uid: string; controller: boolean } => ({ name, uid: `uid-crit-${name}`, controller });
 
 describe('decide', () => {
   it.each<[string, Partial<DecideInput>, string[]]>([
@@ -31,9 +36,29 @@ describe('decide', () => {
       ['create service-watcher-frontend']],
     ['terminating real pod only → lame', { podsInNamespace: [pod('nginx', { role: 'frontend' }, { terminating: true })] },
       ['create service-watcher-frontend']],
-    ['unready pod counts by default', { podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false })] }, []],
-    ['unready pod does not count when READY_PODS_ONLY', { readyOnly: true, podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false })] },
+    ['Running but not Ready (a crash loop) → lame', { podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false })] },
       ['create service-watcher-frontend']],
+    ['Pending replacement → the default pod stays (make before break)',
+      { podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false, phase: 'Pending', hasIP: false }), defaultPod()] }, []],
+    ['not Ready but the Service publishes not-ready addresses → healthy',
+      { service: svc('frontend', { publishNotReady: true }), podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false })] }, []],
+    ['publishNotReadyAddresses, pod without an IP yet → lame',
+      { service: svc('frontend', { publishNotReady: true }), podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false, phase: 'Pending', hasIP: false })] },
+      ['create service-watcher-frontend']],
+    ['unready pod counts in the article\'s literal mode (READY_PODS_ONLY=false)', { readyOnly: false, podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready: false })] }, []],
+    ['a default pod left by the article\'s version (annotation only) is not real and not touched',
+      { podsInNamespace: [pod('service-watcher-old', { role: 'frontend' }, { legacy: true })] }, ['create service-watcher-frontend']],
+    ['a second CriticalService covers it → it becomes an owner too',
+      { crits: [frontendCrit, crit('also', [{ key: 'role', value: 'frontend' }])], podsInNamespace: [defaultPod()] },
+      ['owners service-watcher-frontend also,frontend*']],
+    ['the controller owner no longer covers it → the other takes over, the stale one goes',
+      { crits: [crit('also', [{ key: 'role', value: 'frontend' }])], podsInNamespace: [defaultPod({ owners: [owner('also', false), owner('frontend', true)] })] },
+      ['owners service-watcher-frontend also* -frontend']],
+    ['owners already right → nothing', { crits: [frontendCrit, crit('also', [{ key: 'role', value: 'frontend' }])],
+      podsInNamespace: [defaultPod({ owners: [owner('also', false), owner('frontend', true)] })] }, []],
+    ['a CriticalService re-created under the same name (new uid) → owners follow',
+      { crits: [{ ...frontendCrit, uid: 'uid-new' }], podsInNamespace: [defaultPod()] },
+      ['owners service-watcher-frontend frontend* -frontend']],
     ['not critical → nothing', { crits: [] }, []],
     ['not critical any more → delete', { crits: [], podsInNamespace: [defaultPod()] }, ['delete service-watcher-frontend (not-critical)']],
     ['Service gone → delete', { service: undefined, podsInNamespace: [defaultPod()] }, ['delete service-watcher-frontend (service-gone)']],
@@ -69,8 +94,60 @@ describe('decide', () => {
     expect(action?.type === 'create' && action.owners.map((c) => c.name)).toEqual(['frontend', 'also']);
   });
 
+  it('reports the article\'s default pods the Service selects', () => {
+    const d = decide(input({ podsInNamespace: [pod('service-watcher-old', { role: 'frontend' }, { legacy: true }), pod('x', { role: 'other' }, { legacy: true })] }));
+    expect(d.legacy.map((p) => p.name)).toEqual(['service-watcher-old']);
+  });
+
   it('gives the same answer whatever the order of the pods (level-based)', () => {
     const pods = [pod('nginx', { role: 'frontend' }, { phase: 'Failed' }), defaultPod(), pod('x', { role: 'other' })];
     expect(summary(input({ podsInNamespace: pods }))).toEqual(summary(input({ podsInNamespace: [...pods].reverse() })));
+  });
+});
+
+describe('hold-offs', () => {
+  const realPod = pod('nginx', { role: 'frontend' });
+  const holdOffs = { lameGraceMs: 2_000, healthyGraceMs: 5_000 };
+
+  it('a healthy Service keeps its default pod until real pods have served it for HEALTHY_GRACE', () => {
+    const first = decide(input({ holdOffs, podsInNamespace: [realPod, defaultPod()], spell: { lame: true, since: 0 } }));
+    expect(first.actions).toEqual([]);
+    expect(first.spell).toEqual({ lame: false, since: 1_000_000 });
+    expect(first.requeueAfterMs).toBe(5_000);
+    const later = decide(input({ holdOffs, podsInNamespace: [realPod, defaultPod()], spell: first.spell, now: 1_004_000 }));
+    expect(later.actions).toEqual([]);
+    expect(later.requeueAfterMs).toBe(1_000);
+    const done = decide(input({ holdOffs, podsInNamespace: [realPod, defaultPod()], spell: first.spell, now: 1_005_000 }));
+    expect(done.actions.map(describe1)).toEqual(['delete service-watcher-frontend (service-healthy)']);
+  });
+
+  it('a readiness flip restarts the healthy count: flapping keeps the one default pod', () => {
+    let spell = { lame: true, since: 0 };
+    let deletes = 0;
+    let creates = 0;
+    // 20 flips in 10 s: Ready for 500 ms, not Ready for 500 ms.
+    for (let t = 0; t < 10_000; t += 500) {
+      const ready = (t / 500) % 2 === 0;
+      const d = decide(input({ holdOffs, now: 1_000_000 + t, spell, podsInNamespace: [pod('nginx', { role: 'frontend' }, { ready }), defaultPod()] }));
+      spell = d.spell ?? spell;
+      deletes += d.actions.filter((a) => a.type === 'delete').length;
+      creates += d.actions.filter((a) => a.type === 'create').length;
+    }
+    expect({ creates, deletes }).toEqual({ creates: 0, deletes: 0 });
+  });
+
+  it('LAME_GRACE delays the create and asks to decide again when it ends', () => {
+    const d = decide(input({ holdOffs, spell: { lame: false, since: 0 } }));
+    expect(d.actions).toEqual([]);
+    expect(d.wanted).toBe(true);
+    expect(d.requeueAfterMs).toBe(2_000);
+    expect(summary(input({ holdOffs, spell: d.spell, now: 1_002_000 }))).toEqual(['create service-watcher-frontend']);
+  });
+
+  it('no hold-off when the Service stops being critical or is deleted', () => {
+    expect(summary(input({ holdOffs, crits: [], podsInNamespace: [defaultPod()], spell: { lame: true, since: 999_999 } })))
+      .toEqual(['delete service-watcher-frontend (not-critical)']);
+    expect(summary(input({ holdOffs, service: undefined, podsInNamespace: [defaultPod()] })))
+      .toEqual(['delete service-watcher-frontend (service-gone)']);
   });
 });

@@ -1,13 +1,29 @@
 // One Service's decision, from the current state only (level-based): duplicates, retries and
-// reordered events all lead to the same answer.
-import { critCovers, defaultPodName, hasRealPod, isConsidered, selectorMatches } from './rules.ts';
-import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
+// reordered events all lead to the same answer. The only memory it is given is when the
+// Service's current lame or healthy spell began, for the hold-offs.
+import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorMatches } from './rules.ts';
+import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
 export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed';
 
 export type Action =
   | { type: 'create'; service: ServiceInfo; podName: string; owners: CritInfo[] }
-  | { type: 'delete'; pod: PodInfo; service: string; reason: DeleteReason };
+  | { type: 'delete'; pod: PodInfo; service: string; reason: DeleteReason }
+  /** The covering CriticalServices changed: the default pod's ownerReferences follow (the garbage collector reads them). */
+  | { type: 'owners'; pod: PodInfo; service: string; owners: OwnerRef[]; stale: OwnerRef[] };
+
+/** A considered Service is lame or healthy since `since` (ms), as far as the handler has seen. */
+export interface Spell {
+  lame: boolean;
+  since: number;
+}
+
+export interface HoldOffs {
+  /** A Service lame for less than this gets no default pod yet. */
+  lameGraceMs: number;
+  /** A default pod stays until real pods have served the Service for this long. */
+  healthyGraceMs: number;
+}
 
 export interface DecideInput {
   serviceKey: string;
@@ -19,54 +35,111 @@ export interface DecideInput {
   podNamePrefix: string;
   /** Our own actions not yet seen back on the watch. */
   inFlight: { creating: boolean; deleting: ReadonlySet<string> };
+  now: number;
+  /** The spell the previous decision returned for this Service. */
+  spell?: Spell;
+  holdOffs: HoldOffs;
 }
 
 export interface Decision {
   considered: boolean;
   covering: CritInfo[];
   lame: boolean;
-  /** A default pod should exist. */
+  /** A default pod should exist now (lame, or healthy for less than the healthy hold-off). */
   wanted: boolean;
   actions: Action[];
+  /** The spell to hand to the next decision (considered Services only). */
+  spell?: Spell;
+  /** Decide again after this long: a hold-off ends then. */
+  requeueAfterMs?: number;
   /** A pod without our marks holds the default pod's name: report it, touch nothing. */
   nameTakenBy?: PodInfo;
+  /** Default pods left by the article's version that the Service selects: never real, never deleted. */
+  legacy: PodInfo[];
   /** Our default pod for this Service, if one exists and stays. */
   defaultPod?: PodInfo;
 }
 
-export function decide(input: DecideInput): Decision {
+/** What the state says of the Service, before any hold-off. */
+interface Seen {
+  svc: ServiceInfo | undefined;
+  key: string;
+  pods: PodInfo[];
+  ours: PodInfo[];
+  live: PodInfo[];
+  considered: boolean;
+  covering: CritInfo[];
+  lame: boolean;
+  spell: Spell | undefined;
+  legacy: PodInfo[];
+}
+
+function observe(input: DecideInput): Seen {
   const svc = input.service;
-  const [ns = '', name = ''] = input.serviceKey.split('/');
+  const name = input.serviceKey.slice(input.serviceKey.indexOf('/') + 1);
   const pods = [...input.podsInNamespace];
   const ours = pods.filter((p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid));
   const considered = svc !== undefined && isConsidered(svc, input.watched);
   const covering = considered ? [...input.crits].filter((c) => critCovers(c, svc)) : [];
   const lame = considered && !hasRealPod(svc, pods, input.readyOnly);
-  const wanted = covering.length > 0 && lame;
-  const summary = { considered, covering, lame, wanted };
+  return {
+    svc, key: input.serviceKey, pods, ours, live: ours.filter((p) => !p.terminating), considered, covering, lame,
+    spell: considered ? continueSpell(input.spell, lame, input.now) : undefined,
+    legacy: considered ? pods.filter((p) => p.legacy && selectorMatches(svc.selector, p.labels)) : [],
+  };
+}
 
-  if (!wanted || !svc) {
-    const reason = unwantedReason(svc, covering);
-    return { ...summary, actions: ours.filter((p) => !p.terminating).map((pod) => ({ type: 'delete', pod, service: ns + '/' + name, reason })) };
+const deletions = (pods: PodInfo[], service: string, reason: DeleteReason): Action[] => pods.map((pod) => ({ type: 'delete', pod, service, reason }));
+
+export function decide(input: DecideInput): Decision {
+  const seen = observe(input);
+  const { svc, spell, covering } = seen;
+  const summary = { considered: seen.considered, covering, lame: seen.lame, legacy: seen.legacy, ...(spell ? { spell } : {}) };
+  if (!svc || !spell || covering.length === 0) {
+    return { ...summary, wanted: false, actions: deletions(seen.live, seen.key, svc ? 'not-critical' : 'service-gone') };
   }
-  return { ...summary, ...planDefaultPod(svc, pods, ours, covering, input) };
+  const held = input.now - spell.since;
+  if (!seen.lame) {
+    // Make before break: real pods serve the Service again; the default pod goes once they have for a while.
+    const wait = input.holdOffs.healthyGraceMs - held;
+    if (seen.live.length === 0 || wait <= 0) return { ...summary, wanted: false, actions: deletions(seen.live, svc.key, 'service-healthy') };
+    return { ...summary, wanted: true, requeueAfterMs: wait, ...planDefaultPod(svc, seen, input, false) };
+  }
+  const wait = input.holdOffs.lameGraceMs - held;
+  const plan = planDefaultPod(svc, seen, input, wait <= 0);
+  return { ...summary, wanted: true, ...plan, ...(wait > 0 && !plan.defaultPod ? { requeueAfterMs: wait } : {}) };
 }
 
-function unwantedReason(svc: ServiceInfo | undefined, covering: CritInfo[]): DeleteReason {
-  if (!svc) return 'service-gone';
-  return covering.length === 0 ? 'not-critical' : 'service-healthy';
+function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spell {
+  return prev && prev.lame === lame ? prev : { lame, since: now };
 }
 
-/** A default pod is wanted: keep the one that fits, delete the others, create it if missing. */
-function planDefaultPod(svc: ServiceInfo, pods: PodInfo[], ours: PodInfo[], covering: CritInfo[], input: DecideInput): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod'> {
+/** A default pod is wanted: keep the one that fits, delete the others, create it if missing (and allowed yet). */
+function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
-  const { actions, keep } = sortOurPods(svc, ours, podName);
-  const holder = pods.find((p) => p.name === podName);
+  const { actions, keep } = sortOurPods(svc, seen.ours, podName);
+  const holder = seen.pods.find((p) => p.name === podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
-  if (!keep && !holder && !input.inFlight.creating) {
-    actions.push({ type: 'create', service: svc, podName, owners: covering });
+  if (!keep && !holder && !input.inFlight.creating && mayCreate) {
+    actions.push({ type: 'create', service: svc, podName, owners: seen.covering });
   }
+  const owners = keep ? ownersAction(svc, keep, seen.covering) : undefined;
+  if (owners) actions.push(owners);
   return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+}
+
+/** The kept default pod's CriticalService owners, when they are not the covering ones. */
+function ownersAction(svc: ServiceInfo, pod: PodInfo, covering: CritInfo[]): Action | undefined {
+  const current = pod.owners ?? [];
+  const owners = desiredOwners(current, covering);
+  if (sameOwners(owners, current)) return undefined;
+  const wanted = new Set(owners.map((o) => o.uid));
+  return { type: 'owners', pod, service: svc.key, owners, stale: current.filter((o) => !wanted.has(o.uid)) };
+}
+
+function sameOwners(a: readonly OwnerRef[], b: readonly OwnerRef[]): boolean {
+  const id = (list: readonly OwnerRef[]): string => list.map((o) => `${o.uid}:${o.controller ? 1 : 0}`).sort().join();
+  return id(a) === id(b);
 }
 
 /** Terminating pods are left alone: they are already going. */

@@ -1,6 +1,6 @@
 // Pure builders: the PodTemplate's check and the default pod made from it.
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
-import type { CritInfo, ServiceInfo, ServicePort } from './types.ts';
+import { desiredOwners, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
+import type { CritInfo, OwnerRef, ServiceInfo, ServicePort } from './types.ts';
 
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -63,6 +63,11 @@ function usablePortName(name: string | undefined, taken: ReadonlySet<unknown>): 
   return name && name.length <= 15 && PORT_NAME.test(name) && /[a-z]/.test(name) && !taken.has(name) ? name : undefined;
 }
 
+/** blockOwnerDeletion false: deleting a CriticalService never waits on its default pods. */
+export function ownerReference(o: OwnerRef): Record<string, unknown> {
+  return { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: o.name, uid: o.uid, controller: o.controller, blockOwnerDeletion: false };
+}
+
 export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podName: string, owners: CritInfo[]): Json {
   const containers = (template.spec.containers as Json[]).map((c, i) => {
     if (i !== 0) return { ...c };
@@ -70,7 +75,6 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
     const { ports: _drop, ...rest } = c;
     return ports && ports.length ? { ...rest, ports } : rest;
   });
-  const sorted = [...owners].sort((a, b) => a.name.localeCompare(b.name));
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -79,14 +83,7 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
       namespace: svc.namespace,
       labels: { ...template.labels, ...svc.selector, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SERVICE_LABEL]: svc.name },
       annotations: { ...template.annotations, [OWNER_ANNOTATION]: OWNER_ANNOTATION_VALUE },
-      ownerReferences: sorted.map((c, i) => ({
-        apiVersion: 'mycrd.com/v1',
-        kind: 'CriticalService',
-        name: c.name,
-        uid: c.uid,
-        controller: i === 0,
-        blockOwnerDeletion: false,
-      })),
+      ownerReferences: desiredOwners([], owners).map(ownerReference),
     },
     spec: { ...template.spec, containers },
   };

@@ -10,7 +10,7 @@ export function svc(name: string, o: Partial<ServiceInfo> = {}): ServiceInfo {
   return {
     key: `${namespace}/${name}`, namespace, name, uid: `uid-svc-${name}`, resourceVersion: nextRv(),
     labels: { role: 'frontend' }, selector: { role: 'frontend' }, type: 'ClusterIP',
-    ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], ...o,
+    ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }], publishNotReady: false, ...o,
   };
 }
 
@@ -20,7 +20,7 @@ export function pod(name: string, labels: Record<string, string>, o: Partial<Pod
   const forService = o.forService ?? (owned ? labels[SERVICE_LABEL] ?? 'frontend' : undefined);
   return {
     key: `${namespace}/${name}`, namespace, name, uid: `uid-pod-${name}`, resourceVersion: nextRv(), labels,
-    terminating: false, phase: 'Running', ready: true, ...o, owned, ...(forService !== undefined ? { forService } : {}),
+    terminating: false, phase: 'Running', ready: true, hasIP: true, legacy: false, ...o, owned, ...(forService !== undefined ? { forService } : {}),
   };
 }
 

@@ -1,8 +1,8 @@
 // Raw objects from the queue → validated infos. A malformed object yields an error string for
 // the log instead of an exception: one bad object must never stop the handler.
 import type { KubeObject } from '@critsvc/shared';
-import { hasOwnershipMarks, SERVICE_LABEL } from './rules.ts';
-import type { CritInfo, LabelPair, Labels, PodInfo, ServiceInfo, ServicePort } from './types.ts';
+import { hasOwnershipMarks, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
+import type { CritInfo, LabelPair, Labels, OwnerRef, PodInfo, ServiceInfo, ServicePort } from './types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -63,6 +63,7 @@ export function parseService(obj: KubeObject): Parsed<ServiceInfo> {
       selector: stringMap(spec.selector),
       type: typeof spec.type === 'string' ? spec.type : 'ClusterIP',
       ports: ports(spec),
+      publishNotReady: spec.publishNotReadyAddresses === true,
     },
   };
 }
@@ -72,12 +73,22 @@ function podReady(status: Record<string, unknown>): boolean {
   return status.conditions.some((c) => isRecord(c) && c.type === 'Ready' && c.status === 'True');
 }
 
+/** The CriticalServices among a pod's ownerReferences. */
+function critOwners(refs: unknown): OwnerRef[] {
+  if (!Array.isArray(refs)) return [];
+  return refs.filter(isRecord).flatMap((r): OwnerRef[] =>
+    r.kind === 'CriticalService' && typeof r.apiVersion === 'string' && r.apiVersion.startsWith('mycrd.com/')
+      && typeof r.name === 'string' && typeof r.uid === 'string'
+      ? [{ name: r.name, uid: r.uid, controller: r.controller === true }]
+      : []);
+}
+
 export function parsePod(obj: KubeObject): Parsed<PodInfo> {
   const id = ident(obj, true);
   if (!id.ok) return id;
   const labels = stringMap(obj.metadata?.labels);
-  const owned = hasOwnershipMarks(labels, stringMap(obj.metadata?.annotations));
-  const status = isRecord(obj.status) ? obj.status : {};
+  const annotations = stringMap(obj.metadata?.annotations);
+  const owned = hasOwnershipMarks(labels, annotations);
   const forService = owned ? labels[SERVICE_LABEL] : undefined;
   return {
     ok: true,
@@ -86,11 +97,21 @@ export function parsePod(obj: KubeObject): Parsed<PodInfo> {
       key: `${id.value.namespace}/${id.value.name}`,
       labels,
       owned,
+      legacy: !owned && annotations[OWNER_ANNOTATION] === OWNER_ANNOTATION_VALUE,
       ...(forService !== undefined ? { forService } : {}),
+      ...(owned ? { owners: critOwners(obj.metadata?.ownerReferences) } : {}),
       terminating: typeof obj.metadata?.deletionTimestamp === 'string',
-      phase: typeof status.phase === 'string' ? status.phase : 'Pending',
-      ready: podReady(status),
+      ...podStatus(obj.status),
     },
+  };
+}
+
+function podStatus(raw: unknown): Pick<PodInfo, 'phase' | 'ready' | 'hasIP'> {
+  const status = isRecord(raw) ? raw : {};
+  return {
+    phase: typeof status.phase === 'string' ? status.phase : 'Pending',
+    ready: podReady(status),
+    hasIP: typeof status.podIP === 'string' && status.podIP !== '',
   };
 }
 

@@ -1,6 +1,6 @@
 // The rules of SPEC.md, each a small pure function.
 import { createHash } from 'node:crypto';
-import type { CritInfo, Labels, PodInfo, ServiceInfo } from './types.ts';
+import type { CritInfo, Labels, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
 export const OWNER_ANNOTATION = 'service-watcher';
 export const OWNER_ANNOTATION_VALUE = 'owned';
@@ -33,16 +33,23 @@ export function critCovers(crit: CritInfo, svc: ServiceInfo): boolean {
   return crit.matchLabels.every(({ key, value }) => svc.labels[key] === value);
 }
 
-/** A default pod never counts, nor does a pod on its way out or finished. */
-export function isRealPod(pod: PodInfo, readyOnly: boolean): boolean {
-  if (pod.owned || pod.terminating) return false;
+/**
+ * Whether a pod serves the Service: by default (readyOnly) only while it would be a ready
+ * endpoint of its EndpointSlices, as the EndpointSlice controller judges it: Ready, not
+ * terminating, not finished (for a Service that publishes not-ready addresses: started, with an
+ * IP). With readyOnly false, the article's literal rule: any matching pod not on its way out.
+ * A default pod never counts, for any Service, nor does one left by the article's version.
+ */
+export function isRealPod(pod: PodInfo, readyOnly: boolean, publishNotReady = false): boolean {
+  if (pod.owned || pod.legacy || pod.terminating) return false;
   if (pod.phase === 'Succeeded' || pod.phase === 'Failed') return false;
-  return !readyOnly || pod.ready;
+  if (!readyOnly) return true;
+  return publishNotReady ? pod.hasIP : pod.ready;
 }
 
 export function hasRealPod(svc: ServiceInfo, podsInNamespace: Iterable<PodInfo>, readyOnly: boolean): boolean {
   for (const pod of podsInNamespace) {
-    if (isRealPod(pod, readyOnly) && selectorMatches(svc.selector, pod.labels)) return true;
+    if (isRealPod(pod, readyOnly, svc.publishNotReady) && selectorMatches(svc.selector, pod.labels)) return true;
   }
   return false;
 }
@@ -54,4 +61,14 @@ export function defaultPodName(prefix: string, service: string): string {
   const hash = createHash('sha256').update(full).digest('hex').slice(0, 10);
   const head = full.slice(0, 63 - hash.length - 1).replace(/[-.]+$/, '');
   return `${head}-${hash}`;
+}
+
+/**
+ * Every covering CriticalService, by name, exactly one of them the controller: the current one
+ * while it still covers the Service (no churn), else the first by name (as at creation).
+ */
+export function desiredOwners(current: readonly OwnerRef[], covering: readonly CritInfo[]): OwnerRef[] {
+  const sorted = [...covering].sort((a, b) => a.name.localeCompare(b.name));
+  const ctl = current.find((o) => o.controller && sorted.some((c) => c.uid === o.uid))?.uid ?? sorted[0]?.uid;
+  return sorted.map((c) => ({ name: c.name, uid: c.uid, controller: c.uid === ctl }));
 }

@@ -18,6 +18,15 @@ export interface ServiceInfo {
   selector: Labels;
   type: string;
   ports: ServicePort[];
+  /** spec.publishNotReadyAddresses: every started pod is a ready endpoint, Ready or not. */
+  publishNotReady: boolean;
+}
+
+/** A CriticalService named in a default pod's metadata.ownerReferences. */
+export interface OwnerRef {
+  name: string;
+  uid: string;
+  controller: boolean;
 }
 
 export interface PodInfo {
@@ -29,11 +38,17 @@ export interface PodInfo {
   labels: Labels;
   /** Carries critsvc's ownership marks (annotation and managed-by label). */
   owned: boolean;
+  /** Carries the annotation only: a default pod left by the article's version. Never real, never deleted. */
+  legacy: boolean;
   /** For an owned pod: the Service it stands in for. */
   forService?: string;
+  /** For an owned pod: the CriticalServices among its ownerReferences; other owners are kept as they are. */
+  owners?: OwnerRef[];
   terminating: boolean;
   phase: string;
   ready: boolean;
+  /** Has a pod IP: the kubelet started its sandbox (what an endpoint needs at all). */
+  hasIP: boolean;
 }
 
 export interface LabelPair {

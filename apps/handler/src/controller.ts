@@ -207,7 +207,7 @@ export class Controller {
     this.expectations.expectDelete(pod.uid);
     let result;
     try {
-      result = await this.kube.deletePod(pod.namespace, pod.name, pod.uid);
+      result = await this.kube.deletePod(pod.namespace, pod.name, pod.uid, action.force);
     } catch (err) {
       this.expectations.clearDelete(pod.uid);
       throw err;

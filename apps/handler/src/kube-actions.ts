@@ -20,8 +20,8 @@ export interface ServiceRef {
 
 export interface KubeActions {
   createPod(pod: Record<string, unknown>): Promise<CreateResult>;
-  /** Deletes only the pod with that uid: never a pod that replaced ours under the same name. */
-  deletePod(namespace: string, name: string, uid: string): Promise<DeleteResult>;
+  /** Deletes only the pod with that uid: never a pod that replaced ours under the same name. force: grace period 0. */
+  deletePod(namespace: string, name: string, uid: string, force?: boolean): Promise<DeleteResult>;
   /**
    * Sets the CriticalService ownerReferences of the pod with that uid (other owners untouched):
    * `owners` merged in by uid, `stale` removed.
@@ -54,9 +54,9 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         throw err;
       }
     },
-    async deletePod(namespace, name, uid) {
+    async deletePod(namespace, name, uid, force = false) {
       try {
-        await core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid } } });
+        await core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid }, ...(force ? { gracePeriodSeconds: 0 } : {}) } });
         return 'deleted';
       } catch (err) {
         const code = httpStatus(err);

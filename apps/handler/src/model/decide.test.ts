@@ -76,7 +76,11 @@ describe('decide', () => {
     ['a user pod with that name that the Service selects makes it healthy',
       { podsInNamespace: [pod('service-watcher-frontend', { role: 'frontend' })] }, []],
     ['create already in flight → no second create', { inFlight: { creating: true, deleting: new Set() } }, []],
-    ['our pod terminating → wait for it to go', { podsInNamespace: [defaultPod({ terminating: true })] }, []],
+    ['our pod terminating, Service lame → it goes at once (force) and a new one is created under the name',
+      { podsInNamespace: [defaultPod({ terminating: true })] },
+      ['delete service-watcher-frontend (name-reuse)', 'create service-watcher-frontend']],
+    ['our pod terminating, a create already in flight → nothing', { podsInNamespace: [defaultPod({ terminating: true })], inFlight: { creating: true, deleting: new Set() } }, []],
+    ['our pod terminating, Service healthy → left to its grace period', { podsInNamespace: [pod('nginx', { role: 'frontend' }), defaultPod({ terminating: true })] }, []],
     ['a delete in flight → not deleted twice', { crits: [], podsInNamespace: [defaultPod()], inFlight: { creating: false, deleting: new Set(['uid-pod-service-watcher-frontend']) } }, []],
   ])('%s', (_name, o, expected) => {
     expect(summary(input(o))).toEqual(expected);

@@ -4,11 +4,12 @@
 import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorMatches } from './rules.ts';
 import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
-export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed';
+export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse';
 
 export type Action =
   | { type: 'create'; service: ServiceInfo; podName: string; owners: CritInfo[] }
-  | { type: 'delete'; pod: PodInfo; service: string; reason: DeleteReason }
+  /** force: grace period 0 (only for our own default pod already terminating, whose name is needed now). */
+  | { type: 'delete'; pod: PodInfo; service: string; reason: DeleteReason; force?: boolean }
   /** The covering CriticalServices changed: the default pod's ownerReferences follow (the garbage collector reads them). */
   | { type: 'owners'; pod: PodInfo; service: string; owners: OwnerRef[]; stale: OwnerRef[] };
 
@@ -120,7 +121,11 @@ function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCre
   const { actions, keep } = sortOurPods(svc, seen.ours, podName);
   const holder = seen.pods.find((p) => p.name === podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
-  if (!keep && !holder && !input.inFlight.creating && mayCreate) {
+  // Our previous default pod, still in its grace period, holds the name: the Service cannot wait
+  // for it (that is an outage as long as the grace period), so it goes at once.
+  const going = holder?.owned && holder.terminating && holder.forService === svc.name ? holder : undefined;
+  if (!keep && (!holder || going) && !input.inFlight.creating && mayCreate) {
+    if (going) actions.push({ type: 'delete', pod: going, service: svc.key, reason: 'name-reuse', force: true });
     actions.push({ type: 'create', service: svc, podName, owners: seen.covering });
   }
   const owners = keep ? ownersAction(svc, keep, seen.covering) : undefined;

@@ -21,7 +21,7 @@ import { median, ms, summarize } from './lib/stats.ts';
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const clusterDir = join(root, '.cluster-bench');
 const ENV = process.env;
-const TRIALS = Number(ENV.BENCH_TRIALS ?? 200);
+const TRIALS = Number(ENV.BENCH_TRIALS ?? 100);
 const ROUNDS = Number(ENV.BENCH_ROUNDS ?? 2);
 const NAMESPACES = Number(ENV.BENCH_NAMESPACES ?? 20);
 const SERVICES_PER_NS = Number(ENV.BENCH_SERVICES_PER_NS ?? 100);
@@ -32,6 +32,9 @@ const CHURN_SECONDS = Number(ENV.BENCH_CHURN_SECONDS ?? 45);
 const OUTAGE_TRIALS = Number(ENV.BENCH_OUTAGE_TRIALS ?? 40);
 /** The pipeline's healthy hold-off in the bench (default 5 s): short, so that trials follow each other quickly. */
 const HEALTHY_GRACE = ENV.BENCH_HEALTHY_GRACE_SECONDS ?? '1';
+/** Pipelines started and not stopped yet: a failing run must not leave them behind. */
+const running = new Set<Supervisor>();
+const SERVICE_LABEL = 'critsvc.mycrd.com/service';
 const log = (msg: string): void => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
 function clusterCli(cmd: string): void {
@@ -60,6 +63,7 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
   });
   const started = performance.now();
   sup.start();
+  running.add(sup);
   return { sup, ports, started };
 }
 
@@ -111,10 +115,17 @@ async function trials(ctx: Ctx, namespace: string, svc: string, n: number, stand
     await ctx.api.must('POST', base, podBody(real, labels));
     await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
     await readyAgain;
-    await new Promise((r) => setTimeout(r, 300));
+    // A stand-in from before (made while the Service had no pod yet) leaves after the healthy
+    // hold-off: wait until none has been there for longer than that.
+    let clearSince = performance.now();
+    await waitUntil('no stand-in before the first trial', async () => {
+      const l = await ctx.api.must<{ items: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string } }[] }>('GET', base);
+      if (l.items.some((p) => !p.metadata.deletionTimestamp && standin({ owned: p.metadata.annotations?.['service-watcher'] === 'owned', labels: p.metadata.labels ?? {} }))) clearSince = performance.now();
+      return performance.now() - clearSince > Number(HEALTHY_GRACE) * 1000 + 500;
+    }, 60_000, 100);
     for (let i = 1; i <= n; i++) {
-      const gone = rec.next((e) => e.type === 'DELETED' && e.name === real);
-      const up = rec.next((e) => e.type === 'ADDED' && standin(e));
+      const gone = rec.next((e) => e.type === 'DELETED' && e.name === real, `trial ${i}: ${real} DELETED`);
+      const up = rec.next((e) => e.type === 'ADDED' && standin(e), `trial ${i}: the stand-in ADDED`);
       await ctx.api.must('DELETE', `${base}/${real}`, { gracePeriodSeconds: 0 });
       const [g, u] = await Promise.all([gone, up]);
       failover.push(u.t - g.t);
@@ -128,8 +139,8 @@ async function trials(ctx: Ctx, namespace: string, svc: string, n: number, stand
         await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
         await r;
       } else {
-        const readyEv = rec.next((e) => e.name === real && e.ready);
-        const standinGone = rec.next((e) => e.type === 'DELETED' && standin(e));
+        const readyEv = rec.next((e) => e.name === real && e.ready, `trial ${i}: ${real} Ready`);
+        const standinGone = rec.next((e) => e.type === 'DELETED' && standin(e), `trial ${i}: the stand-in DELETED`);
         await ctx.api.must('POST', base, podBody(real, labels));
         await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
         const [rd, sg] = await Promise.all([readyEv, standinGone]);
@@ -191,7 +202,7 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     await waitUntil('pipeline ready', async () => (await Promise.all(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
     await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bench-idle-${round}` }, spec: { namespace: nsC, matchLabels: [{ key: 'role', value: 'frontend' }] } });
     log(`round ${round}: critsvc, ${TRIALS} failover + recovery trials`);
-    const c = await trials(ctx, nsC, 'frontend', TRIALS, (e) => e.owned, false);
+    const c = await trials(ctx, nsC, 'frontend', TRIALS, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false);
     await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/services`, { metadata: { name: 'web', labels: { role: 'frontend' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
     log(`round ${round}: critsvc, ${OUTAGE_TRIALS} outage-window trials (EndpointSlices, kwok)`);
     const o = await outage(ctx, nsC, 'web', OUTAGE_TRIALS);
@@ -290,7 +301,8 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
       // One churn unit = 3 events (ADDED, MODIFIED Ready, DELETED), issued without waiting.
       void ctx.api.call('POST', base, podBody(name, { app: svc }))
         .then(() => ctx.api.call('PATCH', `${base}/${name}/status`, readyStatus(), 'application/merge-patch+json'))
-        .then(() => ctx.api.call('DELETE', `${base}/${name}`, { gracePeriodSeconds: 0 }));
+        .then(() => ctx.api.call('DELETE', `${base}/${name}`, { gracePeriodSeconds: 0 }))
+        .catch(() => undefined); // counted by what the handler saw, not by what was answered
       ops += 3;
       k++;
     }
@@ -300,7 +312,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   }, 500);
   log(`churn round ${round}: ${CHURN_RATE} pod events/s for ${CHURN_SECONDS}s, with failover trials alongside`);
   const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
-  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned, false);
+  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false);
   const outageRun = outage(ctx, target, 'web', Math.min(OUTAGE_TRIALS, failoverTrials));
   await new Promise((r) => setTimeout(r, CHURN_SECONDS * 1000));
   const elapsed = (performance.now() - t0) / 1000;
@@ -374,6 +386,7 @@ async function main(): Promise<void> {
 
 main().catch(async (err: unknown) => {
   console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
+  for (const sup of running) await sup.stop().catch(() => undefined);
   await clusterDown(clusterDir).catch(() => undefined);
   process.exit(1);
 });

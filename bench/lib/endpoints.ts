@@ -19,18 +19,28 @@ export class EndpointRecorder {
   private readonly slices = new Map<string, string[]>();
   private waiters: { pred: (c: ReadyChange) => boolean; resolve: (c: ReadyChange) => void }[] = [];
   private ctrl: AbortController | undefined;
+  private stopped = false;
 
   static async start(kc: KubeConfig, ns: string, service: string): Promise<EndpointRecorder> {
     const r = new EndpointRecorder();
-    r.ctrl = await new Watch(kc).watch(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+    await r.connect(kc, ns, service);
+    return r;
+  }
+
+  /** client-node ends a watch quiet for 30 s: each end watches again (a re-list replaces what was known). */
+  private async connect(kc: KubeConfig, ns: string, service: string): Promise<void> {
+    if (this.stopped) return;
+    this.slices.clear();
+    this.ctrl = await new Watch(kc).watch(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
       { labelSelector: `kubernetes.io/service-name=${service}`, allowWatchBookmarks: true }, (type, obj: RawSlice) => {
         if (type === 'BOOKMARK') return;
         const name = obj.metadata?.name ?? '';
-        if (type === 'DELETED') r.slices.delete(name);
-        else r.slices.set(name, (obj.endpoints ?? []).filter((e) => e.conditions?.ready === true).map((e) => e.targetRef?.name ?? '?'));
-        r.record();
-      }, () => undefined);
-    return r;
+        if (type === 'DELETED') this.slices.delete(name);
+        else this.slices.set(name, (obj.endpoints ?? []).filter((e) => e.conditions?.ready === true).map((e) => e.targetRef?.name ?? '?'));
+        this.record();
+      }, () => {
+        setTimeout(() => void this.connect(kc, ns, service).catch(() => undefined), 50);
+      });
   }
 
   private record(): void {
@@ -75,6 +85,7 @@ export class EndpointRecorder {
   }
 
   stop(): void {
+    this.stopped = true;
     this.ctrl?.abort();
   }
 }

@@ -42,9 +42,9 @@ export class Recorder {
   }
 
   /** The next event (from now on) matching `pred`. */
-  next(pred: (e: PodEvent) => boolean, timeoutMs = 30_000): Promise<PodEvent> {
+  next(pred: (e: PodEvent) => boolean, what = 'a pod event', timeoutMs = 30_000): Promise<PodEvent> {
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('timed out waiting for a pod event')), timeoutMs);
+      const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; last events: ${this.events.slice(-6).map((e) => `${e.type} ${e.name}${e.ready ? ' ready' : ''}`).join(', ')}`)), timeoutMs);
       this.waiters.push({ pred, resolve: (e) => {
         clearTimeout(t);
         resolve(e);

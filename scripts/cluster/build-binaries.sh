@@ -41,10 +41,11 @@ build_kubernetes() {
   local minor="${K8S_VERSION#v1.}"; minor="${minor%%.*}"
   local work; work="$(mktemp -d)"; trap 'rm -rf "$work"' RETURN
   echo "build-binaries: building ${cmds[*]} $K8S_VERSION (first run only; 10-20 min cold)" >&2
-  local modfile
-  modfile="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')" \
-    || die "cannot download k8s.io/kubernetes@$K8S_VERSION from the Go module proxy"
-  [ -f "$modfile" ] || die "go mod download gave no go.mod for k8s.io/kubernetes@$K8S_VERSION"
+  local modfile json
+  json="$(go mod download -json "k8s.io/kubernetes@$K8S_VERSION" 2>&1)" \
+    || die "${cmds[*]} $K8S_VERSION: step 'download k8s.io/kubernetes from the Go module proxy' failed: $(echo "$json" | sed -n 's/.*"Error": "\(.*\)".*/\1/p' | head -1)"
+  modfile="$(echo "$json" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+  [ -f "$modfile" ] || die "${cmds[*]} $K8S_VERSION: step 'download k8s.io/kubernetes' gave no go.mod"
   {
     echo "module critsvc.local/kubernetes-build"
     grep -E '^(go|godebug) ' "$modfile"
@@ -57,15 +58,15 @@ build_kubernetes() {
     echo 'package main'
     for c in "${cmds[@]}"; do echo "import _ \"k8s.io/kubernetes/cmd/$c\""; done
   } > "$work/tools.go"
-  (cd "$work" && go mod tidy >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; die "go mod tidy failed for ${cmds[*]} $K8S_VERSION"; }
+  (cd "$work" && go mod tidy >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; die "${cmds[*]} $K8S_VERSION: step 'go mod tidy' failed (see above)"; }
   local pkg=k8s.io/component-base/version pkgs=()
   for c in "${cmds[@]}"; do pkgs+=("k8s.io/kubernetes/cmd/$c"); done
   mkdir -p "$work/out"
   (cd "$work" && go build -trimpath -o "$work/out/" \
       -ldflags "-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor" \
-      "${pkgs[@]}") || die "go build of ${cmds[*]} $K8S_VERSION failed (see above)"
+      "${pkgs[@]}") || die "${cmds[*]} $K8S_VERSION: step 'go build' failed (see above)"
   for c in "${cmds[@]}"; do
-    [ -x "$work/out/$c" ] || die "go build of $c $K8S_VERSION produced no binary"
+    [ -x "$work/out/$c" ] || die "$c $K8S_VERSION: step 'go build' produced no binary"
     mv "$work/out/$c" "$BIN/$c-$K8S_VERSION"
   done
 }
@@ -76,7 +77,7 @@ build_kwok() {
   local work; work="$(mktemp -d)"; trap 'rm -rf "$work"' RETURN
   echo "build-binaries: building kwok $KWOK_VERSION (first run only; ~3 min cold)" >&2
   GOBIN="$work" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION" \
-    || die "go install of kwok $KWOK_VERSION failed (see above)"
+    || die "kwok $KWOK_VERSION: step 'go install sigs.k8s.io/kwok/cmd/kwok' failed (see above)"
   mv "$work/kwok" "$KWOK"
 }
 
@@ -86,9 +87,9 @@ build_etcd() {
   echo "build-binaries: building etcd $ETCD_VERSION (first run only)" >&2
   printf 'module critsvc.local/etcd-build\ngo 1.24\nrequire go.etcd.io/etcd/server/v3 %s\n' "$ETCD_VERSION" > "$work/go.mod"
   printf 'package main\nimport _ "go.etcd.io/etcd/server/v3"\n' > "$work/tools.go"
-  (cd "$work" && go mod tidy >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; die "go mod tidy failed for etcd $ETCD_VERSION"; }
+  (cd "$work" && go mod tidy >/dev/null 2>"$work/tidy.log") || { cat "$work/tidy.log" >&2; die "etcd $ETCD_VERSION: step 'go mod tidy' failed (see above)"; }
   (cd "$work" && go build -trimpath -ldflags "-s -w" -o "$ETCD.tmp" go.etcd.io/etcd/server/v3) \
-    || die "go build of etcd $ETCD_VERSION failed (see above)"
+    || die "etcd $ETCD_VERSION: step 'go build' failed (see above)"
   mv "$ETCD.tmp" "$ETCD"
 }
 

@@ -43,10 +43,10 @@ function report(line: string): void {
  * CriticalService covering the Service, created after `before` (which starts the real pods, so
  * that the Service is healthy from the moment it is critical).
  */
-async function setup(prefix: string, before?: (ns: string) => Promise<void>): Promise<{ ns: string; crit: string }> {
+async function setup(prefix: string, before?: (ns: string) => Promise<void>, templateNamespace?: string): Promise<{ ns: string; crit: string }> {
   const ns = await freshNamespace(k, prefix);
-  await createTemplate(k, ns);
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+  await createTemplate(k, templateNamespace ?? ns);
+  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: templateNamespace ?? ns });
   await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' }, targetPort: 80 });
   await before?.(ns);
   const crit = `${prefix}-${suffix()}`;
@@ -242,7 +242,8 @@ describe('owners the garbage collector agrees with', () => {
   });
 
   it('a namespace holding a default pod finishes deleting', async () => {
-    const { ns } = await setup('nsdel');
+    // The template elsewhere: deleting the namespace must not be mistaken for a template problem.
+    const { ns } = await setup('nsdel', undefined, await freshNamespace(k, 'nsdel-tmpl'));
     await readyDefaultPod(ns);
     const t0 = Date.now();
     await k.core.deleteNamespace({ name: ns });

@@ -1,6 +1,6 @@
 // An independent watch on one Service's EndpointSlices (what kube-proxy and every client-side
 // load balancer follow): the number of ready endpoints over time, and the windows with none.
-import { Watch } from '@kubernetes/client-node';
+import { DiscoveryV1Api, Watch } from '@kubernetes/client-node';
 import type { Kube } from './kube.ts';
 
 interface RawSlice {
@@ -19,22 +19,35 @@ export class EndpointWatch {
   readonly timeline: ReadyPoint[] = [];
   private readonly slices = new Map<string, string[]>();
   private ctrl: AbortController | undefined;
+  private stopped = false;
 
   static async start(k: Kube, ns: string, service: string): Promise<EndpointWatch> {
     const w = new EndpointWatch();
+    await w.connect(k, ns, service);
+    return w;
+  }
+
+  /**
+   * List, then watch from the list's resourceVersion. client-node ends a watch that has been
+   * quiet for 30 s (a node loss takes longer): each end lists and watches again.
+   */
+  private async connect(k: Kube, ns: string, service: string): Promise<void> {
+    if (this.stopped) return;
     const path = `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`;
     const labelSelector = `kubernetes.io/service-name=${service}`;
-    const list = (await k.kc.makeApiClient((await import('@kubernetes/client-node')).DiscoveryV1Api)
-      .listNamespacedEndpointSlice({ namespace: ns, labelSelector }));
-    for (const s of list.items) w.slices.set(s.metadata?.name ?? '', readyOf(s as RawSlice));
-    w.record();
-    w.ctrl = await new Watch(k.kc).watch(path, { labelSelector, resourceVersion: list.metadata?.resourceVersion }, (type, obj: RawSlice) => {
+    const list = await k.kc.makeApiClient(DiscoveryV1Api).listNamespacedEndpointSlice({ namespace: ns, labelSelector });
+    this.slices.clear();
+    for (const s of list.items) this.slices.set(s.metadata?.name ?? '', readyOf(s as RawSlice));
+    this.record();
+    this.ctrl = await new Watch(k.kc).watch(path, { labelSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true }, (type, obj: RawSlice) => {
+      if (type === 'BOOKMARK') return;
       const name = obj.metadata?.name ?? '';
-      if (type === 'DELETED') w.slices.delete(name);
-      else w.slices.set(name, readyOf(obj));
-      w.record();
-    }, () => undefined);
-    return w;
+      if (type === 'DELETED') this.slices.delete(name);
+      else this.slices.set(name, readyOf(obj));
+      this.record();
+    }, () => {
+      setTimeout(() => void this.connect(k, ns, service).catch(() => undefined), 50);
+    });
   }
 
   private record(): void {
@@ -69,6 +82,7 @@ export class EndpointWatch {
   }
 
   stop(): void {
+    this.stopped = true;
     this.ctrl?.abort();
   }
 }

@@ -69,6 +69,7 @@ describe('docker-compose.yml', () => {
 });
 
 describe('deploy/ (kustomize)', () => {
+  spawnSync('bash', [join(root, 'deploy/make-secrets.sh')], { stdio: 'ignore' }); // deploy/secrets.env, once
   const built = spawnSync('kubectl', ['kustomize', join(root, 'deploy')], { encoding: 'utf8' });
   type Obj = { kind: string; metadata: { name: string }; spec?: Record<string, unknown>; data?: Record<string, string> };
   const objects = parseAllDocuments(built.stdout).map((d) => d.toJSON() as Obj);
@@ -93,6 +94,29 @@ describe('deploy/ (kustomize)', () => {
       expect(c?.envFrom?.[0]?.configMapRef?.name).toBe('service-watcher-env-config');
       expect(c?.args).toEqual([d.metadata.name.replace('critsvc-', '')]);
     }
+  });
+  it('Redis requires the Secret\'s password, every process connects with it, the dashboard asks for basic auth', () => {
+    type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
+    const secret = objects.find((o) => o.kind === 'Secret');
+    expect(secret?.metadata.name).toMatch(/^critsvc-secrets-/);
+    const redis = objects.find((o) => o.kind === 'StatefulSet') as Obj;
+    const redisContainer = (podSpec(redis).containers[0] ?? {}) as { args?: string[]; env?: Env[] };
+    expect(redisContainer.args).toEqual(expect.arrayContaining(['--requirepass', '$(REDIS_PASSWORD)']));
+    expect(redisContainer.env?.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: secret?.metadata.name, key: 'REDIS_PASSWORD' });
+    for (const d of deployments) {
+      const env = ((podSpec(d).containers[0] ?? {}) as { env?: Env[] }).env ?? [];
+      expect(env.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef?.name, d.metadata.name).toBe(secret?.metadata.name);
+      expect(env.find((e) => e.name === 'REDIS_URL')?.value, d.metadata.name).toBe('redis://:$(REDIS_PASSWORD)@redis.linux-mag.svc:6379');
+    }
+    const dashboard = ((podSpec(deployments.find((d) => d.metadata.name === 'critsvc-dashboard') as Obj).containers[0] ?? {}) as { env?: Env[] }).env ?? [];
+    for (const key of ['DASHBOARD_USER', 'DASHBOARD_PASSWORD']) expect(dashboard.find((e) => e.name === key)?.valueFrom?.secretKeyRef?.key).toBe(key);
+  });
+  it('only critsvc\'s pods reach Redis and the dashboard (NetworkPolicies)', () => {
+    const policies = objects.filter((o) => o.kind === 'NetworkPolicy');
+    const allowed = (name: string): unknown => policies.find((p) => JSON.stringify(p.spec?.podSelector) === JSON.stringify({ matchLabels: { 'app.kubernetes.io/name': name } }))?.spec?.ingress;
+    const fromCritsvc = (port: number): unknown => [{ from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/part-of': 'critsvc' } } }], ports: [{ port, protocol: 'TCP' }] }];
+    expect(allowed('redis')).toEqual(fromCritsvc(6379));
+    expect(allowed('critsvc-dashboard')).toEqual(fromCritsvc(3000));
   });
   it('never runs two handlers at once', () => {
     const handler = deployments.find((d) => d.metadata.name === 'critsvc-handler');

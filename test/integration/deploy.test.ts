@@ -17,6 +17,7 @@ const k = kube();
 const authz = k.kc.makeApiClient(AuthorizationV1Api);
 
 beforeAll(() => {
+  spawnSync('bash', [join(root, 'deploy/make-secrets.sh')], { stdio: 'ignore' });
   const res = spawnSync('kubectl', ['apply', '-k', join(root, 'deploy')], { env: { ...process.env, KUBECONFIG: inject('kubeconfig') }, encoding: 'utf8' });
   if (res.status !== 0) throw new Error(`kubectl apply -k deploy/ failed: ${res.stderr}`);
 });
@@ -47,6 +48,9 @@ const needed: Row[] = [
   ['critsvc-handler', 'create', 'pods', { ns: 'any' }, true],
   ['critsvc-handler', 'delete', 'pods', { ns: 'any' }, true],
   ['critsvc-handler', 'patch', 'pods', { ns: 'any' }, true], // default pods' ownerReferences follow coverage
+  ['critsvc-handler', 'get', 'pods', { ns: 'any', name: 'x' }, true], // the live pod, before a delete or patch
+  ['critsvc-handler', 'get', 'services', { ns: 'any', name: 'x' }, true], // the live check before a create
+  ['critsvc-handler', 'get', 'criticalservices', { ...CRD, name: 'x' }, true],
   ['critsvc-handler', 'list', 'services', {}, true],
   ['critsvc-handler', 'list', 'criticalservices', CRD, true],
   ['critsvc-handler', 'patch', 'criticalservices', { ...CRD, sub: 'status', name: 'x' }, true],

@@ -2,13 +2,14 @@
 // Decisions are taken only once the state is complete (after the start-up list).
 import { apiMessage, httpStatus, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
 import { Expectations } from './expectations.ts';
-import type { KubeActions } from './kube-actions.ts';
+import type { KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
 import { buildDefaultPod } from './model/default-pod.ts';
 import type { Change } from './model/store.ts';
 import { Store } from './model/store.ts';
-import type { ServiceInfo } from './model/types.ts';
+import { confirmCreate, selectorString } from './model/live-check.ts';
+import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -181,7 +182,7 @@ export class Controller {
       if (decision.actions.length === 0) this.triggeredAt.delete(key);
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'reconcile' });
-      if (err instanceof TemplateUnusable || err instanceof CreateRefused) {
+      if (err instanceof TemplateUnusable || err instanceof CreateRefused || err instanceof StateDisagrees) {
         const wait = Math.min(this.cfg.TEMPLATE_RETRY_SECONDS * 1000, this.queue.addRateLimited(key));
         this.log.debug({ svc: key, retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
         return;
@@ -207,12 +208,18 @@ export class Controller {
     this.expectations.expectDelete(pod.uid);
     let result;
     try {
-      result = await this.kube.deletePod(pod.namespace, pod.name, pod.uid, action.force);
+      result = await this.kube.deletePod(podRef(key, pod), action.force);
     } catch (err) {
       this.expectations.clearDelete(pod.uid);
       throw err;
     }
     this.metrics.actions.inc({ action: 'delete', result });
+    if (result === 'refused' || result === 'replaced') {
+      this.expectations.clearDelete(pod.uid);
+      if (result === 'refused') this.log.warn({ svc: key, pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+    }
+    if (result !== 'deleted') await this.repairPod(pod);
+    if (result === 'refused') return;
     this.observeLatency(key, 'delete');
     this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.store.services.get(key);
@@ -222,8 +229,13 @@ export class Controller {
   /** The GC deletes a pod once every owner is gone: the owners must be the CriticalServices covering it now. */
   private async setOwners(key: string, action: Extract<Action, { type: 'owners' }>): Promise<void> {
     const { pod, owners, stale } = action;
-    const result = await this.kube.patchPodOwners(pod.namespace, pod.name, pod.uid, owners, stale);
+    const result = await this.kube.patchPodOwners(podRef(key, pod), owners, stale);
     this.metrics.actions.inc({ action: 'owners', result });
+    if (result !== 'patched') await this.repairPod(pod);
+    if (result === 'refused') {
+      this.log.warn({ svc: key, pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+      return;
+    }
     this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
       removed: stale.map((o) => o.name), result }, 'default pod owners updated');
   }
@@ -236,7 +248,13 @@ export class Controller {
         `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${this.cfg.POD_TEMPLATE_NAMESPACE}/${this.cfg.POD_TEMPLATE_NAME}` });
       throw new TemplateUnusable(tmpl.error);
     }
-    const pod = buildDefaultPod(tmpl.template, svc, podName, action.owners);
+    const refs = tmpl.template.references;
+    if (refs.length && svc.namespace !== this.cfg.POD_TEMPLATE_NAMESPACE) {
+      await this.reportOnce(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
+        `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`);
+    }
+    const owners = await this.confirmLame(svc, action.owners);
+    const pod = buildDefaultPod(tmpl.template, svc, podName, owners);
     this.expectations.expectCreate(key, podName);
     let result;
     try {
@@ -259,8 +277,43 @@ export class Controller {
     this.reported.get(key)?.delete('refused');
     this.metrics.actions.inc({ action: 'create', result });
     this.observeLatency(key, 'create');
-    this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: action.owners.map((c) => c.name) }, 'default pod created');
+    this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
     if (result === 'created') await this.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  /**
+   * The state says the Service is lame and critical; the API server must agree before a pod is
+   * created (queue payloads are hints). When it does not, the state is repaired from what it
+   * said and the Service decided again. Gives the covering CriticalServices as read now.
+   */
+  private async confirmLame(svc: ServiceInfo, covering: CritInfo[]): Promise<CritInfo[]> {
+    const [service, pods, crits] = await Promise.all([
+      this.kube.readService(svc.namespace, svc.name),
+      this.kube.listPods(svc.namespace, selectorString(svc.selector)),
+      Promise.all(covering.map((c) => this.kube.readCriticalService(c.name))),
+    ]);
+    const verdict = confirmCreate(svc, { service, pods, crits }, this.cfg.NAMESPACES, this.cfg.READY_PODS_ONLY);
+    if (verdict.ok) return verdict.owners;
+    this.metrics.liveDisagreements.inc();
+    this.log.warn({ svc: svc.key, why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
+    const seenAt = Date.now();
+    const results = [
+      service ? this.store.repair('Service', service) : this.store.forget('Service', svc.key),
+      ...pods.map((p) => this.store.repair('Pod', p)),
+      ...covering.map((c, i) => {
+        const live = crits[i];
+        return live ? this.store.repair('CriticalService', live) : this.store.forget('CriticalService', c.name);
+      }),
+    ];
+    for (const r of results) if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, seenAt);
+    throw new StateDisagrees(verdict.why);
+  }
+
+  /** The live pod was not what the state said (gone, another, not ours): the state takes what the API server says. */
+  private async repairPod(pod: PodInfo): Promise<void> {
+    const live = await this.kube.readPod(pod.namespace, pod.name);
+    const r = live ? this.store.repair('Pod', live) : this.store.forget('Pod', pod.key);
+    if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, Date.now());
   }
 
   private observeLatency(key: string, action: string): void {
@@ -291,6 +344,16 @@ export class Controller {
 
 export class TemplateUnusable extends Error {
   override name = 'TemplateUnusable';
+}
+
+/** The API server does not confirm what the state says; the state was repaired, the Service is decided again. */
+export class StateDisagrees extends Error {
+  override name = 'StateDisagrees';
+}
+
+/** What a delete or owners patch means: this pod, standing in for this Service. */
+function podRef(serviceKey: string, pod: PodInfo): PodRef {
+  return { namespace: pod.namespace, name: pod.name, uid: pod.uid, service: serviceKey.slice(serviceKey.indexOf('/') + 1) };
 }
 
 /** The API server's admission refused the default pod; reported already, retried with backoff. */

@@ -4,13 +4,29 @@ import { hostname } from 'node:os';
 import {
   CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
-import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, httpStatus, listPage, type RawPage } from '@critsvc/shared';
+import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
+import { hasOwnershipMarks, SERVICE_LABEL } from './model/rules.ts';
 import type { OwnerRef } from './model/types.ts';
 
 export type CreateResult = 'created' | 'exists';
-export type OwnersResult = 'patched' | 'gone' | 'replaced';
-export type DeleteResult = 'deleted' | 'gone' | 'replaced';
+/** refused: the live pod lacks critsvc's ownership marks (or is another Service's): never touched. */
+export type OwnersResult = 'patched' | 'gone' | 'replaced' | 'refused';
+export type DeleteResult = 'deleted' | 'gone' | 'replaced' | 'refused';
+
+/** Which pod an action means: the queue said so, the live object must agree. */
+export interface PodRef {
+  namespace: string;
+  name: string;
+  uid: string;
+  /** The Service the default pod stands in for. */
+  service: string;
+}
+
+/** The live pod changed between our read and our write: decide again. */
+export class LiveConflict extends Error {
+  override name = 'LiveConflict';
+}
 
 export interface ServiceRef {
   namespace: string;
@@ -20,18 +36,35 @@ export interface ServiceRef {
 
 export interface KubeActions {
   createPod(pod: Record<string, unknown>): Promise<CreateResult>;
-  /** Deletes only the pod with that uid: never a pod that replaced ours under the same name. force: grace period 0. */
-  deletePod(namespace: string, name: string, uid: string, force?: boolean): Promise<DeleteResult>;
   /**
-   * Sets the CriticalService ownerReferences of the pod with that uid (other owners untouched):
-   * `owners` merged in by uid, `stale` removed.
+   * Deletes a default pod, after reading it live: only if it carries both ownership marks, stands
+   * in for that Service and has that uid; with uid and resourceVersion preconditions, so that
+   * nothing changed in between (a queue payload is a hint, never proof). force: grace period 0.
    */
-  patchPodOwners(namespace: string, name: string, uid: string, owners: OwnerRef[], stale: OwnerRef[]): Promise<OwnersResult>;
+  deletePod(pod: PodRef, force?: boolean): Promise<DeleteResult>;
+  /**
+   * Sets the CriticalService ownerReferences of a default pod (other owners untouched: `owners`
+   * merged in by uid, `stale` removed), after the same live checks as deletePod.
+   */
+  patchPodOwners(pod: PodRef, owners: OwnerRef[], stale: OwnerRef[]): Promise<OwnersResult>;
+  readPod(namespace: string, name: string): Promise<KubeObject | undefined>;
+  /** Plain JSON reads for the live check before a create: the Service, its pods, the CriticalServices. */
+  readService(namespace: string, name: string): Promise<KubeObject | undefined>;
+  listPods(namespace: string, labelSelector: string): Promise<KubeObject[]>;
+  readCriticalService(name: string): Promise<KubeObject | undefined>;
   readTemplate(namespace: string, name: string): Promise<unknown>;
   recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
   /** Every page of a list (plain JSON, 500 objects a page), for the start-up state. */
   listPages(path: string): AsyncIterable<RawPage>;
+}
+
+function writeFailed(err: unknown): 'gone' {
+  const code = httpStatus(err);
+  if (code === 404) return 'gone';
+  // A precondition failed: the uid (another pod under the name) or the resourceVersion (changed since read).
+  if (code === 409) throw new LiveConflict(`the pod changed since it was read: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  throw err;
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
@@ -42,6 +75,16 @@ export function kubeActions(kc: KubeConfig): KubeActions {
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const instance = hostname();
+
+  /** The live pod's resourceVersion if it is the default pod meant, else why not. */
+  async function readOurs(ref: PodRef): Promise<{ resourceVersion: string } | 'gone' | 'replaced' | 'refused'> {
+    const live = (await getJson(kc, `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`)) as KubeObject | undefined;
+    if (!live) return 'gone';
+    const m = live.metadata ?? {};
+    if (m.uid !== ref.uid) return 'replaced';
+    if (!hasOwnershipMarks(m.labels ?? {}, m.annotations ?? {}) || m.labels?.[SERVICE_LABEL] !== ref.service) return 'refused';
+    return { resourceVersion: m.resourceVersion ?? '' };
+  }
 
   return {
     async createPod(pod) {
@@ -54,30 +97,41 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         throw err;
       }
     },
-    async deletePod(namespace, name, uid, force = false) {
+    async deletePod(ref, force = false) {
+      const live = await readOurs(ref);
+      if (typeof live === 'string') return live;
       try {
-        await core.deleteNamespacedPod({ namespace, name, body: { preconditions: { uid }, ...(force ? { gracePeriodSeconds: 0 } : {}) } });
+        await core.deleteNamespacedPod({ namespace: ref.namespace, name: ref.name,
+          body: { preconditions: { uid: ref.uid, resourceVersion: live.resourceVersion }, ...(force ? { gracePeriodSeconds: 0 } : {}) } });
         return 'deleted';
       } catch (err) {
-        const code = httpStatus(err);
-        if (code === 404) return 'gone';
-        if (code === 409) return 'replaced'; // uid precondition failed: not the pod we meant
-        throw err;
+        return writeFailed(err);
       }
     },
-    async patchPodOwners(namespace, name, uid, owners, stale) {
+    async patchPodOwners(ref, owners, stale) {
+      const live = await readOurs(ref);
+      if (typeof live === 'string') return live;
       // Strategic merge: ownerReferences merge by uid, so owners set by others stay. metadata.uid
-      // makes it a precondition: a pod that replaced ours under the same name answers 409.
-      const body = { metadata: { uid, ownerReferences: [...stale.map((o) => ({ uid: o.uid, $patch: 'delete' })), ...owners.map(ownerReference)] } };
+      // and resourceVersion are preconditions: the pod we checked, unchanged since.
+      const body = { metadata: { uid: ref.uid, resourceVersion: live.resourceVersion, ownerReferences: [...stale.map((o) => ({ uid: o.uid, $patch: 'delete' })), ...owners.map(ownerReference)] } };
       try {
-        await core.patchNamespacedPod({ namespace, name, body, fieldManager: FIELD_MANAGER }, strategicMergePatch);
+        await core.patchNamespacedPod({ namespace: ref.namespace, name: ref.name, body, fieldManager: FIELD_MANAGER }, strategicMergePatch);
         return 'patched';
       } catch (err) {
-        const code = httpStatus(err);
-        if (code === 404) return 'gone';
-        if (code === 409) return 'replaced';
-        throw err;
+        return writeFailed(err);
       }
+    },
+    async readPod(namespace, name) {
+      return (await getJson(kc, `/api/v1/namespaces/${namespace}/pods/${name}`)) as KubeObject | undefined;
+    },
+    async readService(namespace, name) {
+      return (await getJson(kc, `/api/v1/namespaces/${namespace}/services/${name}`)) as KubeObject | undefined;
+    },
+    async listPods(namespace, labelSelector) {
+      return (await listPage(kc, `/api/v1/namespaces/${namespace}/pods`, 500, undefined, { labelSelector })).items as KubeObject[];
+    },
+    async readCriticalService(name) {
+      return (await getJson(kc, `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}`)) as KubeObject | undefined;
     },
     async readTemplate(namespace, name) {
       return core.readNamespacedPodTemplate({ namespace, name });

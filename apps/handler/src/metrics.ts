@@ -12,6 +12,7 @@ export function handlerMetrics() {
     apiErrors: new Counter({ name: 'critsvc_api_errors_total', help: 'Failed API server calls, by operation', labelNames: ['op'], registers: [registry] }),
     latency: new Histogram({ name: 'critsvc_event_to_action_seconds', help: 'From the watcher receiving an event to the default pod action it caused', labelNames: ['action'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     syncSeconds: new Gauge({ name: 'critsvc_start_sync_seconds', help: 'Time the start-up list took', registers: [registry] }),
+    liveDisagreements: new Counter({ name: 'critsvc_live_check_disagreements_total', help: 'Creates not made because the API server did not confirm the state (forged or stale queue data); the state is repaired each time', registers: [registry] }),
     statusWrites: new Counter({ name: 'critsvc_status_writes_total', help: 'CriticalService status patches', registers: [registry] }),
   };
 }

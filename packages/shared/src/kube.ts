@@ -79,16 +79,14 @@ export interface RawPage {
 }
 
 /**
- * One page of a list as plain JSON. client-node's typed lists build a class instance (and Date
- * objects) for every field of every object: for 20,000 pods that is most of a process's memory
- * and start-up time, for objects we trim right away.
+ * A GET answered as plain JSON (404 → undefined). client-node's typed reads build a class
+ * instance (and Date objects) for every field; the handler parses raw objects, as from the queue.
  */
-export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string): Promise<RawPage> {
+export async function getJson(kc: KubeConfig, path: string, query: Record<string, string> = {}): Promise<unknown> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server + path);
-  url.searchParams.set('limit', String(limit));
-  if (cont) url.searchParams.set('continue', cont);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
   const opts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' }, timeout: 60_000 };
   await kc.applyToHTTPSOptions(opts);
   const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
@@ -102,9 +100,21 @@ export async function listPage(kc: KubeConfig, path: string, limit: number, cont
     req.on('error', reject);
     req.end();
   });
+  if (status === 404) return undefined;
   if (status !== 200) {
     throw Object.assign(new Error(`GET ${path}: HTTP ${status}: ${body.slice(0, 300)}`), { statusCode: status });
   }
-  const list = JSON.parse(body) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+  return JSON.parse(body) as unknown;
+}
+
+/**
+ * One page of a list as plain JSON. client-node's typed lists build a class instance (and Date
+ * objects) for every field of every object: for 20,000 pods that is most of a process's memory
+ * and start-up time, for objects we trim right away.
+ */
+export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}): Promise<RawPage> {
+  const list = (await getJson(kc, path, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) })) as
+    { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
+  if (!list) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
   return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };
 }

@@ -121,16 +121,25 @@ function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCre
   const { actions, keep } = sortOurPods(svc, seen.ours, podName);
   const holder = seen.pods.find((p) => p.name === podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
+  if (keep) {
+    const owners = ownersAction(svc, keep, seen.covering);
+    if (owners) actions.push(owners);
+  } else if (!input.inFlight.creating && mayCreate) {
+    actions.push(...createActions(svc, holder, podName, seen.covering));
+  }
+  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+}
+
+/** Create the default pod, if its name is free or held by our own previous one on its way out. */
+function createActions(svc: ServiceInfo, holder: PodInfo | undefined, podName: string, covering: CritInfo[]): Action[] {
+  const create: Action = { type: 'create', service: svc, podName, owners: covering };
+  if (!holder) return [create];
   // Our previous default pod, still in its grace period, holds the name: the Service cannot wait
   // for it (that is an outage as long as the grace period), so it goes at once.
-  const going = holder?.owned && holder.terminating && holder.forService === svc.name ? holder : undefined;
-  if (!keep && (!holder || going) && !input.inFlight.creating && mayCreate) {
-    if (going) actions.push({ type: 'delete', pod: going, service: svc.key, reason: 'name-reuse', force: true });
-    actions.push({ type: 'create', service: svc, podName, owners: seen.covering });
+  if (holder.owned && holder.terminating && holder.forService === svc.name) {
+    return [{ type: 'delete', pod: holder, service: svc.key, reason: 'name-reuse', force: true }, create];
   }
-  const owners = keep ? ownersAction(svc, keep, seen.covering) : undefined;
-  if (owners) actions.push(owners);
-  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+  return [];
 }
 
 /** The kept default pod's CriticalService owners, when they are not the covering ones. */

@@ -9,6 +9,87 @@ export interface UsableTemplate {
   labels: Record<string, string>;
   annotations: Record<string, string>;
   spec: Json;
+  /** Namespaced objects the spec refers to: they must exist in every namespace a default pod may land in. */
+  references: string[];
+}
+
+const CONTAINER_LISTS = ['initContainers', 'containers', 'ephemeralContainers'] as const;
+
+/**
+ * The handler may create pods in every namespace: whoever can edit the template must not get a
+ * privileged pod, a node's namespaces or files, or a ServiceAccount's token through it.
+ */
+export function unsafeFields(spec: Json): string[] {
+  const out = unsafePodFields(spec);
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : [];
+  for (const v of volumes) if (v.hostPath !== undefined) out.push(`template.spec.volumes[${String(v.name)}].hostPath`);
+  for (const list of CONTAINER_LISTS) {
+    const containers = Array.isArray(spec[list]) ? (spec[list] as unknown[]).filter(isRecord) : [];
+    for (const c of containers) out.push(...unsafeContainer(c, `template.spec.${list}[${String(c.name)}]`));
+  }
+  return out;
+}
+
+function unsafePodFields(spec: Json): string[] {
+  const out: string[] = [];
+  for (const f of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[f] === true) out.push(`template.spec.${f}: true`);
+  for (const f of ['serviceAccountName', 'serviceAccount'] as const) if (typeof spec[f] === 'string' && spec[f] !== '') out.push(`template.spec.${f}: ${String(spec[f])}`);
+  if (spec.automountServiceAccountToken === true) out.push('template.spec.automountServiceAccountToken: true');
+  return out;
+}
+
+function unsafeContainer(c: Json, where: string): string[] {
+  const sc = isRecord(c.securityContext) ? c.securityContext : {};
+  const caps = isRecord(sc.capabilities) && Array.isArray(sc.capabilities.add) ? sc.capabilities.add : [];
+  const ports = Array.isArray(c.ports) ? c.ports.filter(isRecord) : [];
+  return [
+    ...(sc.privileged === true ? [`${where}.securityContext.privileged: true`] : []),
+    ...(sc.allowPrivilegeEscalation === true ? [`${where}.securityContext.allowPrivilegeEscalation: true`] : []),
+    ...(caps.length ? [`${where}.securityContext.capabilities.add: ${caps.map(String).join(',')}`] : []),
+    ...ports.filter((p) => p.hostPort !== undefined && p.hostPort !== 0).map((p) => `${where}.ports.hostPort: ${String(p.hostPort)}`),
+  ];
+}
+
+/** Secrets, ConfigMaps and image pull Secrets named by the spec (they are looked up in the pod's namespace). */
+export function namespacedReferences(spec: Json): string[] {
+  const refs = new Set<string>();
+  const pulls = Array.isArray(spec.imagePullSecrets) ? spec.imagePullSecrets.filter(isRecord) : [];
+  for (const p of pulls) refs.add(`Secret ${String(p.name)} (imagePullSecrets)`);
+  const volumes = Array.isArray(spec.volumes) ? spec.volumes.filter(isRecord) : [];
+  for (const v of volumes) for (const r of volumeRefs(v)) refs.add(r);
+  for (const list of CONTAINER_LISTS) {
+    const containers = Array.isArray(spec[list]) ? (spec[list] as unknown[]).filter(isRecord) : [];
+    for (const c of containers) for (const r of envRefs(c)) refs.add(r);
+  }
+  return [...refs].sort();
+}
+
+function volumeRefs(v: Json): string[] {
+  const out: string[] = [];
+  if (isRecord(v.secret)) out.push(`Secret ${String(v.secret.secretName)}`);
+  if (isRecord(v.configMap)) out.push(`ConfigMap ${String(v.configMap.name)}`);
+  const sources = isRecord(v.projected) && Array.isArray(v.projected.sources) ? v.projected.sources.filter(isRecord) : [];
+  for (const s of sources) {
+    if (isRecord(s.secret)) out.push(`Secret ${String(s.secret.name)}`);
+    if (isRecord(s.configMap)) out.push(`ConfigMap ${String(s.configMap.name)}`);
+  }
+  return out;
+}
+
+function envRefs(c: Json): string[] {
+  const out: string[] = [];
+  const env = Array.isArray(c.env) ? c.env.filter(isRecord) : [];
+  for (const e of env) {
+    const from = isRecord(e.valueFrom) ? e.valueFrom : {};
+    if (isRecord(from.secretKeyRef)) out.push(`Secret ${String(from.secretKeyRef.name)}`);
+    if (isRecord(from.configMapKeyRef)) out.push(`ConfigMap ${String(from.configMapKeyRef.name)}`);
+  }
+  const envFrom = Array.isArray(c.envFrom) ? c.envFrom.filter(isRecord) : [];
+  for (const e of envFrom) {
+    if (isRecord(e.secretRef)) out.push(`Secret ${String(e.secretRef.name)}`);
+    if (isRecord(e.configMapRef)) out.push(`ConfigMap ${String(e.configMapRef.name)}`);
+  }
+  return out;
 }
 
 /** A PodTemplate object (as read from the API) → what a pod can be built from, or why not. */
@@ -22,10 +103,12 @@ export function checkTemplate(obj: unknown): { ok: true; template: UsableTemplat
   if (!containers.every((c) => isRecord(c) && typeof c.name === 'string' && typeof c.image === 'string' && c.image !== '')) {
     return { ok: false, error: 'every container of template.spec needs a name and an image' };
   }
+  const unsafe = unsafeFields(spec);
+  if (unsafe.length) return { ok: false, error: `asks for what default pods may not have (they are unprivileged): ${unsafe.join('; ')}` };
   const meta = isRecord(tmpl.metadata) ? tmpl.metadata : {};
   const strings = (v: unknown): Record<string, string> =>
     isRecord(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
-  return { ok: true, template: { labels: strings(meta.labels), annotations: strings(meta.annotations), spec } };
+  return { ok: true, template: { labels: strings(meta.labels), annotations: strings(meta.annotations), spec, references: namespacedReferences(spec) } };
 }
 
 const PORT_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?$/;
@@ -85,6 +168,7 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
       annotations: { ...template.annotations, [OWNER_ANNOTATION]: OWNER_ANNOTATION_VALUE },
       ownerReferences: desiredOwners([], owners).map(ownerReference),
     },
-    spec: { ...template.spec, containers },
+    // No ServiceAccount token: a default pod never talks to the API server.
+    spec: { ...template.spec, containers, automountServiceAccountToken: false },
   };
 }

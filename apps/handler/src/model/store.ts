@@ -122,6 +122,29 @@ export class Store {
     return { outcome: 'changed', changes: [{ kind: job.kind, before, after: info } as Change] };
   }
 
+  /**
+   * What the API server just said of one object, whatever the state held (a queue job may have
+   * lied, e.g. with a resourceVersion from the future): the API server is the truth.
+   */
+  repair(kind: Kind, obj: KubeObject): ApplyResult {
+    const parsed = parse(kind, obj);
+    if (!parsed.ok) return { outcome: 'invalid', error: parsed.error };
+    const key = infoKey(kind, parsed.value);
+    const before = this.get(kind, key);
+    if (before && before.uid === parsed.value.uid && before.resourceVersion === parsed.value.resourceVersion) return { outcome: 'unchanged' };
+    this.put(kind, parsed.value);
+    this.tombstones.delete(`${kind}/${key}`);
+    return { outcome: 'changed', changes: [{ kind, before, after: parsed.value } as Change] };
+  }
+
+  /** The API server says this object does not exist. */
+  forget(kind: Kind, key: string): ApplyResult {
+    const before = this.get(kind, key);
+    if (!before) return { outcome: 'unchanged' };
+    this.remove(kind, key);
+    return { outcome: 'changed', changes: [{ kind, before } as Change] };
+  }
+
   /** A complete list: objects of that scope it lacks (and older than it) are gone. */
   private applySync(job: SyncJob): ApplyResult {
     const listed = new Set(job.keys);

@@ -1,0 +1,56 @@
+import { describe, expect, it } from 'vitest';
+import { buildDefaultPod, checkTemplate, containerPorts, namespacedReferences, unsafeFields } from './default-pod.ts';
+import { crit, svc } from './fixtures.ts';
+
+const nginx = { name: 'maintenance', image: 'nginx' };
+const template = (spec: Record<string, unknown>): unknown => ({ template: { spec: { containers: [nginx], ...spec } } });
+
+describe('checkTemplate: default pods are unprivileged whatever the template asks', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    ['hostNetwork', { hostNetwork: true }, 'template.spec.hostNetwork: true'],
+    ['hostPID', { hostPID: true }, 'template.spec.hostPID: true'],
+    ['hostIPC', { hostIPC: true }, 'template.spec.hostIPC: true'],
+    ['a ServiceAccount', { serviceAccountName: 'admin' }, 'template.spec.serviceAccountName: admin'],
+    ['a token', { automountServiceAccountToken: true }, 'template.spec.automountServiceAccountToken: true'],
+    ['hostPath', { volumes: [{ name: 'root', hostPath: { path: '/' } }] }, 'template.spec.volumes[root].hostPath'],
+    ['privileged', { containers: [{ ...nginx, securityContext: { privileged: true } }] }, 'template.spec.containers[maintenance].securityContext.privileged: true'],
+    ['added capabilities', { containers: [{ ...nginx, securityContext: { capabilities: { add: ['NET_ADMIN'] } } }] }, 'capabilities.add: NET_ADMIN'],
+    ['privilege escalation', { initContainers: [{ name: 'init', image: 'x', securityContext: { allowPrivilegeEscalation: true } }] }, 'template.spec.initContainers[init].securityContext.allowPrivilegeEscalation: true'],
+    ['a host port', { containers: [{ ...nginx, ports: [{ containerPort: 80, hostPort: 80 }] }] }, 'ports.hostPort: 80'],
+  ])('refuses %s, naming the field', (_what, spec, field) => {
+    const checked = checkTemplate(template(spec));
+    expect(checked.ok).toBe(false);
+    expect(!checked.ok && checked.error).toContain(field);
+  });
+
+  it('accepts a plain template and lists every field at once', () => {
+    expect(checkTemplate(template({})).ok).toBe(true);
+    expect(unsafeFields({ hostNetwork: true, hostPID: true, containers: [nginx] })).toHaveLength(2);
+  });
+
+  it('the pod gets no ServiceAccount token', () => {
+    const checked = checkTemplate(template({}));
+    if (!checked.ok) throw new Error(checked.error);
+    const pod = buildDefaultPod(checked.template, svc('frontend'), 'service-watcher-frontend', [crit('c', [])]) as { spec: Record<string, unknown> };
+    expect(pod.spec.automountServiceAccountToken).toBe(false);
+  });
+
+  it('lists the namespaced objects the spec refers to', () => {
+    expect(namespacedReferences({
+      imagePullSecrets: [{ name: 'regcred' }],
+      volumes: [{ name: 'a', secret: { secretName: 'tls' } }, { name: 'b', configMap: { name: 'page' } }, { name: 'c', projected: { sources: [{ configMap: { name: 'page' } }] } }],
+      containers: [{ ...nginx, env: [{ name: 'X', valueFrom: { secretKeyRef: { name: 'api', key: 'k' } } }], envFrom: [{ configMapRef: { name: 'env' } }] }],
+    })).toEqual(['ConfigMap env', 'ConfigMap page', 'Secret api', 'Secret regcred (imagePullSecrets)', 'Secret tls']);
+  });
+});
+
+describe('containerPorts: the container listens where the Service sends traffic', () => {
+  it.each<[string, Parameters<typeof svc>[1], unknown, unknown]>([
+    ['numeric targetPort replaces the template\'s ports', { ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }] }, [{ containerPort: 80 }], [{ containerPort: 8080, protocol: 'TCP' }]],
+    ['no targetPort: the port itself', { ports: [{ port: 80, protocol: 'TCP', name: 'http' }] }, undefined, [{ containerPort: 80, protocol: 'TCP', name: 'http' }]],
+    ['a named targetPort keeps the template\'s port of that name', { ports: [{ port: 80, targetPort: 'web', protocol: 'TCP' }] }, [{ name: 'web', containerPort: 8080 }], [{ name: 'web', containerPort: 8080 }]],
+    ['same target twice → one port', { ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }, { port: 81, targetPort: 8080, protocol: 'TCP' }] }, [], [{ containerPort: 8080, protocol: 'TCP' }]],
+  ])('%s', (_name, o, templatePorts, expected) => {
+    expect(containerPorts(svc('frontend', o), templatePorts)).toEqual(expected);
+  });
+});

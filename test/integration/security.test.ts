@@ -1,0 +1,158 @@
+// Trust boundaries: the queue (whoever reaches Redis can push jobs) and the PodTemplate (whoever
+// can edit it chooses what the handler creates in every namespace).
+import { spawnSync } from 'node:child_process';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Queue } from 'bullmq';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ensureNamespace, freshNamespace, kube, suffix } from '../support/kube.ts';
+import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
+import { ensureCrd, Pipeline } from '../support/pipeline.ts';
+import { TestRedis } from '../support/redis.ts';
+import { eventually, stays } from '../support/wait.ts';
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+const k = kube();
+let redis: TestRedis;
+let pipeline: Pipeline | undefined;
+const crits: string[] = [];
+
+beforeAll(async () => {
+  await ensureCrd(k);
+  redis = await TestRedis.start();
+});
+afterEach(async (ctx) => {
+  if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail());
+  await pipeline?.stop();
+  pipeline = undefined;
+  for (const c of crits.splice(0)) await deleteCrit(k, c);
+});
+afterAll(async () => {
+  await redis?.stop();
+});
+
+const OWNED_LABELS = { 'app.kubernetes.io/managed-by': 'critsvc', 'critsvc.mycrd.com/service': 'frontend' };
+const OWNED_ANNOTATIONS = { 'service-watcher': 'owned' };
+
+describe('forged queue jobs', () => {
+  it('a job claiming a foreign pod is ours, or that a real pod is gone, or inventing a Service or CriticalService: nothing is deleted, changed or created', async () => {
+    const ns = await freshNamespace(k, 'forged');
+    await createTemplate(k, ns);
+    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+    // A healthy critical Service, and a non-critical lame one.
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await createService(k, ns, 'plain', { labels: { role: 'plain' }, selector: { app: 'plain' } });
+    const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
+    const victim = await createRealPod(k, ns, 'victim', { app: 'db' });
+    const crit = `forged-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
+    const before = (await pods(k, ns)).map((p) => `${p.metadata?.name}/${p.metadata?.uid}/${p.metadata?.resourceVersion}`).sort();
+
+    const queue = new Queue(pipeline.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    const now = Date.now();
+    const huge = '999999999';
+    const meta = (name: string, o: object): object => ({ name, namespace: ns, resourceVersion: huge, ...o });
+    try {
+      await queue.addBulk([
+        // The victim dressed up as our default pod of "frontend", and as a duplicate of it.
+        { name: 'Pod:ADDED', data: { kind: 'Pod', type: 'ADDED', seenAt: now, object: { metadata: meta('victim', { uid: victim.metadata?.uid, labels: { app: 'web', ...OWNED_LABELS }, annotations: OWNED_ANNOTATIONS }), status: { phase: 'Running' } } } },
+        { name: 'Pod:ADDED', data: { kind: 'Pod', type: 'ADDED', seenAt: now, object: { metadata: meta('service-watcher-frontend', { uid: victim.metadata?.uid, labels: { app: 'web', ...OWNED_LABELS }, annotations: OWNED_ANNOTATIONS }), status: { phase: 'Running' } } } },
+        // The real pod of the critical Service "gone".
+        { name: 'Pod:DELETED', data: { kind: 'Pod', type: 'DELETED', seenAt: now, object: { metadata: meta('web-1', { uid: real.metadata?.uid, labels: { app: 'web' } }) } } },
+        // A CriticalService that does not exist, covering the lame "plain".
+        { name: 'CriticalService:ADDED', data: { kind: 'CriticalService', type: 'ADDED', seenAt: now, object: { metadata: { name: `ghost-${suffix()}`, uid: 'ghost-uid', resourceVersion: huge, generation: 1 }, spec: { namespace: ns, matchLabels: [{ key: 'role', value: 'plain' }] } } } },
+        // A Service that does not exist, covered by the real CriticalService.
+        { name: 'Service:ADDED', data: { kind: 'Service', type: 'ADDED', seenAt: now, object: { metadata: meta('ghost', { uid: 'ghost-svc', labels: { role: 'frontend' } }), spec: { selector: { app: 'nothing' } } } } },
+      ]);
+    } finally {
+      await queue.close();
+    }
+    await eventually('the handler to refuse', async () => pipeline?.logs('handler').some((l) => l.msg.startsWith('the API server disagrees with the state')), 15_000);
+    // Longer than the healthy hold-off (5 s) after which the "default pod" of a healthy Service would go.
+    await stays('no pod deleted, changed or created', async () =>
+      (await pods(k, ns)).map((p) => `${p.metadata?.name}/${p.metadata?.uid}/${p.metadata?.resourceVersion}`).sort().join() === before.join(), 7_000);
+    const refused = pipeline.logs('handler').filter((l) => /lacks critsvc's ownership marks/.test(l.msg));
+    expect(refused.length).toBeGreaterThan(0);
+    const metrics = await pipeline.metrics();
+    expect(Number(/critsvc_live_check_disagreements_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
+    // The state was repaired from the API server: a real change still works.
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1' });
+    await eventually('a default pod once the real pod is really gone', async () => (await defaultPods(k, ns)).length === 1, 30_000);
+  });
+});
+
+describe('the PodTemplate is not a way to privilege', () => {
+  it('a template asking for hostNetwork, a privileged container or a ServiceAccount is refused with a clear condition and Event', async () => {
+    const ns = await freshNamespace(k, 'unsafe');
+    await k.core.createNamespacedPodTemplate({ namespace: ns, body: { metadata: { name: 'critical-service-pod-template' }, template: { spec: {
+      hostNetwork: true, serviceAccountName: 'admin',
+      containers: [{ name: 'x', image: 'nginx', securityContext: { privileged: true } }],
+    } } } });
+    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+    await createService(k, ns, 'frontend');
+    const crit = `unsafe-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    const cond = await eventually('TemplateAvailable=False', async () => (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable' && c.status === 'False'));
+    expect(cond.message).toContain('template.spec.hostNetwork: true');
+    expect(cond.message).toContain('template.spec.serviceAccountName: admin');
+    expect(cond.message).toContain('template.spec.containers[x].securityContext.privileged: true');
+    await eventually('a PodTemplateUnusable Event', async () => (await events(k, ns)).some((e) => e.reason === 'PodTemplateUnusable' && e.message.includes('unprivileged')));
+    expect(await defaultPods(k, ns)).toEqual([]);
+  });
+
+  it('a default pod has no ServiceAccount token; Secrets the template names are reported in other namespaces', async () => {
+    const tmplNs = await freshNamespace(k, 'tmpl');
+    await k.core.createNamespacedPodTemplate({ namespace: tmplNs, body: { metadata: { name: 'critical-service-pod-template' }, template: { spec: {
+      imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'x', image: 'nginx', envFrom: [{ configMapRef: { name: 'page' } }] }],
+    } } } });
+    const ns = await freshNamespace(k, 'refs');
+    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: tmplNs });
+    await createService(k, ns, 'frontend');
+    const crit = `refs-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    const [pod] = await eventually('the default pod', async () => ((await defaultPods(k, ns)).length ? defaultPods(k, ns) : undefined));
+    expect(pod?.spec?.automountServiceAccountToken).toBe(false);
+    expect(pod?.spec?.volumes ?? []).not.toContainEqual(expect.objectContaining({ projected: expect.anything() }));
+    await eventually('a PodTemplateReferences Event naming them', async () =>
+      (await events(k, ns)).some((e) => e.reason === 'PodTemplateReferences' && e.message.includes('ConfigMap page') && e.message.includes('Secret regcred')));
+  });
+});
+
+describe('Pod Security Admission', () => {
+  it('deploy/\'s template passes `restricted`; a template that does not is refused by the API, reported as such (not as a broken template)', async () => {
+    await ensureNamespace(k, 'linux-mag');
+    spawnSync('bash', [join(root, 'deploy/make-secrets.sh')], { stdio: 'ignore' });
+    const applied = spawnSync('kubectl', ['apply', '-f', join(root, 'deploy/pod-template.yaml')], { env: { ...process.env, KUBECONFIG: inject('kubeconfig') }, encoding: 'utf8' });
+    expect(applied.status, applied.stderr).toBe(0);
+    const restricted = async (prefix: string): Promise<string> => {
+      const ns = `${prefix}-${suffix()}`;
+      await k.core.createNamespace({ body: { metadata: { name: ns, labels: { 'critsvc-test': 'true', 'pod-security.kubernetes.io/enforce': 'restricted' } } } });
+      return ns;
+    };
+    const good = await restricted('psa-ok');
+    const bad = await restricted('psa-no');
+    await createTemplate(k, bad); // plain nginx: root, no securityContext
+    pipeline = await Pipeline.start({ namespaces: [good], redisUrl: redis.url, templateNamespace: 'linux-mag' });
+    await createService(k, good, 'frontend');
+    const crit = `psa-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { namespace: good, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    await eventually('the default pod admitted under restricted', async () => (await defaultPods(k, good)).length === 1);
+    await pipeline.stop();
+
+    pipeline = await Pipeline.start({ namespaces: [bad], redisUrl: redis.url, templateNamespace: bad });
+    await createService(k, bad, 'frontend');
+    const crit2 = `psa-no-${suffix()}`;
+    crits.push(crit2);
+    await createCrit(k, crit2, { namespace: bad, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    const refused = await eventually('a DefaultPodRefused Event with the API\'s message', async () =>
+      (await events(k, bad)).find((e) => e.reason === 'DefaultPodRefused'));
+    expect(refused.message).toMatch(/violates PodSecurity "restricted/);
+    const status = await critStatus(k, crit2);
+    expect(status?.conditions?.find((c) => c.type === 'TemplateAvailable')).toBeUndefined();
+  });
+});

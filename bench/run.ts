@@ -1,7 +1,7 @@
 // `pnpm bench`: failover/recovery latency against a floor, then scale, memory and churn, on a
 // control plane of its own. Writes bench/results/<date>.md and .json.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -54,10 +54,13 @@ async function ns(ctx: Ctx, name: string): Promise<void> {
 
 async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promise<{ sup: Supervisor; ports: Record<App, number>; started: number }> {
   const ports = Object.fromEntries(await Promise.all(APPS.map(async (a) => [a, await freePort()] as const))) as Record<App, number>;
+  // The processes' warnings and errors, for a failing run's post-mortem (bench/tmp is git-ignored).
+  mkdirSync(join(root, 'bench/tmp'), { recursive: true });
+  const logFile = join(root, 'bench/tmp', `${queue}.log`);
   const sup = new Supervisor({
-    root, apps: APPS.filter((a) => a !== 'dashboard'), out: () => undefined,
+    root, apps: APPS.filter((a) => a !== 'dashboard'), json: true, out: (line) => appendFileSync(logFile, `${line}\n`),
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
-      NAMESPACES: namespaces, LOG_LEVEL: 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag', HEALTHY_GRACE_SECONDS: HEALTHY_GRACE,
+      NAMESPACES: namespaces, LOG_LEVEL: ENV.BENCH_LOG_LEVEL ?? 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag', HEALTHY_GRACE_SECONDS: HEALTHY_GRACE,
       ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}) },
     envFor: (app) => ({ HTTP_PORT: String(ports[app]) }),
   });
@@ -159,8 +162,9 @@ async function trials(ctx: Ctx, namespace: string, svc: string, n: number, stand
  * once) → the default pod's endpoint is ready. Hand-back gap: time without any ready endpoint
  * while a new real pod takes over and the default pod leaves (the goal is 0).
  */
-async function outage(ctx: Ctx, namespace: string, svc: string, n: number): Promise<OutageResult> {
+async function outage(ctx: Ctx, namespace: string, svc: string, n: number, timeoutMs = 30_000): Promise<OutageResult> {
   const ep = await EndpointRecorder.start(ctx.kc, namespace, svc);
+  ep.timeoutMs = timeoutMs;
   const base = `/api/v1/namespaces/${namespace}/pods`;
   const stand = `service-watcher-${svc}`;
   const windows: number[] = [];
@@ -170,16 +174,16 @@ async function outage(ctx: Ctx, namespace: string, svc: string, n: number): Prom
     await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
     await ep.until((c) => c.ready.join() === real);
     for (let i = 1; i <= n; i++) {
-      const lost = ep.until((c) => c.ready.length === 0);
+      // Under load the EndpointSlice controller may publish "real gone, default pod ready" in one
+      // update: clients then never saw zero endpoints, and the window is 0.
+      const lost = ep.until((c) => !c.ready.includes(real));
       const back = ep.until((c) => c.ready.includes(stand));
-      await ctx.api.must('DELETE', `${base}/${real}`);
-      const [l, b] = await Promise.all([lost, back]);
-      windows.push(b.t - l.t);
+      const [l, b] = await Promise.all([lost, back, ctx.api.must('DELETE', `${base}/${real}`)]);
+      windows.push(Math.max(0, b.t - l.t));
       const next = `${svc}-ep-${i}`;
       const t0 = performance.now();
-      const handed = ep.until((c) => c.ready.join() === next);
-      await ctx.api.must('POST', base, kwokPodBody(next, { app: svc }));
-      gaps.push(ep.zeroMs(t0, (await handed).t));
+      const [handed] = await Promise.all([ep.until((c) => c.ready.join() === next), ctx.api.must('POST', base, kwokPodBody(next, { app: svc }))]);
+      gaps.push(ep.zeroMs(t0, handed.t));
       // The next default pod reuses the name: wait until this one is gone.
       await waitUntil('the default pod gone', async () => (await ctx.api.call('GET', `${base}/${stand}`)).status === 404, 30_000, 50);
       real = next;
@@ -188,6 +192,16 @@ async function outage(ctx: Ctx, namespace: string, svc: string, n: number): Prom
     ep.stop();
   }
   return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length };
+}
+
+/** Outage trials alongside churn: a trial that times out is reported, not fatal (the EndpointSlice controller may lag). */
+async function outageUnderLoad(ctx: Ctx, namespace: string, svc: string, n: number): Promise<OutageResult> {
+  try {
+    return await outage(ctx, namespace, svc, n, 120_000);
+  } catch (err) {
+    log(`outage trials under churn stopped: ${err instanceof Error ? err.message : String(err)}`);
+    return { window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 async function idle(ctx: Ctx): Promise<IdleResult> {
@@ -313,7 +327,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   log(`churn round ${round}: ${CHURN_RATE} pod events/s for ${CHURN_SECONDS}s, with failover trials alongside`);
   const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
   const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false);
-  const outageRun = outage(ctx, target, 'web', Math.min(OUTAGE_TRIALS, failoverTrials));
+  const outageRun = outageUnderLoad(ctx, target, 'web', Math.min(OUTAGE_TRIALS, failoverTrials));
   await new Promise((r) => setTimeout(r, CHURN_SECONDS * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   const issued = ops;
@@ -378,7 +392,7 @@ async function main(): Promise<void> {
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);
   writeFileSync(join(dir, `${day}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, `${day}.md`), report({ ...result, namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions }));
+  writeFileSync(join(dir, `${day}.md`), report({ ...result, namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, healthyGrace: HEALTHY_GRACE }));
   log(`report written to bench/results/${day}.md`);
   await clusterDown(clusterDir);
 }

@@ -20,6 +20,8 @@ export class EndpointRecorder {
   private waiters: { pred: (c: ReadyChange) => boolean; resolve: (c: ReadyChange) => void }[] = [];
   private ctrl: AbortController | undefined;
   private stopped = false;
+  /** How long until() waits. */
+  timeoutMs = 30_000;
 
   static async start(kc: KubeConfig, ns: string, service: string): Promise<EndpointRecorder> {
     const r = new EndpointRecorder();
@@ -60,7 +62,7 @@ export class EndpointRecorder {
   }
 
   /** Now if the ready set already satisfies `pred`, else the next change that does. */
-  until(pred: (c: ReadyChange) => boolean, timeoutMs = 30_000): Promise<ReadyChange> {
+  until(pred: (c: ReadyChange) => boolean, timeoutMs = this.timeoutMs): Promise<ReadyChange> {
     const last = this.changes.at(-1);
     if (last && pred(last)) return Promise.resolve(last);
     return new Promise((resolve, reject) => {

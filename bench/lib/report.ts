@@ -7,6 +7,8 @@ export interface OutageResult {
   /** The longest time without a ready endpoint during a hand-back, and how many hand-backs had any. */
   gapMaxMs: number;
   gapTrials: number;
+  /** Why the trials stopped early, if they did. */
+  error?: string;
 }
 
 export interface IdleResult {
@@ -53,6 +55,7 @@ export interface ReportInput {
   namespaces: number;
   churnSeconds: number;
   nodeOptions: string;
+  healthyGrace: string;
 }
 
 export function report(r: ReportInput): string {
@@ -79,7 +82,7 @@ export function report(r: ReportInput): string {
     `| critsvc failover | ${ms(m.critsvcP50)} | ${ms(m.critsvcP95)} | ${ms(m.critsvcP99)} |`,
     `| floor failover | ${ms(m.floorP50)} | ${ms(m.floorP95)} | ${ms(m.floorP99)} |`,
     `| **critsvc / floor** | **${m.ratioP50.toFixed(2)}×** | | **${m.ratioP99.toFixed(2)}×** |`,
-    `| critsvc recovery | ${ms(m.recoveryP50)} | | ${ms(m.recoveryP99)} |`,
+    `| critsvc recovery (includes the healthy hold-off, HEALTHY_GRACE_SECONDS=${r.healthyGrace} in the bench) | ${ms(m.recoveryP50)} | | ${ms(m.recoveryP99)} |`,
     '',
     '## Outage window at idle (what clients see)',
     '',
@@ -113,7 +116,7 @@ export function report(r: ReportInput): string {
     `| events handled / s (watchers → queue → handler) | ${medC((c) => c.handledEventsPerS).toFixed(0)} | ${r.churns.map((c) => c.handledEventsPerS.toFixed(0)).join(', ')} |`,
     `| queue depth (waiting): max / at the end | ${medC((c) => c.maxWaiting).toFixed(0)} / ${medC((c) => c.finalWaiting).toFixed(0)} | ${r.churns.map((c) => `${c.maxWaiting}/${c.finalWaiting}`).join(', ')} |`,
     `| failover under churn p50 / p99 | ${ms(medC((c) => c.failover.p50))} / ${ms(churnP99)} | ${r.churns.map((c) => `${c.failover.p50.toFixed(0)}/${c.failover.p99.toFixed(0)} (n=${c.failover.n})`).join(', ')} |`,
-    `| outage window under churn p50 / p99 | ${ms(medC((c) => c.outage.window.p50))} / ${ms(medC((c) => c.outage.window.p99))} | ${r.churns.map((c) => `${c.outage.window.p50.toFixed(0)}/${c.outage.window.p99.toFixed(0)} (n=${c.outage.window.n})`).join(', ')} |`,
+    `| outage window under churn p50 / p99 | ${ms(medC((c) => c.outage.window.p50))} / ${ms(medC((c) => c.outage.window.p99))} | ${r.churns.map((c) => `${c.outage.window.p50.toFixed(0)}/${c.outage.window.p99.toFixed(0)} (n=${c.outage.window.n}${c.outage.error ? `; stopped: ${c.outage.error}` : ''})`).join(', ')} |`,
     `| hand-back gap under churn (max) | ${ms(Math.max(...r.churns.map((c) => c.outage.gapMaxMs)))} | ${r.churns.map((c) => `${c.outage.gapTrials} with a gap`).join(', ')} |`,
     `| handler RSS / Redis after churn | ${medC((c) => c.handlerRssMb).toFixed(0)} MB / ${medC((c) => c.redisMb).toFixed(1)} MB | |`,
     '',

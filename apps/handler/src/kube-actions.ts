@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import {
   CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod,
 } from '@kubernetes/client-node';
-import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, type KubeObject, type RawPage } from '@critsvc/shared';
+import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { hasOwnershipMarks, SERVICE_LABEL } from './model/rules.ts';
 import type { OwnerRef } from './model/types.ts';
@@ -72,8 +72,8 @@ const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.Strat
 const FIELD_MANAGER = 'critsvc-handler';
 
 export function kubeActions(kc: KubeConfig): KubeActions {
-  const core = kc.makeApiClient(CoreV1Api);
-  const custom = kc.makeApiClient(CustomObjectsApi);
+  const core = apiClient(kc, CoreV1Api);
+  const custom = apiClient(kc, CustomObjectsApi);
   const instance = hostname();
 
   /** The live pod's resourceVersion if it is the default pod meant, else why not. */

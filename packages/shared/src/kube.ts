@@ -1,10 +1,10 @@
 // Kube client loading and error classification shared by every process.
 import { existsSync } from 'node:fs';
-import { request as httpRequest } from 'node:http';
-import { request as httpsRequest, type RequestOptions } from 'node:https';
+import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, KubeConfig } from '@kubernetes/client-node';
+import { ApiException, createConfiguration, KubeConfig, ServerConfiguration, type Configuration } from '@kubernetes/client-node';
+import { Agent, request, type Dispatcher } from 'undici';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -79,6 +79,44 @@ export interface RawPage {
 }
 
 /**
+ * One keep-alive connection pool per KubeConfig, for every API call and list page of a process.
+ * client-node 2.x builds a new undici Agent (a new TCP + TLS handshake) for each request; here the
+ * library's own options (kc.createDispatcherOptions: CA, client certificate, proxy-less) make one
+ * Agent, and authentication still runs per request (tokens, rotated ServiceAccount tokens).
+ */
+const pools = new WeakMap<KubeConfig, Promise<Dispatcher>>();
+
+export function sharedDispatcher(kc: KubeConfig): Promise<Dispatcher> {
+  let pool = pools.get(kc);
+  if (!pool) {
+    pool = (async () => {
+      const tls: RequestOptions = {};
+      await kc.applyToHTTPSOptions(tls);
+      const opts = kc.createDispatcherOptions(kc.getCurrentCluster(), { ca: tls.ca, cert: tls.cert, key: tls.key, ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }) });
+      // A proxy or SOCKS: client-node's own dispatcher per request, as it does by default.
+      if (opts.type !== 'agent') return new Agent({ connections: 32 });
+      return new Agent({ connect: opts.connect, connections: 32, keepAliveTimeout: 30_000 });
+    })();
+    pools.set(kc, pool);
+  }
+  return pool;
+}
+
+/** A client-node API client whose requests share the process's connection pool. */
+export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) => T): T {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  if (cluster.proxyUrl) return kc.makeApiClient(Api as never) as T;
+  const config = createConfiguration({
+    baseServer: new ServerConfiguration(cluster.server, {}),
+    authMethods: { default: kc },
+    // Runs after authentication, which sets a fresh dispatcher of its own on each request.
+    promiseMiddleware: [{ pre: async (ctx) => { ctx.setDispatcher(await sharedDispatcher(kc)); return ctx; }, post: async (res) => res }],
+  });
+  return new Api(config);
+}
+
+/**
  * A GET answered as plain JSON (404 → undefined). client-node's typed reads build a class
  * instance (and Date objects) for every field; the handler parses raw objects, as from the queue.
  */
@@ -87,22 +125,14 @@ export async function getJson(kc: KubeConfig, path: string, query: Record<string
   if (!cluster) throw new Error('no current cluster in the kubeconfig');
   const url = new URL(cluster.server + path);
   for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const opts: RequestOptions = { method: 'GET', headers: { accept: 'application/json' }, timeout: 60_000 };
-  await kc.applyToHTTPSOptions(opts);
-  const { status, body } = await new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, opts, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }));
-      res.on('error', reject);
-    });
-    req.on('timeout', () => req.destroy(new Error(`GET ${path}: no answer within 60 s`)));
-    req.on('error', reject);
-    req.end();
-  });
-  if (status === 404) return undefined;
-  if (status !== 200) {
-    throw Object.assign(new Error(`GET ${path}: HTTP ${status}: ${body.slice(0, 300)}`), { statusCode: status });
+  const opts: RequestOptions = { headers: {} };
+  await kc.applyToHTTPSOptions(opts); // authentication headers, per request
+  const headers = { ...(opts.headers as Record<string, string>), accept: 'application/json' };
+  const res = await request(url, { method: 'GET', headers, dispatcher: await sharedDispatcher(kc), headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const body = await res.body.text();
+  if (res.statusCode === 404) return undefined;
+  if (res.statusCode !== 200) {
+    throw Object.assign(new Error(`GET ${path}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`), { statusCode: res.statusCode });
   }
   return JSON.parse(body) as unknown;
 }

@@ -13,7 +13,7 @@ import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { kwokPodBody, podBody, pool, RawApi, readyStatus } from './lib/api.ts';
-import { EndpointRecorder } from './lib/endpoints.ts';
+import { EndpointWatch } from '../test/support/endpoint-watch.ts';
 import { Recorder } from './lib/recorder.ts';
 import { report, type ChurnResult, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
@@ -163,7 +163,7 @@ async function trials(ctx: Ctx, namespace: string, svc: string, n: number, stand
  * while a new real pod takes over and the default pod leaves (the goal is 0).
  */
 async function outage(ctx: Ctx, namespace: string, svc: string, n: number, timeoutMs = 30_000): Promise<OutageResult> {
-  const ep = await EndpointRecorder.start(ctx.kc, namespace, svc);
+  const ep = await EndpointWatch.start(ctx.kc, namespace, svc, () => performance.now());
   ep.timeoutMs = timeoutMs;
   const base = `/api/v1/namespaces/${namespace}/pods`;
   const stand = `service-watcher-${svc}`;
@@ -179,11 +179,11 @@ async function outage(ctx: Ctx, namespace: string, svc: string, n: number, timeo
       const lost = ep.until((c) => !c.ready.includes(real));
       const back = ep.until((c) => c.ready.includes(stand));
       const [l, b] = await Promise.all([lost, back, ctx.api.must('DELETE', `${base}/${real}`)]);
-      windows.push(Math.max(0, b.t - l.t));
+      windows.push(Math.max(0, b.at - l.at));
       const next = `${svc}-ep-${i}`;
       const t0 = performance.now();
       const [handed] = await Promise.all([ep.until((c) => c.ready.join() === next), ctx.api.must('POST', base, kwokPodBody(next, { app: svc }))]);
-      gaps.push(ep.zeroMs(t0, handed.t));
+      gaps.push(ep.zeroMs(t0, handed.at));
       // The next default pod reuses the name: wait until this one is gone.
       await waitUntil('the default pod gone', async () => (await ctx.api.call('GET', `${base}/${stand}`)).status === 404, 30_000, 50);
       real = next;

@@ -106,7 +106,7 @@ describe('lame means "no ready endpoint"; make before break', () => {
       await k.apps.createNamespacedDeployment({ namespace: n, body: deployment('web', { replicas: 1, annotations: { 'critsvc.test/start-delay': '2s' } }) });
       await eventually('the Deployment\'s pod Ready', async () => (await realPods(n)).some(isReady), 30_000);
     });
-    const ep = await EndpointWatch.start(k, ns, 'frontend');
+    const ep = await EndpointWatch.start(k.kc, ns, 'frontend');
     watches.push(ep);
     await eventually('the Deployment\'s pod as the ready endpoint', async () => ep.readyNow.length === 1 && !ep.readyNow[0]?.startsWith('service-watcher'), 30_000);
     await stays('no default pod while the Service is healthy', async () => (await defaultPods(k, ns)).length === 0, 1_000);
@@ -152,7 +152,7 @@ describe('lame means "no ready endpoint"; make before break', () => {
       await k.apps.createNamespacedDeployment({ namespace: n, body: deployment('web', { replicas: 2, maxUnavailable: '100%' }) });
       await eventually('two pods Ready', async () => (await realPods(n)).filter(isReady).length === 2, 30_000);
     });
-    const ep = await EndpointWatch.start(k, ns, 'frontend');
+    const ep = await EndpointWatch.start(k.kc, ns, 'frontend');
     watches.push(ep);
     await eventually('two ready endpoints', async () => ep.readyNow.length === 2, 30_000);
 
@@ -274,7 +274,7 @@ describe('a node lost', () => {
       await k.apps.createNamespacedDeployment({ namespace: n, body: deployment('web', { replicas: 1, nodeName: node }) });
       await eventually('the pod Ready on the node', async () => (await realPods(n)).some(isReady), 30_000);
     });
-    const ep = await EndpointWatch.start(k, ns, 'frontend');
+    const ep = await EndpointWatch.start(k.kc, ns, 'frontend');
     watches.push(ep);
     await eventually('the pod on the node as the ready endpoint', async () => ep.readyNow.length === 1, 30_000);
     const stopped = Date.now();

@@ -21,6 +21,8 @@ export class Recorder {
   private readonly events: PodEvent[] = [];
   private waiters: { pred: (e: PodEvent) => boolean; resolve: (e: PodEvent) => void }[] = [];
   private ctrl: AbortController | undefined;
+  /** How long next() waits. */
+  timeoutMs = 30_000;
 
   static async start(kc: KubeConfig, ns: string, fromResourceVersion: string): Promise<Recorder> {
     const r = new Recorder();
@@ -42,7 +44,7 @@ export class Recorder {
   }
 
   /** The next event (from now on) matching `pred`. */
-  next(pred: (e: PodEvent) => boolean, what = 'a pod event', timeoutMs = 30_000): Promise<PodEvent> {
+  next(pred: (e: PodEvent) => boolean, what = 'a pod event', timeoutMs = this.timeoutMs): Promise<PodEvent> {
     return new Promise((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; last events: ${this.events.slice(-6).map((e) => `${e.type} ${e.name}${e.ready ? ' ready' : ''}`).join(', ')}`)), timeoutMs);
       this.waiters.push({ pred, resolve: (e) => {

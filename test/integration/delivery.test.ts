@@ -6,9 +6,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2019 } from 'ajv/dist/2019.js';
 import { validate, ValidationSeverity } from 'dockerfile-utils';
-import { describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { describeEnv } from '../../packages/shared/src/config.ts';
+import { kube } from '../support/kube.ts';
+import { ensureCrd } from '../support/pipeline.ts';
 import { eventually } from '../support/wait.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -142,6 +144,9 @@ describe('README', () => {
 });
 
 describe('the container command outside a container', () => {
+  // The CriticalService list must be served for watcher-crds and the handler to become ready,
+  // whichever test file ran before.
+  beforeAll(() => ensureCrd(kube()));
   it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready', async (proc) => {
     const child = spawn(join(root, 'docker/entrypoint.sh'), [proc], {
       env: { PATH: process.env.PATH ?? '', KUBECONFIG: inject('kubeconfig'), REDIS_URL: inject('redisUrl'), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NAMESPACES: 'default', QUEUE_NAME: `entrypoint-${proc}` },

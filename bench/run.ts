@@ -12,9 +12,8 @@ import { clusterDown, readState, type ClusterState } from '../scripts/cluster/st
 import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
-import { kwokPodBody, podBody, pool, RawApi, readyStatus } from './lib/api.ts';
-import { EndpointWatch } from '../test/support/endpoint-watch.ts';
-import { Recorder } from './lib/recorder.ts';
+import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { outage, trials, waitUntil } from './lib/trials.ts';
 import { report, type ChurnResult, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
 
@@ -46,6 +45,7 @@ interface Ctx {
   state: ClusterState;
   kc: KubeConfig;
   api: RawApi;
+  healthyGraceMs: number;
 }
 
 async function ns(ctx: Ctx, name: string): Promise<void> {
@@ -78,13 +78,6 @@ async function ready(port: number): Promise<boolean> {
   }
 }
 
-async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 20): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
 
 async function metric(port: number, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
@@ -102,97 +95,6 @@ function rssMb(pid: number | undefined): number {
   if (!pid) return NaN;
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** Failover: DELETE of the last real pod → stand-in ADDED; recovery: real pod Ready → stand-in DELETED. */
-async function trials(ctx: Ctx, namespace: string, svc: string, n: number, standin: (e: { owned: boolean; labels: Record<string, string> }) => boolean, floor: boolean, timeoutMs = 30_000): Promise<{ failover: number[]; recovery: number[] }> {
-  const list = await ctx.api.must<{ metadata: { resourceVersion: string } }>('GET', `/api/v1/namespaces/${namespace}/pods`);
-  const rec = await Recorder.start(ctx.kc, namespace, list.metadata.resourceVersion);
-  rec.timeoutMs = timeoutMs;
-  const failover: number[] = [];
-  const recovery: number[] = [];
-  const labels = { role: svc, ...(floor ? { 'critsvc-bench/floor': svc } : {}) };
-  const base = `/api/v1/namespaces/${namespace}/pods`;
-  try {
-    let real = `${svc}-real-0`;
-    const readyAgain = rec.next((e) => e.name === real && e.ready);
-    await ctx.api.must('POST', base, podBody(real, labels));
-    await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
-    await readyAgain;
-    // A stand-in from before (made while the Service had no pod yet) leaves after the healthy
-    // hold-off: wait until none has been there for longer than that.
-    let clearSince = performance.now();
-    await waitUntil('no stand-in before the first trial', async () => {
-      const l = await ctx.api.must<{ items: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string } }[] }>('GET', base);
-      if (l.items.some((p) => !p.metadata.deletionTimestamp && standin({ owned: p.metadata.annotations?.['service-watcher'] === 'owned', labels: p.metadata.labels ?? {} }))) clearSince = performance.now();
-      return performance.now() - clearSince > Number(HEALTHY_GRACE) * 1000 + 500;
-    }, 60_000, 100);
-    for (let i = 1; i <= n; i++) {
-      const gone = rec.next((e) => e.type === 'DELETED' && e.name === real, `trial ${i}: ${real} DELETED`);
-      const up = rec.next((e) => e.type === 'ADDED' && standin(e), `trial ${i}: the stand-in ADDED`);
-      await ctx.api.must('DELETE', `${base}/${real}`, { gracePeriodSeconds: 0 });
-      const [g, u] = await Promise.all([gone, up]);
-      failover.push(u.t - g.t);
-      real = `${svc}-real-${i}`;
-      if (floor) {
-        const floorGone = rec.next((e) => e.type === 'DELETED' && standin(e));
-        await ctx.api.must('DELETE', `${base}/floor-${svc}`, { gracePeriodSeconds: 0 });
-        await floorGone;
-        const r = rec.next((e) => e.name === real && e.ready);
-        await ctx.api.must('POST', base, podBody(real, labels));
-        await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
-        await r;
-      } else {
-        const readyEv = rec.next((e) => e.name === real && e.ready, `trial ${i}: ${real} Ready`);
-        const standinGone = rec.next((e) => e.type === 'DELETED' && standin(e), `trial ${i}: the stand-in DELETED`);
-        await ctx.api.must('POST', base, podBody(real, labels));
-        await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
-        const [rd, sg] = await Promise.all([readyEv, standinGone]);
-        recovery.push(sg.t - rd.t);
-      }
-    }
-  } finally {
-    rec.stop();
-  }
-  return { failover, recovery };
-}
-
-/**
- * What clients see, judged by an independent EndpointSlice watch; kwok starts every pod.
- * Outage window: a critical Service's last real pod is deleted (its endpoint turns not ready at
- * once) → the default pod's endpoint is ready. Hand-back gap: time without any ready endpoint
- * while a new real pod takes over and the default pod leaves (the goal is 0).
- */
-async function outage(ctx: Ctx, namespace: string, svc: string, n: number, timeoutMs = 30_000): Promise<OutageResult> {
-  const ep = await EndpointWatch.start(ctx.kc, namespace, svc, () => performance.now());
-  ep.timeoutMs = timeoutMs;
-  const base = `/api/v1/namespaces/${namespace}/pods`;
-  const stand = `service-watcher-${svc}`;
-  const windows: number[] = [];
-  const gaps: number[] = [];
-  try {
-    let real = `${svc}-ep-0`;
-    await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
-    await ep.until((c) => c.ready.join() === real);
-    for (let i = 1; i <= n; i++) {
-      // Under load the EndpointSlice controller may publish "real gone, default pod ready" in one
-      // update: clients then never saw zero endpoints, and the window is 0.
-      const lost = ep.until((c) => !c.ready.includes(real));
-      const back = ep.until((c) => c.ready.includes(stand));
-      const [l, b] = await Promise.all([lost, back, ctx.api.must('DELETE', `${base}/${real}`)]);
-      windows.push(Math.max(0, b.at - l.at));
-      const next = `${svc}-ep-${i}`;
-      const t0 = performance.now();
-      const [handed] = await Promise.all([ep.until((c) => c.ready.join() === next), ctx.api.must('POST', base, kwokPodBody(next, { app: svc }))]);
-      gaps.push(ep.zeroMs(t0, handed.at));
-      // The next default pod reuses the name: wait until this one is gone.
-      await waitUntil('the default pod gone', async () => (await ctx.api.call('GET', `${base}/${stand}`)).status === 404, 30_000, 50);
-      real = next;
-    }
-  } finally {
-    ep.stop();
-  }
-  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length };
 }
 
 /** Outage trials alongside churn: a trial that times out is reported, not fatal (the EndpointSlice controller may lag). */
@@ -372,7 +274,7 @@ async function main(): Promise<void> {
   if (!state) throw new Error('no bench cluster state');
   const kc = new KubeConfig();
   kc.loadFromFile(state.kubeconfig);
-  const ctx: Ctx = { state, kc, api: new RawApi(state) };
+  const ctx: Ctx = { state, kc, api: new RawApi(state), healthyGraceMs: Number(HEALTHY_GRACE) * 1000 };
   await installBasics(state.kubeconfig, root);
   // Default pods gone 1 s after their deletion, so that outage trials can follow each other.
   await ctx.api.must('PATCH', '/api/v1/namespaces/linux-mag/podtemplates/critical-service-pod-template',

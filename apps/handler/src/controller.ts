@@ -218,7 +218,7 @@ export class Controller {
       this.expectations.clearDelete(pod.uid);
       if (result === 'refused') this.log.warn({ svc: key, pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
     }
-    if (result !== 'deleted') await this.repairPod(pod);
+    if (result !== 'deleted') await this.repairPod(pod, result);
     if (result === 'refused') return;
     this.observeLatency(key, 'delete');
     this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
@@ -231,7 +231,7 @@ export class Controller {
     const { pod, owners, stale } = action;
     const result = await this.kube.patchPodOwners(podRef(key, pod), owners, stale);
     this.metrics.actions.inc({ action: 'owners', result });
-    if (result !== 'patched') await this.repairPod(pod);
+    if (result !== 'patched') await this.repairPod(pod, result);
     if (result === 'refused') {
       this.log.warn({ svc: key, pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
       return;
@@ -310,8 +310,9 @@ export class Controller {
   }
 
   /** The live pod was not what the state said (gone, another, not ours): the state takes what the API server says. */
-  private async repairPod(pod: PodInfo): Promise<void> {
-    const live = await this.kube.readPod(pod.namespace, pod.name);
+  private async repairPod(pod: PodInfo, result: 'gone' | 'replaced' | 'refused'): Promise<void> {
+    // 'gone' was the API server's answer already; the others need the object it holds now.
+    const live = result === 'gone' ? undefined : await this.kube.readPod(pod.namespace, pod.name);
     const r = live ? this.store.repair('Pod', live) : this.store.forget('Pod', pod.key);
     if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, Date.now());
   }

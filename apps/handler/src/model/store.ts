@@ -2,7 +2,7 @@
 // events and snapshots, with stale events (older resourceVersion) ignored.
 import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared';
 import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
-import { isOlderOrSame } from './resource-version.ts';
+import { isComparable, isOlderOrSame } from './resource-version.ts';
 import { critCovers, selectorMatches } from './rules.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
@@ -110,7 +110,7 @@ export class Store {
     const ns = job.kind === 'CriticalService' ? '' : (info as PodInfo).namespace;
     const before = this.get(job.kind, key);
     if (job.type === 'DELETED') {
-      if (before && before.uid !== info.uid && info.uid !== '') return { outcome: 'stale' }; // an older incarnation
+      if (before && this.outlivesDeletion(before, info)) return { outcome: 'stale' }; // a deletion of an older incarnation
       this.tombstone(job.kind, key, info.resourceVersion);
       if (!before) return { outcome: 'unchanged' };
       this.remove(job.kind, key);
@@ -120,6 +120,19 @@ export class Store {
     this.put(job.kind, info);
     this.tombstones.delete(`${job.kind}/${key}`);
     return { outcome: 'changed', changes: [{ kind: job.kind, before, after: info } as Change] };
+  }
+
+  /**
+   * A DELETED says that at its resourceVersion no object of that name exists: whatever the state
+   * holds at or below that version is gone, whatever its uid (coalescing may have hidden the
+   * events in between, e.g. DELETED(A) ADDED(B) DELETED(B) arrives as DELETED(B) while A is held).
+   * Only an object newer than the deletion survives it. Without comparable versions, the uid decides.
+   */
+  private outlivesDeletion(held: Info, deleted: Info): boolean {
+    if (isComparable(held.resourceVersion) && isComparable(deleted.resourceVersion)) {
+      return !isOlderOrSame(held.resourceVersion, deleted.resourceVersion);
+    }
+    return held.uid !== deleted.uid && deleted.uid !== '';
   }
 
   /**

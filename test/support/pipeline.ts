@@ -137,6 +137,11 @@ export class Pipeline {
     this.procs[name].start();
   }
 
+  /** Pauses (SIGSTOP) or resumes (SIGCONT) a process without ending it: a frozen watcher, say. */
+  freeze(name: ProcessName, frozen: boolean): void {
+    this.procs[name].child?.kill(frozen ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   async metrics(name: ProcessName = 'handler'): Promise<string> {
     const port = this.procs[name].port;
     if (!port) throw new Error(`${name} has no HTTP port yet`);
@@ -153,6 +158,7 @@ export class Pipeline {
   }
 
   async stop(): Promise<void> {
+    for (const n of PROCESSES) this.freeze(n, false);
     await Promise.all(PROCESSES.map((n) => this.procs[n].kill('SIGTERM')));
   }
 }

@@ -1,7 +1,7 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, httpStatus, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type Logger, type QueueJob } from '@critsvc/shared';
-import { Expectations } from './expectations.ts';
+import { apiMessage, httpStatus, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
+import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
@@ -129,12 +129,19 @@ export class Controller {
     }
     const result = this.store.apply(job);
     this.metrics.events.inc({ kind: job.kind, type: job.type, outcome: result.outcome });
+    if (job.kind === 'Pod' && job.type === 'DELETED') this.settleGone(job.object, job.seenAt);
     if (result.outcome === 'invalid') {
       this.log.warn({ kind: job.kind, key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata), error: result.error }, 'malformed object skipped');
       return;
     }
     if (result.outcome !== 'changed') return;
     for (const change of result.changes) this.onChange(change, job.seenAt);
+  }
+
+  /** A DELETED settles an awaited create even when the pod's ADDED never arrived (coalesced away). */
+  private settleGone(obj: KubeObject, seenAt: number): void {
+    const { namespace = '', name = '', uid = '' } = obj.metadata ?? {};
+    for (const key of this.expectations.gone(namespace, name, uid)) this.trigger(key, seenAt);
   }
 
   private onChange(change: Change, seenAt: number): void {
@@ -206,6 +213,7 @@ export class Controller {
     if (action.type === 'owners') return this.setOwners(key, action);
     const { pod, reason } = action;
     this.expectations.expectDelete(pod.uid);
+    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
     let result;
     try {
       result = await this.kube.deletePod(podRef(key, pod), action.force);
@@ -256,6 +264,7 @@ export class Controller {
     const owners = await this.confirmLame(svc, action.owners);
     const pod = buildDefaultPod(tmpl.template, svc, podName, owners);
     this.expectations.expectCreate(key, podName);
+    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000); // decided again if the pod is never seen
     let result;
     try {
       result = await this.kube.createPod(pod);

@@ -1,8 +1,10 @@
 // Our own creates and deletes not yet seen back on the watch, so that a decision taken in the
-// meantime does not repeat them. They expire: a lost watch event must not block a Service.
+// meantime does not repeat them. They expire: a lost watch event must not block a Service
+// (the controller decides the Service again when they do).
 import type { PodInfo } from './model/types.ts';
 
-const TTL_MS = 30_000;
+export const EXPECTATION_TTL_MS = 30_000;
+const TTL_MS = EXPECTATION_TTL_MS;
 
 export class Expectations {
   private readonly creating = new Map<string, { podName: string; until: number }>();
@@ -36,6 +38,21 @@ export class Expectations {
       if (this.creating.get(key)?.podName === after.name) this.creating.delete(key);
     }
     if (before && !after) this.deleting.delete(before.uid);
+  }
+
+  /**
+   * The watch said this pod is gone. Its ADDED may never have come (the watchers coalesce an
+   * ADDED and a DELETED of one pod into the DELETED): a create we waited for is settled by it.
+   * @returns the Services whose awaited pod this was; they must be decided again.
+   */
+  gone(namespace: string, name: string, uid: string): string[] {
+    this.deleting.delete(uid);
+    const settled: string[] = [];
+    for (const [key, c] of this.creating) {
+      if (c.podName === name && key.startsWith(`${namespace}/`)) settled.push(key);
+    }
+    for (const key of settled) this.creating.delete(key);
+    return settled;
   }
 
   inFlight(serviceKey: string): { creating: boolean; deleting: ReadonlySet<string> } {

@@ -190,7 +190,7 @@ export class Controller {
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'reconcile' });
       if (err instanceof TemplateUnusable || err instanceof CreateRefused || err instanceof StateDisagrees) {
-        const wait = Math.min(this.cfg.TEMPLATE_RETRY_SECONDS * 1000, this.queue.addRateLimited(key));
+        const wait = this.queue.addRateLimited(key, this.cfg.TEMPLATE_RETRY_SECONDS * 1000);
         this.log.debug({ svc: key, retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
         return;
       }

@@ -45,10 +45,11 @@ export class WorkQueue {
     this.timers.set(key, { timer, at });
   }
 
-  addRateLimited(key: string): number {
+  /** Adds the key after its next per-key backoff delay, at most `capMs` (the queue's maximum by default). */
+  addRateLimited(key: string, capMs = this.maxMs): number {
     let b = this.failures.get(key);
     if (!b) this.failures.set(key, (b = new Backoff(this.baseMs, this.maxMs)));
-    const ms = b.next();
+    const ms = Math.min(b.next(), capMs);
     this.addAfter(key, ms);
     return ms;
   }

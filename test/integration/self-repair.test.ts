@@ -3,10 +3,10 @@
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createService, createTemplate, defaultPods, deleteCrit } from '../support/objects.ts';
+import { createCrit, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
-import { eventually } from '../support/wait.ts';
+import { eventually, stays } from '../support/wait.ts';
 
 const k = kube();
 let redis: TestRedis;
@@ -28,14 +28,14 @@ afterAll(async () => {
 });
 
 /** A namespace with the template and a CriticalService covering role=frontend, and the pipeline. */
-async function setUp(prefix: string, env: Record<string, string> = {}): Promise<{ ns: string; p: Pipeline }> {
+async function setUp(prefix: string, env: Record<string, string> = {}): Promise<{ ns: string; p: Pipeline; crit: string }> {
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
   const crit = `${prefix}-${suffix()}`;
   crits.push(crit);
   await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
   pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, env });
-  return { ns, p: pipeline };
+  return { ns, p: pipeline, crit };
 }
 
 describe('expectations', () => {
@@ -59,5 +59,42 @@ describe('expectations', () => {
       return d.find((x) => x.metadata?.uid !== first!.metadata?.uid && !x.metadata?.deletionTimestamp);
     }, 10_000);
     expect(again.metadata?.name).toBe(first!.metadata?.name);
+  });
+});
+
+const createsIn = (metrics: string): number => Number(/critsvc_default_pod_actions_total\{action="create",result="created"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+
+describe('Services critsvc cannot serve', () => {
+  it('a selector requiring app.kubernetes.io/managed-by=helm: no create/delete loop, one Warning, the reason in status', async () => {
+    const { ns, p, crit } = await setUp('managed-by');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web', 'app.kubernetes.io/managed-by': 'helm' } });
+    await eventually('a SelectorConflictsWithMarks Event', async () => (await events(k, ns)).find((e) => e.reason === 'SelectorConflictsWithMarks' && e.object === 'frontend'), 15_000);
+    const status = await eventually('the blocked Service in status', async () => {
+      const st = await critStatus(k, crit) as { blockedServices?: { service: string; reason: string }[]; conditions?: { type: string; reason: string }[] } | undefined;
+      return st?.blockedServices?.length ? st : undefined;
+    }, 10_000);
+    expect(status.blockedServices).toEqual([expect.objectContaining({ service: `${ns}/frontend`, reason: 'SelectorConflictsWithMarks' })]);
+    expect(status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('DefaultPodsBlocked');
+    // Past the healthy hold-off (5 s) and a few decisions: still nothing created, one Event.
+    await stays('no pod created', async () => (await pods(k, ns)).length === 0, 6_000);
+    expect(createsIn(await p.metrics())).toBe(0);
+    expect((await events(k, ns)).filter((e) => e.reason === 'SelectorConflictsWithMarks')).toHaveLength(1);
+  });
+});
+
+describe('status', () => {
+  it('lastTransitionTime survives a handler restart', async () => {
+    const { ns, p, crit } = await setUp('transition');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 15_000);
+    const readyOf = async (): Promise<{ status: string; lastTransitionTime?: string } | undefined> =>
+      ((await critStatus(k, crit))?.conditions as { type: string; status: string; lastTransitionTime?: string }[] | undefined)?.find((c) => c.type === 'Ready');
+    const before = await eventually('Ready=True', async () => { const r = await readyOf(); return r?.status === 'True' ? r : undefined; });
+    await new Promise((r) => setTimeout(r, 1_500));
+    await p.restart('handler');
+    await p.waitReady(['handler']);
+    // The restarted handler has written the status once (its first flush after the start-up list).
+    await eventually('a status write', async () => Number(/critsvc_status_writes_total (\d+)/.exec(await p.metrics())?.[1] ?? 0) > 0, 10_000);
+    expect((await readyOf())?.lastTransitionTime).toBe(before.lastTransitionTime);
   });
 });

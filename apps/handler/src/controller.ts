@@ -10,6 +10,7 @@ import type { Change } from './model/store.ts';
 import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
+import type { Blocked } from './model/status.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { WorkQueue } from './workqueue.ts';
@@ -29,6 +30,8 @@ export class Controller {
   private readonly triggeredAt = new Map<string, number>();
   /** Service → what of its blocked state (template, name taken, legacy pod) was already reported, by topic. */
   private readonly reported = new Map<string, Map<string, string>>();
+  /** Lame Service → why critsvc cannot give it a default pod (shown in CriticalService status). */
+  private readonly blocked = new Map<string, Blocked>();
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
@@ -50,7 +53,7 @@ export class Controller {
     this.templates = new TemplateSource(kube, cfg.POD_TEMPLATE_NAMESPACE, cfg.POD_TEMPLATE_NAME);
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: () => this.templates.problem, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
   }
 
@@ -179,6 +182,7 @@ export class Controller {
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
+    this.noteBlocked(key, decision);
     this.status.markCovering(key, decision.covering.map((c) => c.name));
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
@@ -200,7 +204,16 @@ export class Controller {
     }
   }
 
+  /** What keeps a lame Service without a default pod; an admission refusal stands until a create succeeds. */
+  private noteBlocked(key: string, decision: Decision): void {
+    const why = blockedBy(decision);
+    if (why) this.blocked.set(key, why);
+    else if (!decision.wanted || decision.defaultPod || this.blocked.get(key)?.reason !== 'DefaultPodRefused') this.blocked.delete(key);
+  }
+
   private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {
+    const conflict = decision.selectorConflict;
+    if (conflict) await this.reportOnce(svc, 'selector', `${conflict.label}=${conflict.wanted}`, 'Warning', 'SelectorConflictsWithMarks', blockedBy(decision)?.message ?? '');
     if (decision.nameTakenBy) await this.reportOnce(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
       `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
     const legacy = decision.legacy.map((p) => p.name).sort().join(', ');
@@ -278,12 +291,14 @@ export class Controller {
       }
       // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
       // template's fault. Said once per message, retried with backoff.
+      this.blocked.set(key, { reason: 'DefaultPodRefused', message: apiMessage(err) });
       await this.reportOnce(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
         `the API server refused default pod ${podName}: ${apiMessage(err)}`);
       throw new CreateRefused(apiMessage(err));
     }
     this.reported.get(key)?.delete('template');
     this.reported.get(key)?.delete('refused');
+    this.blocked.delete(key);
     this.metrics.actions.inc({ action: 'create', result });
     this.observeLatency(key, 'create');
     this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
@@ -359,6 +374,16 @@ export class TemplateUnusable extends Error {
 /** The API server does not confirm what the state says; the state was repaired, the Service is decided again. */
 export class StateDisagrees extends Error {
   override name = 'StateDisagrees';
+}
+
+/** Why the decision leaves a lame Service without a default pod, when it is not a matter of time. */
+function blockedBy(d: Decision): Blocked | undefined {
+  const c = d.selectorConflict;
+  if (c) {
+    return { reason: 'SelectorConflictsWithMarks', message: `the selector requires ${c.label}=${c.wanted}, but critsvc sets ${c.label}=${c.ours} on its default pods (its ownership marks); no default pod can serve this Service` };
+  }
+  if (d.nameTakenBy) return { reason: 'DefaultPodNameTaken', message: `pod ${d.nameTakenBy.name} exists without critsvc's ownership marks` };
+  return undefined;
 }
 
 /** What a delete or owners patch means: this pod, standing in for this Service. */

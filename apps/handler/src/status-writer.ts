@@ -1,9 +1,10 @@
 // Writes CriticalService status (merge patch on the status subresource), batched and only
-// when what it says changed.
-import { apiMessage, type Logger } from '@critsvc/shared';
+// when what it says changed. A failing write is retried with per-CriticalService backoff; the
+// conditions' lastTransitionTime survives a restart (read from the object before the first write).
+import { apiMessage, Backoff, type Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
-import { computeStatus, withTransitionTimes, type Condition } from './model/status.ts';
+import { computeStatus, withTransitionTimes, type Blocked, type Condition } from './model/status.ts';
 import type { Store } from './model/store.ts';
 
 export interface StatusWriterOptions {
@@ -13,6 +14,7 @@ export interface StatusWriterOptions {
   watched: readonly string[];
   readyOnly: boolean;
   templateProblem: () => string | undefined;
+  blocked: (serviceKey: string) => Blocked | undefined;
   flushMs: number;
   metrics: HandlerMetrics;
 }
@@ -22,6 +24,8 @@ export class StatusWriter {
   private readonly written = new Map<string, { json: string; conditions: Condition[] }>();
   /** Service → the CriticalServices that covered it at its last decision. */
   private readonly coveredBy = new Map<string, string[]>();
+  /** CriticalServices whose last write failed: not tried again before `notBefore`. */
+  private readonly failing = new Map<string, { backoff: Backoff; notBefore: number }>();
   private timer: NodeJS.Timeout | undefined;
   private flushing: Promise<void> | undefined;
   private readonly o: StatusWriterOptions;
@@ -64,17 +68,29 @@ export class StatusWriter {
   }
 
   private async flushDirty(): Promise<void> {
-    const names = [...this.dirty];
-    this.dirty.clear();
+    const now = Date.now();
+    const names = [...this.dirty].filter((n) => (this.failing.get(n)?.notBefore ?? 0) <= now);
+    for (const name of names) this.dirty.delete(name);
     for (const name of names) {
       try {
         await this.write(name);
+        this.failing.delete(name);
       } catch (err) {
         this.dirty.add(name);
         this.o.metrics.apiErrors.inc({ op: 'status' });
-        this.o.log.warn({ criticalService: name, err: apiMessage(err) }, 'status update failed; will retry');
+        const f = this.failing.get(name) ?? { backoff: new Backoff(this.o.flushMs, 60_000), notBefore: 0 };
+        const retryInMs = f.backoff.next();
+        this.failing.set(name, { ...f, notBefore: Date.now() + retryInMs });
+        this.o.log.warn({ criticalService: name, err: apiMessage(err), retryInMs, failures: f.backoff.failures }, 'status update failed; will retry');
       }
     }
+  }
+
+  /** The conditions the object carries now: their transition times outlive our restarts. */
+  private async liveConditions(name: string): Promise<Condition[]> {
+    const live = await this.o.kube.readCriticalService(name);
+    const conditions = (live as { status?: { conditions?: unknown } } | undefined)?.status?.conditions;
+    return Array.isArray(conditions) ? (conditions as Condition[]) : [];
   }
 
   private async write(name: string): Promise<void> {
@@ -87,12 +103,13 @@ export class StatusWriter {
     const problem = this.o.templateProblem();
     const status = computeStatus({
       crit, services: store.services.values(), podsIn: (ns) => store.podsIn(ns), watched: this.o.watched,
-      readyOnly: this.o.readyOnly, ...(problem ? { templateProblem: problem } : {}),
+      readyOnly: this.o.readyOnly, blocked: this.o.blocked, ...(problem ? { templateProblem: problem } : {}),
     });
     const json = JSON.stringify(status);
     const prev = this.written.get(name);
     if (prev?.json === json) return;
-    const conditions = withTransitionTimes(status.conditions, prev?.conditions, new Date().toISOString());
+    const before = prev?.conditions ?? (await this.liveConditions(name));
+    const conditions = withTransitionTimes(status.conditions, before, new Date().toISOString());
     const result = await this.o.kube.patchCritStatus(name, { ...status, conditions });
     this.o.metrics.statusWrites.inc();
     if (result === 'patched') this.written.set(name, { json, conditions });

@@ -103,6 +103,23 @@ describe('decide', () => {
     expect(d.legacy.map((p) => p.name)).toEqual(['service-watcher-old']);
   });
 
+  it.each<[string, Record<string, string>, string | undefined, string[]]>([
+    // The default pod made for an earlier selector is a misfit: it goes, and none replaces it.
+    ['selects managed-by=helm', { role: 'frontend', [MANAGED_BY_LABEL]: 'helm' }, MANAGED_BY_LABEL, ['delete service-watcher-frontend (selector-changed)']],
+    ['selects another Service\'s default pods', { role: 'frontend', [SERVICE_LABEL]: 'backend' }, SERVICE_LABEL, ['delete service-watcher-frontend (selector-changed)']],
+    ['selects managed-by=critsvc (our own mark)', { role: 'frontend', [MANAGED_BY_LABEL]: 'critsvc' }, undefined, []],
+  ])('a selector that %s', (_what, selector, conflict, actions) => {
+    const d = decide(input({ service: svc('frontend', { selector }), podsInNamespace: [defaultPod()] }));
+    expect(d.selectorConflict?.label).toBe(conflict);
+    expect(d.actions.map(describe1)).toEqual(actions);
+  });
+
+  it('a conflicting selector never creates, so it never loops', () => {
+    const d = decide(input({ service: svc('frontend', { selector: { role: 'frontend', [MANAGED_BY_LABEL]: 'helm' } }) }));
+    expect(d.actions).toEqual([]);
+    expect(d.selectorConflict).toEqual({ label: MANAGED_BY_LABEL, wanted: 'helm', ours: 'critsvc' });
+  });
+
   it('gives the same answer whatever the order of the pods (level-based)', () => {
     const pods = [pod('nginx', { role: 'frontend' }, { phase: 'Failed' }), defaultPod(), pod('x', { role: 'other' })];
     expect(summary(input({ podsInNamespace: pods }))).toEqual(summary(input({ podsInNamespace: [...pods].reverse() })));

@@ -1,7 +1,7 @@
 // One Service's decision, from the current state only (level-based): duplicates, retries and
 // reordered events all lead to the same answer. The only memory it is given is when the
 // Service's current lame or healthy spell began, for the hold-offs.
-import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorMatches } from './rules.ts';
+import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorConflict, selectorMatches } from './rules.ts';
 import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
 export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse';
@@ -55,6 +55,8 @@ export interface Decision {
   requeueAfterMs?: number;
   /** A pod without our marks holds the default pod's name: report it, touch nothing. */
   nameTakenBy?: PodInfo;
+  /** The Service's selector contradicts critsvc's marks: no default pod can serve it (report, never loop). */
+  selectorConflict?: { label: string; wanted: string; ours: string };
   /** Default pods left by the article's version that the Service selects: never real, never deleted. */
   legacy: PodInfo[];
   /** Our default pod for this Service, if one exists and stays. */
@@ -116,11 +118,13 @@ function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spe
 }
 
 /** A default pod is wanted: keep the one that fits, delete the others, create it if missing (and allowed yet). */
-function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod'> {
+function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
   const { actions, keep } = sortOurPods(svc, seen.ours, podName);
   const holder = seen.pods.find((p) => p.name === podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
+  const conflict = selectorConflict(svc);
+  if (conflict) return { actions, selectorConflict: conflict, ...(nameTakenBy ? { nameTakenBy } : {}) };
   if (keep) {
     const owners = ownersAction(svc, keep, seen.covering);
     if (owners) actions.push(owners);

@@ -13,6 +13,19 @@ export function hasOwnershipMarks(labels: Labels, annotations: Labels): boolean 
   return annotations[OWNER_ANNOTATION] === OWNER_ANNOTATION_VALUE && labels[MANAGED_BY_LABEL] === MANAGED_BY_VALUE;
 }
 
+/**
+ * A selector that contradicts the labels critsvc puts on every default pod (its ownership marks):
+ * no default pod could be both ours and selected, so creating one would only loop (create, judged
+ * a misfit, delete, create). Gives the conflicting label, if any.
+ */
+export function selectorConflict(svc: Pick<ServiceInfo, 'name' | 'selector'>): { label: string; wanted: string; ours: string } | undefined {
+  const managedBy = svc.selector[MANAGED_BY_LABEL];
+  if (managedBy !== undefined && managedBy !== MANAGED_BY_VALUE) return { label: MANAGED_BY_LABEL, wanted: managedBy, ours: MANAGED_BY_VALUE };
+  const service = svc.selector[SERVICE_LABEL];
+  if (service !== undefined && service !== svc.name) return { label: SERVICE_LABEL, wanted: service, ours: svc.name };
+  return undefined;
+}
+
 export function selectorMatches(selector: Labels, labels: Labels): boolean {
   const entries = Object.entries(selector);
   return entries.length > 0 && entries.every(([k, v]) => labels[k] === v);

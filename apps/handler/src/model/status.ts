@@ -11,6 +11,15 @@ export interface Condition {
   observedGeneration?: number;
 }
 
+/** Why a lame Service has no default pod, when critsvc cannot give it one. */
+export interface Blocked {
+  reason: string;
+  message: string;
+}
+
+/** Lists in the status stop here (an object must stay far below etcd's 1.5 MB); the counts keep the totals. */
+export const STATUS_LIST_CAP = 50;
+
 export interface CritStatus {
   observedGeneration: number;
   coveredServices: number;
@@ -18,6 +27,8 @@ export interface CritStatus {
   defaultPodCount: number;
   lameServices: string[];
   defaultPods: string[];
+  blockedCount: number;
+  blockedServices: ({ service: string } & Blocked)[];
   unwatchedNamespace?: string;
   conditions: Condition[];
 }
@@ -30,6 +41,8 @@ export interface StatusInput {
   readyOnly: boolean;
   /** undefined: the template is fine (or untested yet). */
   templateProblem?: string;
+  /** Why a lame Service got no default pod, as the controller last found. */
+  blocked?: (serviceKey: string) => Blocked | undefined;
 }
 
 function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Condition {
@@ -46,8 +59,10 @@ export function computeStatus(input: StatusInput): CritStatus {
     coveredServices: tally.covered,
     lameCount: tally.lame.length,
     defaultPodCount: tally.defaults.length,
-    lameServices: tally.lame,
-    defaultPods: tally.defaults,
+    lameServices: tally.lame.slice(0, STATUS_LIST_CAP),
+    defaultPods: tally.defaults.slice(0, STATUS_LIST_CAP),
+    blockedCount: tally.blocked.length,
+    blockedServices: tally.blocked.slice(0, STATUS_LIST_CAP),
     ...(unwatched ? { unwatchedNamespace: unwatched } : {}),
     conditions: conditionsFor(crit, tally, unwatched, input.templateProblem),
   };
@@ -59,12 +74,14 @@ interface Tally {
   unbacked: number;
   lame: string[];
   defaults: string[];
+  blocked: ({ service: string } & Blocked)[];
 }
 
 function tallyServices(input: StatusInput): Tally {
   const { crit } = input;
   const lame: string[] = [];
   const defaults: string[] = [];
+  const blocked: ({ service: string } & Blocked)[] = [];
   let covered = 0;
   let unbacked = 0;
   for (const svc of input.services) {
@@ -75,13 +92,17 @@ function tallyServices(input: StatusInput): Tally {
     for (const p of ours) defaults.push(p.key);
     if (!hasRealPod(svc, pods, input.readyOnly)) {
       lame.push(svc.key);
-      if (ours.length === 0) unbacked++;
+      if (ours.length > 0) continue;
+      unbacked++;
+      const why = input.blocked?.(svc.key);
+      if (why) blocked.push({ service: svc.key, ...why });
     }
   }
   // Sorted: the writer skips a status whose JSON equals the last one written, so iteration order must not show.
   lame.sort();
   defaults.sort();
-  return { covered, unbacked, lame, defaults };
+  blocked.sort((a, b) => a.service.localeCompare(b.service));
+  return { covered, unbacked, lame, defaults, blocked };
 }
 
 function conditionsFor(crit: CritInfo, tally: Tally, unwatched: string | undefined, templateProblem: string | undefined): Condition[] {
@@ -92,16 +113,22 @@ function conditionsFor(crit: CritInfo, tally: Tally, unwatched: string | undefin
   if (unwatched) conditions.push(cond('NamespaceWatched', false, 'NamespaceNotWatched', `namespace ${unwatched} is not in NAMESPACES; its Services are not protected`, gen));
   if (templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', templateProblem, gen));
   const ready = crit.problems.length === 0 && tally.unbacked === 0 && !unwatched;
-  const readyMsg = tally.unbacked > 0 ? `${tally.unbacked} lame Service(s) without a default pod yet` : `${tally.covered} Service(s) covered, ${tally.lame.length} lame and served by a default pod`;
-  conditions.push(cond('Ready', ready, readyReason(ready, crit, unwatched), readyMsg, gen));
+  conditions.push(cond('Ready', ready, readyReason(ready, crit, unwatched, tally), readyMessage(tally), gen));
   return conditions;
 }
 
-function readyReason(ready: boolean, crit: CritInfo, unwatched: string | undefined): string {
+function readyMessage(tally: Tally): string {
+  if (tally.unbacked === 0) return `${tally.covered} Service(s) covered, ${tally.lame.length} lame and served by a default pod`;
+  const first = tally.blocked[0];
+  const blocked = first ? `; ${tally.blocked.length} blocked, e.g. ${first.service}: ${first.reason}: ${first.message}` : '';
+  return `${tally.unbacked} lame Service(s) without a default pod yet${blocked}`;
+}
+
+function readyReason(ready: boolean, crit: CritInfo, unwatched: string | undefined, tally: Tally): string {
   if (ready) return 'AllServicesBacked';
   if (crit.problems.length) return 'InvalidSpec';
   if (unwatched) return 'NamespaceNotWatched';
-  return 'ServicesWithoutPod';
+  return tally.blocked.length ? 'DefaultPodsBlocked' : 'ServicesWithoutPod';
 }
 
 /** Keeps lastTransitionTime where a condition's status did not change. */

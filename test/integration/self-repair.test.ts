@@ -3,7 +3,7 @@
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
+import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually, stays } from '../support/wait.ts';
@@ -96,5 +96,34 @@ describe('status', () => {
     // The restarted handler has written the status once (its first flush after the start-up list).
     await eventually('a status write', async () => Number(/critsvc_status_writes_total (\d+)/.exec(await p.metrics())?.[1] ?? 0) > 0, 10_000);
     expect((await readyOf())?.lastTransitionTime).toBe(before.lastTransitionTime);
+  });
+});
+
+describe('lost queue data', () => {
+  it('Redis restarted empty while the handler was behind: the handler notices, lists again, and the lame Service gets its default pod', async () => {
+    const { ns, p } = await setUp('redis-lost');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
+    // The handler falls behind; the pod's deletion reaches Redis only.
+    p.freeze('handler', true);
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1', gracePeriodSeconds: 0 });
+    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      await eventually('the deletion queued', async () => {
+        const gone = !(await pods(k, ns)).some((x) => x.metadata?.name === 'web-1');
+        const waiting = await queue.getWaitingCount();
+        return gone && waiting > 0;
+      }, 10_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+    } finally {
+      await queue.close();
+    }
+    // …and Redis comes back empty: the jobs are lost.
+    await redis.restart();
+    p.freeze('handler', false);
+    await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 20_000);
+    expect(p.logs('handler').some((l) => l.msg.startsWith('Redis lost the queue\'s data'))).toBe(true);
+    expect(Number(/critsvc_relist_drift_total\{kind="Pod"\} (\d+)/.exec(await p.metrics())?.[1] ?? 0)).toBeGreaterThan(0);
   });
 });

@@ -11,12 +11,13 @@ import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
 import type { Blocked } from './model/status.ts';
+import { isComparable, isOlderOrSame } from './model/resource-version.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { WorkQueue } from './workqueue.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
+  | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
 
 const WORKERS = 4;
 
@@ -36,6 +37,8 @@ export class Controller {
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
   private resyncTimer: NodeJS.Timeout | undefined;
+  private relistTimer: NodeJS.Timeout | undefined;
+  private relisting = false;
   private running: Promise<void> | undefined;
   synced = false;
 
@@ -61,16 +64,23 @@ export class Controller {
     return this.cfg.NAMESPACES.length ? [...this.cfg.NAMESPACES] : [''];
   }
 
+  /** What the handler lists: CriticalServices, then Services and pods of each watched scope. */
+  private lists(): { kind: Kind; scope: string; path: string }[] {
+    return [
+      { kind: 'CriticalService', scope: '', path: `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}` },
+      ...this.scopes().flatMap((ns) => [
+        { kind: 'Service' as const, scope: ns, path: ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services' },
+        { kind: 'Pod' as const, scope: ns, path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods' },
+      ]),
+    ];
+  }
+
   /** Lists everything itself before deciding anything: a restarted handler knows every real pod first. */
   async sync(signal: AbortSignal): Promise<void> {
     const started = Date.now();
     for (let attempt = 1; !signal.aborted; attempt++) {
       try {
-        await this.load('CriticalService', '', `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}`);
-        for (const ns of this.scopes()) {
-          await this.load('Service', ns, ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services');
-          await this.load('Pod', ns, ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods');
-        }
+        for (const l of this.lists()) await this.load(l.kind, l.scope, l.path);
         break;
       } catch (err) {
         const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
@@ -86,6 +96,82 @@ export class Controller {
     this.resyncAll();
     this.resyncTimer = setInterval(() => this.resyncAll(), this.cfg.RESYNC_SECONDS * 1000);
     this.resyncTimer.unref();
+    this.relistTimer = setInterval(() => void this.relist('periodic'), this.cfg.RELIST_SECONDS * 1000);
+    this.relistTimer.unref();
+  }
+
+  /**
+   * Lists everything again and diffs it into the state, as queue events would have: repairs what
+   * the queue lost (Redis restarted empty, a job failed for good or stalled). Objects newer in
+   * the state than the list are read again one by one: an event that came during the list, or
+   * a lie from the queue. Counts what it had to repair.
+   */
+  async relist(reason: string): Promise<void> {
+    if (!this.synced || this.relisting) return;
+    this.relisting = true;
+    const started = Date.now();
+    const drift: Record<string, number> = {};
+    try {
+      for (const l of this.lists()) drift[l.kind] = (drift[l.kind] ?? 0) + (await this.relistOne(l.kind, l.scope, l.path));
+      const total = Object.values(drift).reduce((a, b) => a + b, 0);
+      for (const [kind, n] of Object.entries(drift)) if (n) this.metrics.relistDrift.inc({ kind }, n);
+      this.metrics.relists.inc({ reason });
+      const fields = { reason, drift, ms: Date.now() - started };
+      if (total) this.log.warn(fields, 'relisted: the state had drifted from the API server; repaired');
+      else this.log.info(fields, 'relisted: the state matched the API server');
+    } catch (err) {
+      this.metrics.apiErrors.inc({ op: 'list' });
+      this.log.warn({ reason, err: apiMessage(err) }, 'relist failed; the next one retries');
+    } finally {
+      this.relisting = false;
+    }
+  }
+
+  private async relistOne(kind: Kind, scope: string, path: string): Promise<number> {
+    const keys: string[] = [];
+    const doubtful: KubeObject[] = [];
+    let rv = '';
+    let drift = 0;
+    const seenAt = Date.now();
+    for await (const page of this.kube.listPages(path)) {
+      for (const object of page.items as KubeObject[]) {
+        keys.push(objectKey(object.metadata));
+        const held = this.store.get(kind, kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata));
+        if (held && isNewer(held.resourceVersion, page.resourceVersion)) doubtful.push(object);
+        drift += this.applyRepair({ kind, type: 'ADDED', object, seenAt });
+      }
+      rv = page.resourceVersion;
+    }
+    drift += this.applyRepair({ kind, type: 'SYNCED', scope, resourceVersion: rv, keys, seenAt });
+    for (const object of doubtful) drift += await this.readAgain(kind, object);
+    return drift;
+  }
+
+  /** Applies what a list said; 1 when the state had to change. */
+  private applyRepair(job: QueueJob): number {
+    const result = this.store.apply(job);
+    if (result.outcome !== 'changed') return 0;
+    for (const change of result.changes) this.onChange(change, job.seenAt);
+    return result.changes.length;
+  }
+
+  private readLive(kind: Kind, namespace: string, name: string): Promise<KubeObject | undefined> {
+    if (kind === 'Pod') return this.kube.readPod(namespace, name);
+    if (kind === 'Service') return this.kube.readService(namespace, name);
+    return this.kube.readCriticalService(name);
+  }
+
+  /** The state holds a version newer than the list: ask the API server for this one object. */
+  private async readAgain(kind: Kind, listed: KubeObject): Promise<number> {
+    const { namespace = '', name = '' } = listed.metadata ?? {};
+    const live = await this.readLive(kind, namespace, name);
+    const key = kind === 'CriticalService' ? name : `${namespace}/${name}`;
+    const held = this.store.get(kind, key);
+    if (live && held && live.metadata?.resourceVersion === held.resourceVersion) return 0;
+    const r = live ? this.store.repair(kind, live) : this.store.forget(kind, key);
+    if (r.outcome !== 'changed') return 0;
+    for (const change of r.changes) this.onChange(change, Date.now());
+    return 1;
   }
 
   /** Page by page: only one page of raw objects is held at a time, however big the cluster. */
@@ -113,6 +199,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
+    clearInterval(this.relistTimer);
     this.queue.shutDown();
     await this.running;
     await this.status.stop();
@@ -419,4 +506,9 @@ function isEventJob(d: Record<string, unknown>): boolean {
 function summarize(data: unknown): string {
   const s = JSON.stringify(data) ?? String(data);
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
+}
+
+/** `a` is a later resourceVersion than `b` (both comparable). */
+function isNewer(a: string, b: string): boolean {
+  return isComparable(a) && isComparable(b) && !isOlderOrSame(a, b);
 }

@@ -7,6 +7,10 @@ import { Gauge } from 'prom-client';
 import { Controller } from './controller.ts';
 import { kubeActions } from './kube-actions.ts';
 import { handlerMetrics } from './metrics.ts';
+import { RedisIdentity } from './redis-identity.ts';
+
+/** How often the handler checks that Redis still holds the queue it knows. */
+const REDIS_CHECK_MS = 2_000;
 
 runMain('handler', async () => {
   const config = configOrExit('handler', () => loadHandlerConfig(process.env));
@@ -48,6 +52,22 @@ runMain('handler', async () => {
     () => inspector.close(),
     () => http.close(),
   ]);
+
+  // Known before the start-up list: data lost after it is repaired by a relist.
+  const identity = new RedisIdentity(redisOptions(config.REDIS_URL), config.QUEUE_NAME);
+  const checkRedis = async (): Promise<void> => {
+    const change = await identity.check().catch(() => undefined);
+    if (!change) return;
+    log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
+    await controller.relist(change);
+  };
+  await checkRedis();
+  const redisTimer = setInterval(() => void checkRedis(), REDIS_CHECK_MS);
+  redisTimer.unref();
+  stopping.signal.addEventListener('abort', () => {
+    clearInterval(redisTimer);
+    identity.close();
+  });
 
   await controller.sync(stopping.signal);
   if (stopping.signal.aborted) return;

@@ -87,6 +87,7 @@ const handler = {
   LAME_GRACE_SECONDS: nonNegative({ default: 0, desc: 'A critical Service must stay lame this long before its default pod is created; every second here is a second clients have no endpoint' }),
   HEALTHY_GRACE_SECONDS: nonNegative({ default: 5, desc: 'The default pod stays until real pods have served the Service for this long without a break: a flapping readiness keeps one default pod instead of creating and deleting it on every flip, and the new endpoints reach every proxy before the default pod leaves' }),
   RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
+  RELIST_SECONDS: positive({ default: 900, desc: 'Every so often list everything from the API server again and repair the state from it (queue data lost or stalled); also done at once when Redis restarts or loses its data' }),
   TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),
   WORKER_CONCURRENCY: positive({ default: 16, desc: 'Queue jobs the handler fetches at once; decisions are level-based, so order does not matter' }),
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),

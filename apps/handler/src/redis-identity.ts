@@ -1,0 +1,38 @@
+// Notices when Redis lost the queue's data: restarted (its run_id changes, whatever it reloaded)
+// or emptied under us (a marker key the handler set is gone: FLUSHALL, a lost AOF). Either way
+// the jobs the watchers had pushed may be gone, and the handler must list again.
+import { once } from 'node:events';
+import { Redis, type RedisOptions } from 'ioredis';
+
+export type RedisChange = 'redis-restarted' | 'redis-data-lost';
+
+export class RedisIdentity {
+  private runId: string | undefined;
+  private readonly redis: Redis;
+  private readonly marker: string;
+
+  constructor(options: RedisOptions, queueName: string) {
+    // Fails fast while Redis is away: a check then simply reports nothing.
+    this.redis = new Redis({ ...options, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    this.redis.on('error', () => undefined);
+    this.marker = `critsvc:${queueName}:handler-marker`;
+  }
+
+  /** @returns what changed since the last check (undefined: nothing, or Redis unreachable). */
+  async check(): Promise<RedisChange | undefined> {
+    // Just (re)connecting: give it a moment rather than fail this check.
+    if (this.redis.status !== 'ready') await once(this.redis, 'ready', { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+    const info = await this.redis.info('server');
+    const runId = /run_id:(\w+)/.exec(info)?.[1];
+    const fresh = (await this.redis.set(this.marker, runId ?? '?', 'NX')) === 'OK';
+    const before = this.runId;
+    this.runId = runId;
+    if (before === undefined) return undefined;
+    if (runId !== before) return 'redis-restarted';
+    return fresh ? 'redis-data-lost' : undefined;
+  }
+
+  close(): void {
+    this.redis.disconnect();
+  }
+}

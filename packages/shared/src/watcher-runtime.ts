@@ -33,7 +33,7 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
     send: (jobs) => producer.send(jobs),
     log,
     maxObjects: config.OUTBOX_MAX_OBJECTS,
-    onOverflow: () => watchers.forEach((w) => w.requestRelist()),
+    relist: () => watchers.forEach((w) => w.requestRelist()),
   });
   new Gauge({ name: 'critsvc_outbox_pending', help: 'Events waiting to reach Redis', registers: [registry], collect() { this.set(outbox.size); } });
   new Gauge({ name: 'critsvc_outbox_sent', help: 'Events delivered to the queue since start', registers: [registry], collect() { this.set(outbox.sent); } });

@@ -44,6 +44,11 @@ const nonNegative = makeValidator<number>((input) => {
   return n;
 });
 
+const count = makeValidator<number>((input) => {
+  if (!/^\d+$/.test(input.trim())) throw new Error(`"${input}" is not a whole number (0 or more)`);
+  return Number(input);
+});
+
 const positive = makeValidator<number>((input) => {
   const n = Number(input);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`"${input}" is not a positive number`);
@@ -75,7 +80,7 @@ const watcher = {
   ...common,
   WATCH_TIMEOUT_SECONDS: positive({ default: 300, desc: 'Server-side timeout of one watch request; the watch resumes from the last resourceVersion after it' }),
   WATCH_STALL_SECONDS: positive({ default: 90, desc: 'A watch that delivers nothing (not even a bookmark) for this long is considered stalled and restarted' }),
-  OUTBOX_MAX_OBJECTS: positive({ default: 200_000, desc: 'Most distinct objects buffered in memory while Redis is unreachable (one pending event per object)' }),
+  OUTBOX_MAX_OBJECTS: count({ default: 0, desc: 'Most distinct objects buffered in memory while Redis is unreachable (one pending event per object); past it they are dropped and the watcher re-lists once Redis takes events again. 0: what the V8 heap limit holds, (limit - 64 MiB) / 1 KiB (38912 with the image\'s --max-old-space-size=96); a larger value is warned about at start' }),
 };
 
 const handler = {

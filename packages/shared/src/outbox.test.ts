@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { Backoff } from './backoff.ts';
 import { createLogger } from './logger.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, outboxBound } from './outbox.ts';
 import type { QueueJob } from './types.ts';
 
 const log = createLogger('silent', 'test');
@@ -164,5 +164,27 @@ describe('Outbox', () => {
     await until(() => calls.relist === 1 && box.size === 0);
     await box.close();
     expect(calls.relist).toBe(1);
+  });
+});
+
+describe('outboxBound', () => {
+  const MiB = 2 ** 20;
+  it.each<[string, number, number, number]>([
+    ['the image (--max-old-space-size=96: a 102 MiB heap limit)', 0, 102 * MiB, 38_912],
+    ['a 4 GiB heap', 0, 4096 * MiB, 4_128_768],
+    ['a heap too small for the reserve keeps a floor', 0, 48 * MiB, 1_000],
+    ['a configured bound that fits is kept', 20_000, 102 * MiB, 20_000],
+  ])('%s', (_, configured, heapLimit, expected) => {
+    const b = outboxBound(configured, heapLimit);
+    expect(b.maxObjects).toBe(expected);
+    expect(b.warning).toBeUndefined();
+  });
+
+  it('a configured bound the heap cannot hold is kept, with a warning naming the setting and the heap', () => {
+    const b = outboxBound(200_000, 102 * MiB);
+    expect(b.maxObjects).toBe(200_000);
+    expect(b.warning).toContain('OUTBOX_MAX_OBJECTS=200000');
+    expect(b.warning).toContain('38912');
+    expect(b.warning).toContain('102 MiB');
   });
 });

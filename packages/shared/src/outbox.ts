@@ -6,6 +6,7 @@
 // back), later events replace it (they are older than the re-list to come), and once a send
 // succeeds the owner re-lists, once, which re-sends every object: nothing that matters is lost,
 // and no re-list happens while Redis is still down (it would only overflow again).
+import { getHeapStatistics } from 'node:v8';
 import { Backoff, sleep } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import { objectKey, type QueueJob } from './types.ts';
@@ -19,6 +20,31 @@ export interface OutboxOptions {
   relist: () => void;
   batchSize?: number;
   backoff?: Backoff;
+}
+
+// What one object costs the outbox while Redis is unreachable, as a list leaves it (stripped
+// pod, queue job, Map entry, its key in the SYNCED marker): 830-1,010 bytes measured with
+// `node --expose-gc scripts/outbox-size.ts` (Node 24, 20k-100k Deployment pods); rounded up.
+const BYTES_PER_OBJECT = 1024;
+// The rest of a watcher's heap: 40 MiB measured after its modules load (client-node, BullMQ,
+// prom-client), plus a raw list page of 500 pods, a send batch and room for the GC.
+const HEAP_RESERVE = 64 * 2 ** 20;
+const MIN_OBJECTS = 1_000;
+
+/**
+ * The outbox bound: OUTBOX_MAX_OBJECTS, or with 0 what the V8 heap limit holds. A configured
+ * bound the heap cannot hold is kept (the operator may know better) but warned about.
+ */
+export function outboxBound(configured: number, heapLimit = getHeapStatistics().heap_size_limit): { maxObjects: number; derived: number; warning?: string } {
+  const derived = Math.max(MIN_OBJECTS, Math.floor((heapLimit - HEAP_RESERVE) / BYTES_PER_OBJECT));
+  if (configured === 0) return { maxObjects: derived, derived };
+  if (configured <= derived) return { maxObjects: configured, derived };
+  const mib = Math.round(heapLimit / 2 ** 20);
+  return {
+    maxObjects: configured, derived,
+    warning: `OUTBOX_MAX_OBJECTS=${configured} does not fit the ${mib} MiB heap limit (about ${BYTES_PER_OBJECT} bytes per object): at most ${derived} do; `
+      + 'during a long Redis outage the watcher may run out of memory. Unset it (0 derives it from the heap) or raise --max-old-space-size in NODE_OPTIONS',
+  };
 }
 
 function keyOf(job: QueueJob): string {

@@ -58,7 +58,7 @@ async function fleet(prefix: string): Promise<{ ns: string }> {
   pipeline = await Pipeline.start({
     namespaces: [ns], redisUrl: redis.url, templateNamespace: ns,
     kubeconfigs: { ...Object.fromEntries(watchers.map((w) => [w, proxied])), handler: cluster.kubeconfig },
-    env: { WATCH_STALL_SECONDS: '3', WATCH_TIMEOUT_SECONDS: '30' },
+    env: { WATCH_STALL_SECONDS: '3', WATCH_TIMEOUT_SECONDS: '5' }, // a stall is noticed within 5 x 1.2 + 3 s
   });
   await createCrit(k, `${prefix}-${suffix()}`, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
   await new Promise((r) => setTimeout(r, 1_000));

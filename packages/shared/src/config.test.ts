@@ -53,8 +53,14 @@ describe('config', () => {
     ['WATCH_TIMEOUT_SECONDS', { WATCH_TIMEOUT_SECONDS: 'forever' }],
     ['WATCH_STALL_SECONDS', { WATCH_STALL_SECONDS: '0' }],
     ['OUTBOX_MAX_OBJECTS', { OUTBOX_MAX_OBJECTS: '-5' }],
+    ['OUTBOX_MAX_OBJECTS', { OUTBOX_MAX_OBJECTS: '1.5' }],
   ])('watchers: a bad %s is refused', (name, env) => {
     expect(problems(() => loadWatcherConfig(env)).map((l) => l.split(':')[0])).toEqual([name]);
+  });
+
+  it('OUTBOX_MAX_OBJECTS defaults to 0, derived from the heap limit at start', () => {
+    expect(loadWatcherConfig({}).OUTBOX_MAX_OBJECTS).toBe(0);
+    expect(loadWatcherConfig({ OUTBOX_MAX_OBJECTS: '5000' }).OUTBOX_MAX_OBJECTS).toBe(5000);
   });
 
   it('reports every problem at once, one line each', () => {

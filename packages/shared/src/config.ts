@@ -44,6 +44,11 @@ const nonNegative = makeValidator<number>((input) => {
   return n;
 });
 
+const count = makeValidator<number>((input) => {
+  if (!/^\d+$/.test(input.trim())) throw new Error(`"${input}" is not a whole number (0 or more)`);
+  return Number(input);
+});
+
 const positive = makeValidator<number>((input) => {
   const n = Number(input);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`"${input}" is not a positive number`);
@@ -73,9 +78,9 @@ const common = {
 
 const watcher = {
   ...common,
-  WATCH_TIMEOUT_SECONDS: positive({ default: 300, desc: 'Server-side timeout of one watch request; the watch resumes from the last resourceVersion after it' }),
-  WATCH_STALL_SECONDS: positive({ default: 90, desc: 'A watch that delivers nothing (not even a bookmark) for this long is considered stalled and restarted' }),
-  OUTBOX_MAX_OBJECTS: positive({ default: 200_000, desc: 'Most distinct objects buffered in memory while Redis is unreachable (one pending event per object)' }),
+  WATCH_TIMEOUT_SECONDS: positive({ default: 300, desc: 'Server-side timeout of one watch request, spread by up to +20% per request; the watch resumes from the last resourceVersion after it' }),
+  WATCH_STALL_SECONDS: positive({ default: 30, desc: 'Margin: a watch still open this long past its server-side timeout is stalled (a silent network) and restarted. The server ends every watch at its timeout, so a quiet watch is never called stalled; a stall is noticed at most WATCH_TIMEOUT_SECONDS x 1.2 + this after the watch began' }),
+  OUTBOX_MAX_OBJECTS: count({ default: 0, desc: 'Most distinct objects buffered in memory while Redis is unreachable (one pending event per object); past it they are dropped and the watcher re-lists once Redis takes events again. 0: what the V8 heap limit holds, (limit - 64 MiB) / 1 KiB (38912 with the image\'s --max-old-space-size=96); a larger value is warned about at start' }),
 };
 
 const handler = {

@@ -2,6 +2,18 @@
 // resume after a clean close from the last resourceVersion, re-list on 410 Gone (sending a
 // SYNCED marker so objects deleted during the gap are noticed), bookmarks, a stall timeout,
 // reconnect with backoff and jitter, and no exception ever escaping a callback.
+//
+// Quiet is not stalled. What kube-apiserver sends on a watch where nothing changes
+// (k8s.io/apiserver v0.36.3, the version the local cluster runs):
+// - served from the watch cache: a bookmark roughly every minute and one 2 s before the
+//   request's deadline (storage/cacher/cache_watcher.go nextBookmarkTime; cacher.go
+//   defaultBookmarkFrequency = time.Minute), and only if allowWatchBookmarks is set;
+// - served by etcd (--watch-cache=false, or a resource without a cache): nothing at all, since
+//   the etcd watcher asks etcd for progress notifications only for the cacher's own watch
+//   (storage/etcd3/watcher.go; ProgressNotify is set in cacher/lister_watcher.go only);
+// - either way, at timeoutSeconds the handler returns and the response ends cleanly
+//   (endpoints/handlers/watch.go serveWatch: `case <-timeoutCh: return`).
+// So the only sure sign of a stall is a watch still open past its own timeout plus a margin.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Backoff, sleep } from './backoff.ts';
 import { apiMessage, httpStatus, type RawPage } from './kube.ts';
@@ -26,7 +38,9 @@ export interface ListWatcherOptions {
   target: WatchTarget;
   push: (job: QueueJob) => void;
   log: Logger;
+  /** Server-side timeout of one watch request, before the jitter (WATCH_TIMEOUT_SECONDS). */
   timeoutSeconds: number;
+  /** A watch still open this long after its server-side timeout is stalled (WATCH_STALL_SECONDS). */
   stallSeconds: number;
   onEvent?: (type: string) => void;
   now?: () => number;
@@ -34,10 +48,45 @@ export interface ListWatcherOptions {
   resumeFrom?: string;
 }
 
-type WatchEnd = { reason: 'closed' | 'gone' | 'stopped' | 'relist' } | { reason: 'error'; err: unknown };
+export type WatchEnd = { reason: 'closed' | 'gone' | 'stopped' | 'relist' | 'stalled' } | { reason: 'error'; err: unknown };
 
 const LIST_PAGE = 500;
 const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
+
+/**
+ * The server-side timeout of one watch, spread by up to +20% so that watchers do not all
+ * reconnect at once, and when that watch counts as stalled: its timeout plus the margin.
+ */
+export function watchTimeouts(timeoutSeconds: number, marginSeconds: number, random: () => number = Math.random): { serverSeconds: number; stallMs: number } {
+  const serverSeconds = Math.max(1, Math.round(timeoutSeconds * (1 + random() * 0.2)));
+  return { serverSeconds, stallMs: Math.round((serverSeconds + marginSeconds) * 1000) };
+}
+
+/** Why a watch ended, from what the loop knows and the error the client reported. */
+export function watchEnd(state: { stopped: boolean; gone: boolean; relist: boolean; stalled: boolean }, err: unknown): WatchEnd {
+  if (state.stopped) return { reason: 'stopped' };
+  if (state.gone || httpStatus(err) === 410) return { reason: 'gone' };
+  if (state.relist) return { reason: 'relist' };
+  const name = err instanceof Error || err instanceof DOMException ? err.name : '';
+  if (state.stalled || name === 'TimeoutError') return { reason: 'stalled' };
+  if (err === null || err === undefined || name === 'AbortError') return { reason: 'closed' };
+  return { reason: 'error', err };
+}
+
+export type EventEffect =
+  | { effect: 'object'; type: WatchEventType; resourceVersion: string | undefined }
+  | { effect: 'bookmark'; resourceVersion: string | undefined }
+  | { effect: 'gone' }
+  | { effect: 'error' }
+  | { effect: 'unknown' };
+
+/** What one watch event means to the loop; the resourceVersion is where to resume after it. */
+export function eventEffect(type: string, obj: unknown): EventEffect {
+  if (type === 'ERROR') return isRecord(obj) && obj.code === 410 ? { effect: 'gone' } : { effect: 'error' };
+  if (type === 'BOOKMARK') return { effect: 'bookmark', resourceVersion: resourceVersionOf(obj) };
+  if (WATCH_TYPES.has(type)) return { effect: 'object', type: type as WatchEventType, resourceVersion: resourceVersionOf(obj) };
+  return { effect: 'unknown' };
+}
 
 export class ListWatcher {
   private readonly opts: ListWatcherOptions;
@@ -91,7 +140,7 @@ export class ListWatcher {
           this.resourceVersion = undefined;
         } else if (end.reason === 'error') {
           throw end.err;
-        } else if (end.reason === 'closed') {
+        } else if (end.reason === 'closed' || end.reason === 'stalled') {
           this.backoff.reset();
         }
       } catch (err) {
@@ -140,12 +189,20 @@ export class ListWatcher {
 
   private watchOnce(rv: string): Promise<WatchEnd> {
     const { kc, target, timeoutSeconds, stallSeconds } = this.opts;
+    const { serverSeconds, stallMs } = watchTimeouts(timeoutSeconds, stallSeconds);
     const watch = new Watch(kc);
-    // The client aborts a watch that delivers nothing for this long: our stall detector.
-    Object.assign(watch, { requestTimeoutMs: stallSeconds * 1000 });
+    // client-node's own timer bounds the wait for the response headers (it then restarts on
+    // every chunk); ours runs from the request on: the server must have ended the watch by then.
+    Object.assign(watch, { requestTimeoutMs: stallMs });
     this.watches++;
     return new Promise<WatchEnd>((resolve) => {
       let gone = false;
+      let stalled = false;
+      const deadline = setTimeout(() => {
+        stalled = true;
+        this.current?.abort();
+      }, stallMs);
+      deadline.unref();
       const onEvent = (type: string, obj: unknown): void => {
         try {
           gone ||= this.handleEvent(type, obj);
@@ -155,27 +212,19 @@ export class ListWatcher {
         }
       };
       const done = (err: unknown): void => {
-        if (this.stopCtl.signal.aborted) return resolve({ reason: 'stopped' });
-        if (gone) return resolve({ reason: 'gone' });
-        if (this.relistRequested) return resolve({ reason: 'relist' });
-        if (err === null || err === undefined) return resolve({ reason: 'closed' });
-        if (httpStatus(err) === 410) return resolve({ reason: 'gone' });
-        const name = err instanceof Error || err instanceof DOMException ? err.name : '';
-        if (name === 'TimeoutError') {
-          this.log.warn({ kind: target.kind, scope: target.scope, stallSeconds }, 'watch stalled (nothing received, not even a bookmark); reconnecting');
-          return resolve({ reason: 'closed' });
+        clearTimeout(deadline);
+        const end = watchEnd({ stopped: this.stopCtl.signal.aborted, gone, relist: this.relistRequested, stalled }, err);
+        if (end.reason === 'stalled') {
+          this.log.warn({ kind: target.kind, scope: target.scope, timeoutSeconds: serverSeconds, stallSeconds }, 'watch stalled (still open past its server-side timeout plus WATCH_STALL_SECONDS); reconnecting');
         }
-        if (name === 'AbortError') return resolve({ reason: 'closed' });
-        resolve({ reason: 'error', err });
+        resolve(end);
       };
-      // Spread the server-side timeouts so that all watchers do not reconnect at once.
-      const timeout = Math.round(timeoutSeconds * (1 + Math.random() * 0.2));
-      watch.watch(target.path, { allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: timeout }, onEvent, done)
+      watch.watch(target.path, { allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: serverSeconds }, onEvent, done)
         .then((c) => {
           this.current = c;
-          if (this.stopCtl.signal.aborted || this.relistRequested) c.abort();
+          if (this.stopCtl.signal.aborted || this.relistRequested || stalled) c.abort();
         })
-        .catch((err: unknown) => resolve({ reason: 'error', err }));
+        .catch((err: unknown) => done(err));
     });
   }
 
@@ -183,23 +232,23 @@ export class ListWatcher {
   private handleEvent(type: string, obj: unknown): boolean {
     const { target, onEvent } = this.opts;
     onEvent?.(type);
-    const rv = resourceVersionOf(obj);
-    if (type === 'ERROR') return this.handleError(obj);
-    if (type === 'BOOKMARK') {
-      if (rv) this.resourceVersion = rv;
-      return false;
+    const e = eventEffect(type, obj);
+    switch (e.effect) {
+      case 'gone':
+        return true;
+      case 'error':
+        this.log.warn({ kind: target.kind, status: obj }, 'watch reported an error');
+        return false;
+      case 'bookmark':
+        if (e.resourceVersion) this.resourceVersion = e.resourceVersion;
+        return false;
+      case 'object':
+        this.pushObject(e.type, obj, e.resourceVersion);
+        return false;
+      default:
+        this.log.warn({ kind: target.kind, type }, 'unknown watch event type; skipped');
+        return false;
     }
-    if (WATCH_TYPES.has(type)) this.pushObject(type as WatchEventType, obj, rv);
-    else this.log.warn({ kind: target.kind, type }, 'unknown watch event type; skipped');
-    return false;
-  }
-
-  /** @returns true for 410 Gone. */
-  private handleError(obj: unknown): boolean {
-    const code = typeof obj === 'object' && obj !== null && 'code' in obj ? obj.code : undefined;
-    if (code === 410) return true;
-    this.log.warn({ kind: this.opts.target.kind, status: obj }, 'watch reported an error');
-    return false;
   }
 
   private pushObject(type: WatchEventType, obj: unknown, rv: string | undefined): void {
@@ -214,9 +263,9 @@ export class ListWatcher {
   }
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
+
 function resourceVersionOf(obj: unknown): string | undefined {
-  if (typeof obj !== 'object' || obj === null || !('metadata' in obj)) return undefined;
-  const m = obj.metadata;
-  if (typeof m !== 'object' || m === null || !('resourceVersion' in m)) return undefined;
-  return typeof m.resourceVersion === 'string' ? m.resourceVersion : undefined;
+  const m = isRecord(obj) ? obj.metadata : undefined;
+  return isRecord(m) && typeof m.resourceVersion === 'string' ? m.resourceVersion : undefined;
 }

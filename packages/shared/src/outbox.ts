@@ -1,7 +1,12 @@
-// Events waiting to reach Redis. While Redis is unreachable they wait here, one per object
-// (the newest event of an object supersedes older ones: the handler is level-based), and are
-// retried forever with backoff. If even that grows past its bound, the watcher re-lists once
-// Redis is back, which re-sends every object: nothing that matters is lost.
+// Events waiting to reach Redis, one per object (the newest event of an object supersedes the
+// older ones and moves to the back: the handler is level-based), sent oldest first in batches.
+// While Redis is reachable nothing is dropped: a list larger than the bound just drains. While
+// Redis is unreachable the events wait here and are retried forever with backoff; if they
+// outgrow the bound, they are dropped but the newest (its delivery is what tells that Redis is
+// back), later events replace it (they are older than the re-list to come), and once a send
+// succeeds the owner re-lists, once, which re-sends every object: nothing that matters is lost,
+// and no re-list happens while Redis is still down (it would only overflow again).
+import { getHeapStatistics } from 'node:v8';
 import { Backoff, sleep } from './backoff.ts';
 import type { Logger } from './logger.ts';
 import { objectKey, type QueueJob } from './types.ts';
@@ -9,11 +14,37 @@ import { objectKey, type QueueJob } from './types.ts';
 export interface OutboxOptions {
   send: (jobs: QueueJob[]) => Promise<void>;
   log: Logger;
+  /** Most objects held while Redis is unreachable (see outboxBound). */
   maxObjects: number;
-  /** Called when the bound was hit and pending events were dropped: the owner must re-list. */
-  onOverflow: () => void;
+  /** Called once a send succeeds after events were dropped: the owner must re-list. */
+  relist: () => void;
   batchSize?: number;
   backoff?: Backoff;
+}
+
+// What one object costs the outbox while Redis is unreachable, as a list leaves it (stripped
+// pod, queue job, Map entry, its key in the SYNCED marker): 830-1,010 bytes measured with
+// `node --expose-gc scripts/outbox-size.ts` (Node 24, 20k-100k Deployment pods); rounded up.
+const BYTES_PER_OBJECT = 1024;
+// The rest of a watcher's heap: 40 MiB measured after its modules load (client-node, BullMQ,
+// prom-client), plus a raw list page of 500 pods, a send batch and room for the GC.
+const HEAP_RESERVE = 64 * 2 ** 20;
+const MIN_OBJECTS = 1_000;
+
+/**
+ * The outbox bound: OUTBOX_MAX_OBJECTS, or with 0 what the V8 heap limit holds. A configured
+ * bound the heap cannot hold is kept (the operator may know better) but warned about.
+ */
+export function outboxBound(configured: number, heapLimit = getHeapStatistics().heap_size_limit): { maxObjects: number; derived: number; warning?: string } {
+  const derived = Math.max(MIN_OBJECTS, Math.floor((heapLimit - HEAP_RESERVE) / BYTES_PER_OBJECT));
+  if (configured === 0) return { maxObjects: derived, derived };
+  if (configured <= derived) return { maxObjects: configured, derived };
+  const mib = Math.round(heapLimit / 2 ** 20);
+  return {
+    maxObjects: configured, derived,
+    warning: `OUTBOX_MAX_OBJECTS=${configured} does not fit the ${mib} MiB heap limit (about ${BYTES_PER_OBJECT} bytes per object): at most ${derived} do; `
+      + 'during a long Redis outage the watcher may run out of memory. Unset it (0 derives it from the heap) or raise --max-old-space-size in NODE_OPTIONS',
+  };
 }
 
 function keyOf(job: QueueJob): string {
@@ -31,7 +62,11 @@ export class Outbox {
   sent = 0;
   coalesced = 0;
   overflows = 0;
+  /** Events dropped past the bound since start. */
+  dropped = 0;
   failing = false;
+  /** Events were dropped; a re-list is due once Redis takes a send again. */
+  private overflowed = false;
 
   constructor(opts: OutboxOptions) {
     this.opts = opts;
@@ -44,15 +79,28 @@ export class Outbox {
 
   push(job: QueueJob): void {
     const key = keyOf(job);
-    if (this.pending.delete(key)) this.coalesced++;
-    this.pending.set(key, { job, seq: ++this.seq });
-    if (this.pending.size > this.opts.maxObjects) {
-      this.overflows++;
-      this.opts.log.error({ pending: this.pending.size, max: this.opts.maxObjects }, 'outbox full while Redis is unreachable; dropping it and re-listing once Redis is back');
+    if (this.overflowed) {
+      // The re-list to come carries this object too; keep only the newest event, as the probe.
+      this.dropped += this.pending.size;
       this.pending.clear();
-      this.opts.onOverflow();
+    } else if (this.pending.delete(key)) {
+      this.coalesced++;
     }
+    this.pending.set(key, { job, seq: ++this.seq });
+    if (this.failing) this.checkBound();
     this.wake?.();
+  }
+
+  /** While Redis is unreachable, past the bound: drop all but the newest event. */
+  private checkBound(): void {
+    if (this.pending.size <= this.opts.maxObjects) return;
+    const newest = [...this.pending].at(-1);
+    this.overflows++;
+    this.dropped += this.pending.size - 1;
+    this.opts.log.error({ pending: this.pending.size, max: this.opts.maxObjects }, 'outbox full while Redis is unreachable; dropping it and re-listing once Redis takes events again');
+    this.pending.clear();
+    if (newest) this.pending.set(newest[0], newest[1]);
+    this.overflowed = true;
   }
 
   start(): void {
@@ -81,15 +129,20 @@ export class Outbox {
         if (this.pending.get(key)?.seq === v.seq) this.pending.delete(key);
       }
       this.sent += batch.length;
-      if (this.failing) this.opts.log.info({ pending: this.pending.size }, 'queue reachable again; delivering buffered events');
+      if (this.failing) this.opts.log.info({ pending: this.pending.size, relist: this.overflowed }, 'queue reachable again; delivering buffered events');
       this.failing = false;
       this.backoff.reset();
+      if (this.overflowed) {
+        this.overflowed = false;
+        this.opts.relist();
+      }
     } catch (err) {
       const delay = this.backoff.next();
       if (!this.failing || this.backoff.failures % 10 === 0) {
         this.opts.log.warn({ err, pending: this.pending.size, retryInMs: delay }, 'cannot reach the queue; keeping events and retrying');
       }
       this.failing = true;
+      this.checkBound();
       await sleep(delay, this.stop.signal);
     }
   }

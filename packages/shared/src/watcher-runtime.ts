@@ -7,7 +7,7 @@ import { startHttp } from './http.ts';
 import { loadKubeConfig } from './kube.ts';
 import { ListWatcher, type WatchTarget } from './list-watcher.ts';
 import { createLogger } from './logger.ts';
-import { Outbox } from './outbox.ts';
+import { Outbox, outboxBound } from './outbox.ts';
 import { configOrExit, onShutdown } from './process.ts';
 import { QueueProducer } from './queue.ts';
 import type { Kind } from './types.ts';
@@ -28,12 +28,15 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
   collectDefaultMetrics({ register: registry });
   const events = new Counter({ name: 'critsvc_watch_events_total', help: 'Watch events received, by type', labelNames: ['kind', 'type'], registers: [registry] });
   const producer = new QueueProducer(config.QUEUE_NAME, config.REDIS_URL);
+  const bound = outboxBound(config.OUTBOX_MAX_OBJECTS);
+  if (bound.warning) log.warn({ maxObjects: bound.maxObjects, fits: bound.derived }, bound.warning);
+  else log.info({ maxObjects: bound.maxObjects }, 'outbox bound (objects held while Redis is unreachable)');
   const watchers: ListWatcher[] = [];
   const outbox = new Outbox({
     send: (jobs) => producer.send(jobs),
     log,
-    maxObjects: config.OUTBOX_MAX_OBJECTS,
-    onOverflow: () => watchers.forEach((w) => w.requestRelist()),
+    maxObjects: bound.maxObjects,
+    relist: () => watchers.forEach((w) => w.requestRelist()),
   });
   new Gauge({ name: 'critsvc_outbox_pending', help: 'Events waiting to reach Redis', registers: [registry], collect() { this.set(outbox.size); } });
   new Gauge({ name: 'critsvc_outbox_sent', help: 'Events delivered to the queue since start', registers: [registry], collect() { this.set(outbox.sent); } });

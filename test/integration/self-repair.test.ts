@@ -1,10 +1,12 @@
 // Issue 10: the handler repairs itself when queue data is lost or coalesced, rather than waiting
 // for its 300 s resync. Each test runs the four processes as OS processes on the local cluster.
+import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
+import { serviceAccountKubeconfig } from '../support/service-account.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually, stays } from '../support/wait.ts';
 
@@ -125,5 +127,47 @@ describe('lost queue data', () => {
     await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 20_000);
     expect(p.logs('handler').some((l) => l.msg.startsWith('Redis lost the queue\'s data'))).toBe(true);
     expect(Number(/critsvc_relist_drift_total\{kind="Pod"\} (\d+)/.exec(await p.metrics())?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
+
+describe('a namespace the handler may not read', () => {
+  it('does not hold the others back: they are protected, and the CriticalService says which namespace is not', async () => {
+    const good = await freshNamespace(k, 'listable');
+    const denied = await freshNamespace(k, 'denied');
+    await createTemplate(k, good);
+    // The handler's ServiceAccount may read CriticalServices everywhere but pods and Services only in `good`.
+    const sa = `handler-${suffix()}`;
+    await k.core.createNamespacedServiceAccount({ namespace: good, body: { metadata: { name: sa } } });
+    const rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
+    await rbac.createClusterRole({ body: { metadata: { name: sa }, rules: [
+      { apiGroups: ['mycrd.com'], resources: ['criticalservices'], verbs: ['get', 'list', 'watch'] },
+      { apiGroups: ['mycrd.com'], resources: ['criticalservices/status'], verbs: ['patch'] },
+    ] } });
+    await rbac.createClusterRoleBinding({ body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: good }] } });
+    await rbac.createNamespacedRole({ namespace: good, body: { metadata: { name: sa }, rules: [
+      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
+      { apiGroups: [''], resources: ['services', 'podtemplates'], verbs: ['get', 'list'] },
+      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+    ] } });
+    await rbac.createNamespacedRoleBinding({ namespace: good, body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: good }] } });
+    const crit = `listable-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { matchLabels: [{ key: 'role', value: 'frontend' }] });
+    try {
+      pipeline = await Pipeline.start({ namespaces: [good, denied], redisUrl: redis.url, templateNamespace: good,
+        kubeconfigs: { handler: await serviceAccountKubeconfig(k, good, sa) } });
+      await createService(k, good, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+      await eventually('a default pod in the listable namespace', async () => (await defaultPods(k, good)).length > 0, 15_000);
+      const watched = await eventually('NamespaceWatched=False', async () => {
+        const c = ((await critStatus(k, crit))?.conditions ?? []).find((x) => x.type === 'NamespaceWatched');
+        return c?.status === 'False' ? c : undefined;
+      }, 10_000);
+      expect(watched.reason).toBe('NamespaceNotListed');
+      expect(watched.message).toContain(`namespace ${denied}`);
+      expect(watched.message).toMatch(/forbidden/i);
+    } finally {
+      await rbac.deleteClusterRoleBinding({ name: sa }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name: sa }).catch(() => undefined);
+    }
   });
 });

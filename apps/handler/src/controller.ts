@@ -20,6 +20,19 @@ export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREF
   | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
 
 const WORKERS = 4;
+const UNLISTED_RETRY_MS = 30_000;
+
+interface ListTarget {
+  kind: Kind;
+  scope: string;
+  path: string;
+}
+
+/** The API server will keep saying no (forbidden, not found): retrying at once will not help. */
+function isRefusal(err: unknown): boolean {
+  const code = httpStatus(err);
+  return code === 401 || code === 403 || code === 404;
+}
 
 export class Controller {
   readonly store = new Store();
@@ -36,6 +49,10 @@ export class Controller {
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
+  /** Lists the API server refused (kind/scope), retried in the background; and the scopes they leave unprotected. */
+  private readonly unlistedLists = new Map<string, { target: ListTarget; message: string }>();
+  private readonly unlisted = new Map<string, string>();
+  private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
   private relisting = false;
@@ -56,7 +73,7 @@ export class Controller {
     this.templates = new TemplateSource(kube, cfg.POD_TEMPLATE_NAMESPACE, cfg.POD_TEMPLATE_NAME);
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), unlisted: this.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
   }
 
@@ -65,7 +82,7 @@ export class Controller {
   }
 
   /** What the handler lists: CriticalServices, then Services and pods of each watched scope. */
-  private lists(): { kind: Kind; scope: string; path: string }[] {
+  private lists(): ListTarget[] {
     return [
       { kind: 'CriticalService', scope: '', path: `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}` },
       ...this.scopes().flatMap((ns) => [
@@ -75,22 +92,24 @@ export class Controller {
     ];
   }
 
-  /** Lists everything itself before deciding anything: a restarted handler knows every real pod first. */
+  /**
+   * Lists everything itself before deciding anything: a restarted handler knows every real pod
+   * first. A list the API server refuses for good (a namespace the handler may not read, the CRD
+   * not installed) does not hold the others back: it is reported and retried in the background.
+   */
   async sync(signal: AbortSignal): Promise<void> {
     const started = Date.now();
-    for (let attempt = 1; !signal.aborted; attempt++) {
-      try {
-        for (const l of this.lists()) await this.load(l.kind, l.scope, l.path);
-        break;
-      } catch (err) {
-        const delay = Math.min(30_000, 500 * 2 ** Math.min(attempt, 6));
-        this.log.warn({ err: apiMessage(err), attempt, retryInMs: delay }, 'start-up list failed; retrying');
-        this.metrics.apiErrors.inc({ op: 'list' });
-        await new Promise((r) => setTimeout(r, delay));
-      }
+    let pending = this.lists();
+    for (let attempt = 1; pending.length > 0 && !signal.aborted; attempt++) {
+      const failed: ListTarget[] = [];
+      for (const l of pending) if (!(await this.loadAtStart(l, attempt))) failed.push(l);
+      pending = failed;
+      if (pending.length) await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))));
     }
     if (signal.aborted) return;
     this.synced = true;
+    this.unlistedTimer = setInterval(() => void this.retryUnlisted(), UNLISTED_RETRY_MS);
+    this.unlistedTimer.unref();
     this.metrics.syncSeconds.set((Date.now() - started) / 1000);
     this.log.info({ services: this.store.services.size, pods: this.store.podCount(), criticalServices: this.store.crits.size, ms: Date.now() - started }, 'state complete; deciding');
     this.resyncAll();
@@ -98,6 +117,50 @@ export class Controller {
     this.resyncTimer.unref();
     this.relistTimer = setInterval(() => void this.relist('periodic'), this.cfg.RELIST_SECONDS * 1000);
     this.relistTimer.unref();
+  }
+
+  /** @returns false when the list must be tried again now (a transient failure). */
+  private async loadAtStart(l: ListTarget, attempt: number): Promise<boolean> {
+    try {
+      await this.load(l.kind, l.scope, l.path);
+      return true;
+    } catch (err) {
+      this.metrics.apiErrors.inc({ op: 'list' });
+      if (isRefusal(err)) {
+        this.markUnlisted(l, err);
+        return true;
+      }
+      this.log.warn({ kind: l.kind, scope: l.scope || '*', err: apiMessage(err), attempt }, 'start-up list failed; retrying');
+      return false;
+    }
+  }
+
+  /** The API server refused this list: its scope is unprotected until a retry succeeds. */
+  private markUnlisted(l: ListTarget, err: unknown): void {
+    const message = apiMessage(err);
+    const key = `${l.kind}/${l.scope}`;
+    if (this.unlistedLists.get(key)?.message !== message) {
+      this.log.error({ kind: l.kind, scope: l.scope || '*', status: httpStatus(err), err: message }, 'cannot list; this scope is not protected until it can (retried every 30 s); the others are');
+    }
+    this.unlistedLists.set(key, { target: l, message });
+    if (l.kind !== 'CriticalService') this.unlisted.set(l.scope, message);
+    this.status.markAll();
+  }
+
+  /** Lists refused at start-up, tried again: a scope that can be listed now joins the state. */
+  private async retryUnlisted(): Promise<void> {
+    for (const [key, { target }] of [...this.unlistedLists]) {
+      try {
+        await this.relistOne(target.kind, target.scope, target.path);
+      } catch (err) {
+        if (isRefusal(err)) this.markUnlisted(target, err);
+        continue;
+      }
+      this.unlistedLists.delete(key);
+      if (![...this.unlistedLists.values()].some((u) => u.target.scope === target.scope && u.target.kind !== 'CriticalService')) this.unlisted.delete(target.scope);
+      this.log.info({ kind: target.kind, scope: target.scope || '*' }, 'listed at last; this scope is protected now');
+      this.resyncAll();
+    }
   }
 
   /**
@@ -199,6 +262,7 @@ export class Controller {
 
   async stop(): Promise<void> {
     clearInterval(this.resyncTimer);
+    clearInterval(this.unlistedTimer);
     clearInterval(this.relistTimer);
     this.queue.shutDown();
     await this.running;

@@ -15,6 +15,7 @@ export interface StatusWriterOptions {
   readyOnly: boolean;
   templateProblem: () => string | undefined;
   blocked: (serviceKey: string) => Blocked | undefined;
+  unlisted: ReadonlyMap<string, string>;
   flushMs: number;
   metrics: HandlerMetrics;
 }
@@ -103,7 +104,7 @@ export class StatusWriter {
     const problem = this.o.templateProblem();
     const status = computeStatus({
       crit, services: store.services.values(), podsIn: (ns) => store.podsIn(ns), watched: this.o.watched,
-      readyOnly: this.o.readyOnly, blocked: this.o.blocked, ...(problem ? { templateProblem: problem } : {}),
+      readyOnly: this.o.readyOnly, blocked: this.o.blocked, unlisted: this.o.unlisted, ...(problem ? { templateProblem: problem } : {}),
     });
     const json = JSON.stringify(status);
     const prev = this.written.get(name);

@@ -40,6 +40,20 @@ describe('CriticalService status', () => {
     expect(s.unwatchedNamespace).toBe('elsewhere');
   });
 
+  it.each<[string, string | undefined, [string, string][], string | undefined]>([
+    ['a namespace it covers could not be listed', 'ns', [['ns', 'pods is forbidden']], 'False NamespaceNotListed'],
+    ['another namespace could not be listed', 'ns', [['other', 'pods is forbidden']], undefined],
+    ['any namespace, for a CriticalService of every namespace', undefined, [['other', 'pods is forbidden']], 'False NamespaceNotListed'],
+    ['all namespaces (NAMESPACES empty) could not be listed', 'ns', [['', 'pods is forbidden']], 'False NamespaceNotListed'],
+  ])('NamespaceWatched: %s', (_what, namespace, unlisted, expected) => {
+    const c = { ...gold, ...(namespace !== undefined ? { namespace } : {}) };
+    const s = computeStatus({ crit: c, services: [], podsIn: () => [], watched: ['ns', 'other'], readyOnly: true, unlisted: new Map(unlisted) });
+    const w = s.conditions.find((x) => x.type === 'NamespaceWatched');
+    expect(w ? `${w.status} ${w.reason}` : undefined).toBe(expected);
+    if (w) expect(w.message).toContain('pods is forbidden');
+    expect(ready(s)).toBe(expected ?? 'True AllServicesBacked');
+  });
+
   it('the template problem is its own condition', () => {
     const s = status([goldSvc('a')], [], { templateProblem: 'PodTemplate ns/t not found' });
     expect(s.conditions.find((c) => c.type === 'TemplateAvailable')).toMatchObject({ status: 'False', message: 'PodTemplate ns/t not found' });

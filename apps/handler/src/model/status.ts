@@ -41,6 +41,8 @@ export interface StatusInput {
   readyOnly: boolean;
   /** undefined: the template is fine (or untested yet). */
   templateProblem?: string;
+  /** Watched namespaces the handler could not list (forbidden, say) → the API server's message; '' for all namespaces. */
+  unlisted?: ReadonlyMap<string, string>;
   /** Why a lame Service got no default pod, as the controller last found. */
   blocked?: (serviceKey: string) => Blocked | undefined;
 }
@@ -64,7 +66,7 @@ export function computeStatus(input: StatusInput): CritStatus {
     blockedCount: tally.blocked.length,
     blockedServices: tally.blocked.slice(0, STATUS_LIST_CAP),
     ...(unwatched ? { unwatchedNamespace: unwatched } : {}),
-    conditions: conditionsFor(crit, tally, unwatched, input.templateProblem),
+    conditions: conditionsFor(crit, tally, namespaceProblem(crit, unwatched, input.unlisted), input.templateProblem),
   };
 }
 
@@ -105,15 +107,29 @@ function tallyServices(input: StatusInput): Tally {
   return { covered, unbacked, lame, defaults, blocked };
 }
 
-function conditionsFor(crit: CritInfo, tally: Tally, unwatched: string | undefined, templateProblem: string | undefined): Condition[] {
+interface NamespaceProblem {
+  reason: 'NamespaceNotWatched' | 'NamespaceNotListed';
+  message: string;
+}
+
+/** The namespaces this CriticalService covers that critsvc does not see: its Services there are not protected. */
+function namespaceProblem(crit: CritInfo, unwatched: string | undefined, unlisted: ReadonlyMap<string, string> | undefined): NamespaceProblem | undefined {
+  if (unwatched) return { reason: 'NamespaceNotWatched', message: `namespace ${unwatched} is not in NAMESPACES; its Services are not protected` };
+  const failed = [...(unlisted ?? [])].filter(([ns]) => crit.namespace === undefined || ns === crit.namespace || ns === '');
+  if (failed.length === 0) return undefined;
+  const what = failed.map(([ns, msg]) => `${ns ? `namespace ${ns}` : 'all namespaces'}: ${msg}`).join('; ');
+  return { reason: 'NamespaceNotListed', message: `critsvc cannot list ${what}; Services there are not protected (retried every 30 s)` };
+}
+
+function conditionsFor(crit: CritInfo, tally: Tally, nsProblem: NamespaceProblem | undefined, templateProblem: string | undefined): Condition[] {
   const gen = crit.generation;
   const conditions: Condition[] = [];
   if (crit.problems.length) conditions.push(cond('Valid', false, 'InvalidSpec', crit.problems.join('; '), gen));
   else conditions.push(cond('Valid', true, 'SpecValid', 'spec is valid', gen));
-  if (unwatched) conditions.push(cond('NamespaceWatched', false, 'NamespaceNotWatched', `namespace ${unwatched} is not in NAMESPACES; its Services are not protected`, gen));
+  if (nsProblem) conditions.push(cond('NamespaceWatched', false, nsProblem.reason, nsProblem.message, gen));
   if (templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', templateProblem, gen));
-  const ready = crit.problems.length === 0 && tally.unbacked === 0 && !unwatched;
-  conditions.push(cond('Ready', ready, readyReason(ready, crit, unwatched, tally), readyMessage(tally), gen));
+  const ready = crit.problems.length === 0 && tally.unbacked === 0 && !nsProblem;
+  conditions.push(cond('Ready', ready, readyReason(ready, crit, nsProblem, tally), readyMessage(tally), gen));
   return conditions;
 }
 
@@ -124,10 +140,10 @@ function readyMessage(tally: Tally): string {
   return `${tally.unbacked} lame Service(s) without a default pod yet${blocked}`;
 }
 
-function readyReason(ready: boolean, crit: CritInfo, unwatched: string | undefined, tally: Tally): string {
+function readyReason(ready: boolean, crit: CritInfo, nsProblem: NamespaceProblem | undefined, tally: Tally): string {
   if (ready) return 'AllServicesBacked';
   if (crit.problems.length) return 'InvalidSpec';
-  if (unwatched) return 'NamespaceNotWatched';
+  if (nsProblem) return nsProblem.reason;
   return tally.blocked.length ? 'DefaultPodsBlocked' : 'ServicesWithoutPod';
 }
 

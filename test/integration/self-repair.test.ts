@@ -127,6 +127,9 @@ describe('lost queue data', () => {
     await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 20_000);
     expect(p.logs('handler').some((l) => l.msg.startsWith('Redis lost the queue\'s data'))).toBe(true);
     expect(Number(/critsvc_relist_drift_total\{kind="Pod"\} (\d+)/.exec(await p.metrics())?.[1] ?? 0)).toBeGreaterThan(0);
+    // Its queue worker and work loops came through the Redis restart: alive.
+    const live = await fetch(`http://127.0.0.1:${p.procs.handler.port}/healthz`);
+    expect([live.status, await live.text()]).toEqual([200, 'ok\n']);
   });
 });
 

@@ -273,6 +273,11 @@ export class Controller {
     return this.queue.length;
   }
 
+  /** How the work loops are doing, for /healthz. */
+  get progress(): { waiting: number; busy: number; lastProgressAt: number } {
+    return { waiting: this.queue.length, busy: this.queue.busy, lastProgressAt: this.queue.lastProgressAt };
+  }
+
   /** One job from the queue. Never throws for bad data: a malformed job is logged and skipped. */
   handleJob(data: unknown): void {
     const job = asQueueJob(data);

@@ -6,6 +6,7 @@ import { Queue, Worker } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { Controller } from './controller.ts';
 import { kubeActions } from './kube-actions.ts';
+import { livenessProblem } from './liveness.ts';
 import { handlerMetrics } from './metrics.ts';
 import { RedisIdentity } from './redis-identity.ts';
 
@@ -38,13 +39,14 @@ runMain('handler', async () => {
   });
   new Gauge({ name: 'critsvc_workqueue_depth', help: 'Services waiting for a decision', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
 
+  // A holder, not the Worker itself: the shutdown hook and /healthz exist before the Worker does.
+  const started: { worker?: Worker } = {};
   const http = await startHttp({
     host: config.HTTP_HOST, port: config.HTTP_PORT, registry: metrics.registry, log,
     notReady: () => (controller.synced ? undefined : 'state not complete yet'),
+    notLive: () => livenessProblem({ workerRunning: started.worker?.isRunning(), ...controller.progress, now: Date.now() }),
   });
   const stopping = new AbortController();
-  // A holder, not the Worker itself: the shutdown hook must exist before the Worker does.
-  const started: { worker?: Worker } = {};
   onShutdown(log, [
     async () => stopping.abort(),
     async () => { await started.worker?.close(); },

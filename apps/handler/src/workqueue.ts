@@ -18,12 +18,21 @@ export class WorkQueue {
     this.maxMs = maxMs;
   }
 
+  /** When a key was last done, or work last arrived at an idle queue: how /healthz tells wedged from idle. */
+  lastProgressAt = Date.now();
+
   get length(): number {
     return this.queue.length;
   }
 
+  /** Keys being worked on now. */
+  get busy(): number {
+    return this.processing.size;
+  }
+
   add(key: string): void {
     if (this.shuttingDown || this.dirty.has(key)) return;
+    if (this.queue.length === 0 && this.processing.size === 0) this.lastProgressAt = Date.now();
     this.dirty.add(key);
     if (!this.processing.has(key)) {
       this.queue.push(key);
@@ -70,6 +79,7 @@ export class WorkQueue {
   }
 
   private done(key: string): void {
+    this.lastProgressAt = Date.now();
     this.processing.delete(key);
     if (this.dirty.has(key)) {
       this.queue.push(key);

@@ -15,6 +15,8 @@ export interface HttpOptions {
   registry: Registry;
   /** undefined = ready; otherwise why not. */
   notReady: () => string | undefined;
+  /** undefined = alive (the default); otherwise why the process should be restarted. */
+  notLive?: () => string | undefined;
   log: Logger;
 }
 
@@ -22,7 +24,9 @@ export function startHttp(opts: HttpOptions): Promise<HttpEndpoint> {
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/healthz' || path === '/livez') {
-      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      const why = opts.notLive?.();
+      if (why) opts.log.error({ why }, 'liveness check failing');
+      res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' }).end(why ? `not alive: ${why}\n` : 'ok\n');
     } else if (path === '/readyz') {
       const why = opts.notReady();
       res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' }).end(why ? `not ready: ${why}\n` : 'ok\n');

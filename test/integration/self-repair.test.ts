@@ -174,3 +174,19 @@ describe('a namespace the handler may not read', () => {
     }
   });
 });
+
+describe('Events during a template outage', () => {
+  it('35 lame Services without a template: one Warning on the PodTemplate, at most 25 on the Services, the rest counted', async () => {
+    const ns = await freshNamespace(k, 'no-template');
+    const crit = `no-template-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, templateName: 'missing' });
+    for (let i = 0; i < 35; i++) await createService(k, ns, `svc-${i}`, { labels: { role: 'frontend' }, selector: { app: `web-${i}` } });
+    const suppressed = (m: string): number => Number(/critsvc_events_suppressed_total\{reason="PodTemplateUnusable"\} (\d+)/.exec(m)?.[1] ?? 0);
+    await eventually('the Warnings past the limit counted', async () => suppressed(await pipeline!.metrics()) >= 10, 20_000);
+    const warnings = (await events(k, ns)).filter((e) => e.reason === 'PodTemplateUnusable');
+    expect(warnings.filter((e) => e.object === 'missing')).toHaveLength(1);
+    expect(warnings.filter((e) => e.object.startsWith('svc-')).length).toBeLessThanOrEqual(25);
+  });
+});

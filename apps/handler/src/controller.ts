@@ -1,6 +1,7 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
 import { apiMessage, httpStatus, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
+import { EventLimiter } from './event-limiter.ts';
 import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
@@ -49,6 +50,10 @@ export class Controller {
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
+  /** Warnings per reason, across Services. */
+  private readonly warnings = new EventLimiter();
+  /** The template problem last reported on the PodTemplate. */
+  private templateReported: string | undefined;
   /** Lists the API server refused (kind/scope), retried in the background; and the scopes they leave unprotected. */
   private readonly unlistedLists = new Map<string, { target: ListTarget; message: string }>();
   private readonly unlisted = new Map<string, string>();
@@ -421,6 +426,7 @@ export class Controller {
     const tmpl = await this.templates.get();
     if (!tmpl.ok) {
       this.status.markAll();
+      await this.reportTemplate(tmpl.error);
       await this.reportOnce(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
         `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${this.cfg.POD_TEMPLATE_NAMESPACE}/${this.cfg.POD_TEMPLATE_NAME}` });
       throw new TemplateUnusable(tmpl.error);
@@ -452,6 +458,7 @@ export class Controller {
         `the API server refused default pod ${podName}: ${apiMessage(err)}`);
       throw new CreateRefused(apiMessage(err));
     }
+    this.templateReported = undefined;
     this.reported.get(key)?.delete('template');
     this.reported.get(key)?.delete('refused');
     this.blocked.delete(key);
@@ -503,6 +510,19 @@ export class Controller {
     if (at !== undefined && at > 0) this.metrics.latency.observe({ action }, (Date.now() - at) / 1000);
   }
 
+  /** One Warning on the PodTemplate itself per problem: the place to look, whatever the number of lame Services. */
+  private async reportTemplate(problem: string): Promise<void> {
+    if (this.templateReported === problem) return;
+    this.templateReported = problem;
+    const ref = { kind: 'PodTemplate' as const, namespace: this.cfg.POD_TEMPLATE_NAMESPACE, name: this.cfg.POD_TEMPLATE_NAME, uid: '' };
+    try {
+      await this.kube.recordEvent(ref, 'Warning', 'PodTemplateUnusable', `no default pod can be created from it: ${problem}`);
+    } catch (err) {
+      this.metrics.apiErrors.inc({ op: 'event' });
+      this.log.warn({ template: `${ref.namespace}/${ref.name}`, err: apiMessage(err) }, 'could not record event');
+    }
+  }
+
   private async reportOnce(svc: ServiceInfo, topic: string, what: string, type: 'Normal' | 'Warning', reason: string, message: string, extra: object = {}): Promise<void> {
     let topics = this.reported.get(svc.key);
     if (topics?.get(topic) === what) return;
@@ -513,6 +533,10 @@ export class Controller {
   }
 
   private async event(svc: ServiceInfo, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
+    if (type === 'Warning' && !this.warnings.allow(reason)) {
+      this.metrics.eventsSuppressed.inc({ reason });
+      return;
+    }
     try {
       await this.kube.recordEvent({ namespace: svc.namespace, name: svc.name, uid: svc.uid }, type, reason, message);
     } catch (err) {

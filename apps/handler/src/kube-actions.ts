@@ -32,6 +32,8 @@ export interface ServiceRef {
   namespace: string;
   name: string;
   uid: string;
+  /** What the Event is about: a Service unless said otherwise. */
+  kind?: 'Service' | 'PodTemplate';
 }
 
 export interface KubeActions {
@@ -142,7 +144,7 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         namespace: svc.namespace,
         body: {
           metadata: { generateName: `${svc.name}.`, namespace: svc.namespace },
-          involvedObject: { apiVersion: 'v1', kind: 'Service', namespace: svc.namespace, name: svc.name, uid: svc.uid },
+          involvedObject: { apiVersion: 'v1', kind: svc.kind ?? 'Service', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) },
           type, reason, message, count: 1, firstTimestamp: now, lastTimestamp: now,
           source: { component: FIELD_MANAGER }, reportingComponent: FIELD_MANAGER, reportingInstance: instance,
         },

@@ -190,3 +190,43 @@ describe('Events during a template outage', () => {
     expect(warnings.filter((e) => e.object.startsWith('svc-')).length).toBeLessThanOrEqual(25);
   });
 });
+
+describe('Redis full', () => {
+  it('Redis at maxmemory (noeviction) while the handler is away: the handler frees it by itself and acts again', async () => {
+    const small = await TestRedis.start(['--maxmemory', '4mb', '--maxmemory-policy', 'noeviction']);
+    try {
+      const ns = await freshNamespace(k, 'redis-full');
+      await createTemplate(k, ns);
+      const crit = `redis-full-${suffix()}`;
+      crits.push(crit);
+      await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+      pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: small.url, templateNamespace: ns });
+      const p = pipeline;
+      await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+      await createRealPod(k, ns, 'web-1', { app: 'web' });
+      await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
+      // The handler is away; a pod with many labels changes until Redis is full.
+      await p.procs.handler.kill('SIGKILL');
+      const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`filler-${i}`, 'x'.repeat(60)]));
+      await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'filler', labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+      const oom = (): boolean => p.logs('watcher-pods').some((l) => /OOM/.test(JSON.stringify(l.err ?? '')));
+      for (let i = 0; i < 5_000 && !oom(); i++) {
+        await k.core.patchNamespacedPod({ namespace: ns, name: 'filler', body: [{ op: 'replace', path: '/metadata/labels/filler-0', value: `${i}`.padEnd(60, 'y') }] });
+      }
+      expect(oom()).toBe(true);
+      // The handler comes back to a full Redis; the Service then loses its pod.
+      p.procs.handler.start();
+      await p.waitReady(['handler']);
+      await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1', gracePeriodSeconds: 0 });
+      await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 45_000);
+      expect(p.logs('handler').some((l) => l.msg.startsWith('Redis is full'))).toBe(true);
+    } catch (err) {
+      if (pipeline) console.error(pipeline.tail(40));
+      throw err;
+    } finally {
+      await pipeline?.stop();
+      pipeline = undefined;
+      await small.stop();
+    }
+  });
+});

@@ -8,6 +8,7 @@ import { Controller } from './controller.ts';
 import { kubeActions } from './kube-actions.ts';
 import { livenessProblem } from './liveness.ts';
 import { handlerMetrics } from './metrics.ts';
+import { isRedisFull, RedisFullRecovery } from './redis-full.ts';
 import { RedisIdentity } from './redis-identity.ts';
 
 /** How often the handler checks that Redis still holds the queue it knows. */
@@ -78,6 +79,10 @@ runMain('handler', async () => {
   // those older than it are recognised as stale.
   const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: config.WORKER_CONCURRENCY });
   started.worker = worker;
-  worker.on('error', (err) => log.warn({ err: err.message }, 'queue connection error; the worker reconnects by itself'));
+  const full = new RedisFullRecovery({ queue: inspector, redis: identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
+  worker.on('error', (err) => {
+    if (isRedisFull(err)) full.onFull(err);
+    else log.warn({ err: err.message }, 'queue connection error; the worker reconnects by itself');
+  });
   worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
 });

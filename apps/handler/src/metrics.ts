@@ -13,7 +13,7 @@ export function handlerMetrics() {
     latency: new Histogram({ name: 'critsvc_event_to_action_seconds', help: 'From the watcher receiving an event to the default pod action it caused', labelNames: ['action'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     syncSeconds: new Gauge({ name: 'critsvc_start_sync_seconds', help: 'Time the start-up list took', registers: [registry] }),
     liveDisagreements: new Counter({ name: 'critsvc_live_check_disagreements_total', help: 'Creates not made because the API server did not confirm the state (forged or stale queue data); the state is repaired each time', registers: [registry] }),
-    relists: new Counter({ name: 'critsvc_relists_total', help: 'Complete lists taken after start-up to repair the state, by reason (periodic, redis-restarted, redis-data-lost)', labelNames: ['reason'], registers: [registry] }),
+    relists: new Counter({ name: 'critsvc_relists_total', help: 'Complete lists taken after start-up to repair the state, by reason (periodic, redis-restarted, redis-data-lost, redis-full)', labelNames: ['reason'], registers: [registry] }),
     relistDrift: new Counter({ name: 'critsvc_relist_drift_total', help: 'Objects a relist found the state wrong about (missing, outdated or gone), by kind: queue data that was lost', labelNames: ['kind'], registers: [registry] }),
     eventsSuppressed: new Counter({ name: 'critsvc_events_suppressed_total', help: 'Warning Events not recorded because that reason passed its rate limit (25, then 1 a minute, across Services), by reason', labelNames: ['reason'], registers: [registry] }),
     statusWrites: new Counter({ name: 'critsvc_status_writes_total', help: 'CriticalService status patches', registers: [registry] }),

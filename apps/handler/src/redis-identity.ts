@@ -8,7 +8,8 @@ export type RedisChange = 'redis-restarted' | 'redis-data-lost';
 
 export class RedisIdentity {
   private runId: string | undefined;
-  private readonly redis: Redis;
+  /** A plain connection of the handler's own (fails fast while Redis is away). */
+  readonly redis: Redis;
   private readonly marker: string;
 
   constructor(options: RedisOptions, queueName: string) {
@@ -30,6 +31,14 @@ export class RedisIdentity {
     if (before === undefined) return undefined;
     if (runId !== before) return 'redis-restarted';
     return fresh ? 'redis-data-lost' : undefined;
+  }
+
+  /** How full Redis is: used_memory over maxmemory (0 when it has no limit). */
+  async fullness(): Promise<number> {
+    const info = await this.redis.info('memory');
+    const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
+    const max = Number(/maxmemory:(\d+)/.exec(info)?.[1] ?? 0);
+    return max > 0 ? used / max : 0;
   }
 
   close(): void {

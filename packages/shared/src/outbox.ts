@@ -139,7 +139,9 @@ export class Outbox {
     } catch (err) {
       const delay = this.backoff.next();
       if (!this.failing || this.backoff.failures % 10 === 0) {
-        this.opts.log.warn({ err, pending: this.pending.size, retryInMs: delay }, 'cannot reach the queue; keeping events and retrying');
+        const full = err instanceof Error && err.name === 'QueueBacklogFull';
+        this.opts.log.warn({ err, pending: this.pending.size, retryInMs: delay },
+          full ? 'queue backlog full (handler down or behind); keeping events, one per object, and retrying' : 'cannot reach the queue; keeping events and retrying');
       }
       this.failing = true;
       this.checkBound();

@@ -44,10 +44,32 @@ export class QueueProducer {
   private queue: Queue | undefined;
   private readonly name: string;
   private readonly url: string;
+  private readonly backlogMax: number;
+  /** Jobs waiting in the queue, as last counted. */
+  private backlog = { count: 0, at: 0 };
+  private counting: Promise<void> | undefined;
 
-  constructor(name: string, url: string) {
+  /** @param backlogMax refuse to add while this many jobs wait (0: no limit). */
+  constructor(name: string, url: string, backlogMax = 0) {
     this.name = name;
     this.url = url;
+    this.backlogMax = backlogMax;
+  }
+
+  /**
+   * Throws QueueBacklogFull while the queue holds backlogMax waiting jobs: the caller keeps the
+   * events (coalesced per object) rather than piling up intermediate ones in Redis. Counted at
+   * most once a second, and without waiting for the count while far below the limit.
+   */
+  private async checkBacklog(queue: Queue): Promise<void> {
+    if (this.backlogMax <= 0) return;
+    if (Date.now() - this.backlog.at > 1_000) {
+      this.counting ??= queue.getWaitingCount()
+        .then((count) => { this.backlog = { count, at: Date.now() }; }, () => undefined)
+        .finally(() => { this.counting = undefined; });
+      if (this.backlog.count >= this.backlogMax / 2) await this.counting;
+    }
+    if (this.backlog.count >= this.backlogMax) throw new QueueBacklogFull(this.backlog.count, this.backlogMax);
   }
 
   private get(): Queue {
@@ -64,6 +86,7 @@ export class QueueProducer {
 
   async send(jobs: QueueJob[]): Promise<void> {
     const queue = this.get();
+    await this.checkBacklog(queue);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -86,5 +109,14 @@ export class QueueProducer {
     const q = this.queue;
     this.queue = undefined;
     await q?.close().catch(() => undefined);
+  }
+}
+
+/** The handler is down or behind: the queue already holds as many waiting jobs as allowed. */
+export class QueueBacklogFull extends Error {
+  override name = 'QueueBacklogFull';
+
+  constructor(count: number, max: number) {
+    super(`${count} jobs wait in the queue (QUEUE_BACKLOG_MAX ${max}): the handler is down or behind; holding new events here, one per object`);
   }
 }

@@ -27,7 +27,7 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const events = new Counter({ name: 'critsvc_watch_events_total', help: 'Watch events received, by type', labelNames: ['kind', 'type'], registers: [registry] });
-  const producer = new QueueProducer(config.QUEUE_NAME, config.REDIS_URL);
+  const producer = new QueueProducer(config.QUEUE_NAME, config.REDIS_URL, config.QUEUE_BACKLOG_MAX);
   const bound = outboxBound(config.OUTBOX_MAX_OBJECTS);
   if (bound.warning) log.warn({ maxObjects: bound.maxObjects, fits: bound.derived }, bound.warning);
   else log.info({ maxObjects: bound.maxObjects }, 'outbox bound (objects held while Redis is unreachable)');

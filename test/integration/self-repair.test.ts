@@ -230,3 +230,26 @@ describe('Redis full', () => {
     }
   });
 });
+
+describe('a bounded backlog', () => {
+  it('with the handler away, 300 changes of one pod leave a bounded backlog in Redis, and the newest state still arrives', async () => {
+    const { ns, p } = await setUp('backlog', { QUEUE_BACKLOG_MAX: '50' });
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await p.procs.handler.kill('SIGKILL');
+    for (let i = 0; i < 300; i++) {
+      await k.core.patchNamespacedPod({ namespace: ns, name: 'web-1', body: [{ op: 'replace', path: '/metadata/labels/app', value: i === 299 ? 'gone' : 'web' }, { op: 'add', path: '/metadata/labels/n', value: String(i) }] });
+    }
+    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    try {
+      await eventually('the watchers holding back', async () => p.logs('watcher-pods').some((l) => l.msg.startsWith('queue backlog full')), 10_000);
+      // The gate is checked before each batch: at most the limit plus what was in flight.
+      expect(await queue.getWaitingCount()).toBeLessThan(150);
+    } finally {
+      await queue.close();
+    }
+    // The restarted handler acts on the newest state (the pod no longer selected): the Service is lame.
+    p.procs.handler.start();
+    await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 20_000);
+  });
+});

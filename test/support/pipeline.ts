@@ -13,6 +13,16 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const PROCESSES = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'] as const;
 export type ProcessName = (typeof PROCESSES)[number];
 
+/**
+ * How a process is run. Default: `node apps/<name>/src/main.ts` on this machine; a launcher runs
+ * it otherwise (e.g. in a container, test/support/container.ts), in the foreground with its log
+ * on stdout, and may deliver signals itself.
+ */
+export interface Launcher {
+  command(name: ProcessName, env: Record<string, string>): { cmd: string; args: string[]; env: NodeJS.ProcessEnv };
+  signal?(name: ProcessName, signal: NodeJS.Signals): void;
+}
+
 export interface LogLine {
   level: string;
   msg: string;
@@ -27,18 +37,19 @@ class Proc {
   exits: (number | null)[] = [];
   private readonly name: ProcessName;
   private readonly env: Record<string, string>;
+  private readonly launcher: Launcher | undefined;
 
-  constructor(name: ProcessName, env: Record<string, string>) {
+  constructor(name: ProcessName, env: Record<string, string>, launcher?: Launcher) {
     this.name = name;
     this.env = env;
+    this.launcher = launcher;
   }
 
   start(): void {
     this.port = undefined;
-    const child = spawn(process.execPath, [join(root, 'apps', this.name, 'src', 'main.ts')], {
-      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const { cmd, args, env } = this.launcher?.command(this.name, this.env)
+      ?? { cmd: process.execPath, args: [join(root, 'apps', this.name, 'src', 'main.ts')], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env } };
+    const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let buf = '';
     child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
@@ -65,14 +76,18 @@ class Proc {
   async kill(signal: NodeJS.Signals): Promise<void> {
     const c = this.child;
     if (!c || c.exitCode !== null || c.signalCode !== null) return;
+    const send = (s: NodeJS.Signals): void => {
+      if (this.launcher?.signal) this.launcher.signal(this.name, s);
+      else c.kill(s);
+    };
     await new Promise<void>((r) => {
       // A process that ignores SIGTERM must not outlive its test.
-      const t = setTimeout(() => c.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => send('SIGKILL'), 10_000);
       c.once('exit', () => {
         clearTimeout(t);
         r();
       });
-      c.kill(signal);
+      send(signal);
     });
   }
 }
@@ -85,6 +100,7 @@ export interface PipelineOptions {
   env?: Record<string, string>;
   /** Per-process kubeconfig (e.g. one per ServiceAccount); default: the admin's. */
   kubeconfigs?: Partial<Record<ProcessName, string>>;
+  launcher?: Launcher;
 }
 
 export class Pipeline {
@@ -109,7 +125,7 @@ export class Pipeline {
     };
     this.procs = Object.fromEntries(PROCESSES.map((n) => {
       const kubeconfig = opts.kubeconfigs?.[n];
-      return [n, new Proc(n, kubeconfig ? { ...env, KUBECONFIG: kubeconfig } : env)];
+      return [n, new Proc(n, kubeconfig ? { ...env, KUBECONFIG: kubeconfig } : env, opts.launcher)];
     })) as Record<ProcessName, Proc>;
   }
 

@@ -92,7 +92,12 @@ export function sharedDispatcher(kc: KubeConfig): Promise<Dispatcher> {
     pool = (async () => {
       const tls: RequestOptions = {};
       await kc.applyToHTTPSOptions(tls);
-      const opts = kc.createDispatcherOptions(kc.getCurrentCluster(), { ca: tls.ca, cert: tls.cert, key: tls.key, ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }) });
+      // servername: the kubeconfig's tls-server-name (an API server reached by another address).
+      const opts = kc.createDispatcherOptions(kc.getCurrentCluster(), {
+        ca: tls.ca, cert: tls.cert, key: tls.key,
+        ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
+        ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+      });
       // A proxy or SOCKS: client-node's own dispatcher per request, as it does by default.
       if (opts.type !== 'agent') return new Agent({ connections: 32 });
       return new Agent({ connect: opts.connect, connections: 32, keepAliveTimeout: 30_000 });

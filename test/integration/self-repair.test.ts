@@ -133,26 +133,32 @@ describe('lost queue data', () => {
   });
 });
 
+/** A ServiceAccount for the handler with rights on pods, Services, templates and Events in `ns` only. */
+async function limitedHandler(ns: string, o: { statusPatch?: boolean } = {}): Promise<{ sa: string; rbac: RbacAuthorizationV1Api }> {
+  const sa = `handler-${suffix()}`;
+  await k.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
+  const rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
+  await rbac.createClusterRole({ body: { metadata: { name: sa }, rules: [
+    { apiGroups: ['mycrd.com'], resources: ['criticalservices'], verbs: ['get', 'list', 'watch'] },
+    ...(o.statusPatch === false ? [] : [{ apiGroups: ['mycrd.com'], resources: ['criticalservices/status'], verbs: ['patch'] }]),
+  ] } });
+  await rbac.createClusterRoleBinding({ body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] } });
+  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: sa }, rules: [
+    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
+    { apiGroups: [''], resources: ['services', 'podtemplates'], verbs: ['get', 'list'] },
+    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+  ] } });
+  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] } });
+  return { sa, rbac };
+}
+
 describe('a namespace the handler may not read', () => {
   it('does not hold the others back: they are protected, and the CriticalService says which namespace is not', async () => {
     const good = await freshNamespace(k, 'listable');
     const denied = await freshNamespace(k, 'denied');
     await createTemplate(k, good);
     // The handler's ServiceAccount may read CriticalServices everywhere but pods and Services only in `good`.
-    const sa = `handler-${suffix()}`;
-    await k.core.createNamespacedServiceAccount({ namespace: good, body: { metadata: { name: sa } } });
-    const rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
-    await rbac.createClusterRole({ body: { metadata: { name: sa }, rules: [
-      { apiGroups: ['mycrd.com'], resources: ['criticalservices'], verbs: ['get', 'list', 'watch'] },
-      { apiGroups: ['mycrd.com'], resources: ['criticalservices/status'], verbs: ['patch'] },
-    ] } });
-    await rbac.createClusterRoleBinding({ body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: good }] } });
-    await rbac.createNamespacedRole({ namespace: good, body: { metadata: { name: sa }, rules: [
-      { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
-      { apiGroups: [''], resources: ['services', 'podtemplates'], verbs: ['get', 'list'] },
-      { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-    ] } });
-    await rbac.createNamespacedRoleBinding({ namespace: good, body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: good }] } });
+    const { sa, rbac } = await limitedHandler(good);
     const crit = `listable-${suffix()}`;
     crits.push(crit);
     await createCrit(k, crit, { matchLabels: [{ key: 'role', value: 'frontend' }] });
@@ -251,5 +257,30 @@ describe('a bounded backlog', () => {
     // The restarted handler acts on the newest state (the pod no longer selected): the Service is lame.
     p.procs.handler.start();
     await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 20_000);
+  });
+});
+
+describe('status writes refused', () => {
+  it('are retried with backoff, not every STATUS_FLUSH_MS; the handler keeps acting', async () => {
+    const ns = await freshNamespace(k, 'status-denied');
+    await createTemplate(k, ns);
+    const { sa, rbac } = await limitedHandler(ns, { statusPatch: false });
+    const crit = `status-denied-${suffix()}`;
+    crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    try {
+      pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, env: { STATUS_FLUSH_MS: '200' },
+        kubeconfigs: { handler: await serviceAccountKubeconfig(k, ns, sa) } });
+      await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+      await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 15_000);
+      const failures = async (): Promise<number> => Number(/critsvc_api_errors_total\{op="status"\} (\d+)/.exec(await pipeline!.metrics())?.[1] ?? 0);
+      const before = await failures();
+      await new Promise((r) => setTimeout(r, 8_000));
+      // Every 200 ms would be 40 attempts; with backoff from 200 ms doubling, about 5.
+      expect(await failures() - before).toBeLessThanOrEqual(8);
+    } finally {
+      await rbac.deleteClusterRoleBinding({ name: sa }).catch(() => undefined);
+      await rbac.deleteClusterRole({ name: sa }).catch(() => undefined);
+    }
   });
 });

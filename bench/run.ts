@@ -185,7 +185,7 @@ async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnT
   });
   await waitUntil('watchers ready', async () => (await Promise.all(['watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
   const watchersReady = performance.now();
-  await waitUntil('initial events drained', async () => (await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"')) === 0 && (await metric(p.ports.handler, 'critsvc_events_processed_total')) > 0, 300_000, 200);
+  await waitUntil('initial events drained', async () => (await metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"')) === 0 && (await metric(p.ports.handler, 'critsvc_events_processed_total')) > 0, 300_000, 200);
   const drained = performance.now();
   const rss = Object.fromEntries(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => [a, rssMb(p.sup.pid(a as App))]));
   const handlerHeapMb = (await metric(p.ports.handler, 'nodejs_heap_size_used_bytes')) / 1024 / 1024;
@@ -225,7 +225,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
     }
   })();
   const sampler = setInterval(() => {
-    void metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"').then((w) => (maxWaiting = Math.max(maxWaiting, w)), () => undefined);
+    void metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"').then((w) => (maxWaiting = Math.max(maxWaiting, w)), () => undefined);
   }, 500);
   log(`churn round ${round}: ${CHURN_RATE} pod events/s for ${CHURN_SECONDS}s, with failover trials alongside`);
   const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
@@ -251,7 +251,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   const rss = rssMb(p.sup.pid('handler'));
   return {
     targetRate: CHURN_RATE, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
-    finalWaiting: await metric(p.ports.handler, 'critsvc_queue_jobs', 'state="waiting"'),
+    finalWaiting: await metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"'),
     failover: summarize(failover), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
   };
 }

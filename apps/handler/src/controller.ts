@@ -15,12 +15,11 @@ import type { Blocked } from './model/status.ts';
 import { isComparable, isOlderOrSame } from './model/resource-version.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
-import { WorkQueue } from './workqueue.ts';
+import { DecisionQueue } from './decision-queue.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
+  | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
 
-const WORKERS = 4;
 const UNLISTED_RETRY_MS = 30_000;
 
 interface ListTarget {
@@ -37,7 +36,8 @@ function isRefusal(err: unknown): boolean {
 
 export class Controller {
   readonly store = new Store();
-  private readonly queue = new WorkQueue(200, 30_000);
+  /** Services waiting for a decision (not the event queue in Redis: that one feeds handleJob). */
+  private readonly queue = new DecisionQueue(200, 30_000);
   private readonly expectations = new Expectations();
   private readonly templates: TemplateSource;
   private readonly status: StatusWriter;
@@ -262,7 +262,7 @@ export class Controller {
 
   start(): void {
     this.status.start();
-    this.running ??= this.queue.run(WORKERS, (key) => this.reconcile(key));
+    this.running ??= this.queue.run(this.cfg.DECISION_WORKERS, (key) => this.reconcile(key));
   }
 
   async stop(): Promise<void> {

@@ -24,11 +24,11 @@ runMain('handler', async () => {
   const metrics = handlerMetrics();
   const controller = new Controller(config, kubeActions(kc), log, metrics);
   const connection = { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null };
-  // Only for reading the queue depth; the Worker has its own connections.
+  // Only for reading the event queue's depth and freeing a full Redis; the Worker has its own connections.
   const inspector = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), enableOfflineQueue: false } });
   inspector.on('error', () => undefined);
   new Gauge({
-    name: 'critsvc_queue_jobs', help: 'Jobs in the queue by state', labelNames: ['state'], registers: [metrics.registry],
+    name: 'critsvc_event_queue_jobs', help: 'Jobs in the event queue (BullMQ, in Redis) by state', labelNames: ['state'], registers: [metrics.registry],
     async collect() {
       try {
         const counts = await inspector.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
@@ -38,7 +38,7 @@ runMain('handler', async () => {
       }
     },
   });
-  new Gauge({ name: 'critsvc_workqueue_depth', help: 'Services waiting for a decision', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
+  new Gauge({ name: 'critsvc_decision_queue_depth', help: 'Services waiting for a decision (the decision queue)', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
 
   // A holder, not the Worker itself: the shutdown hook and /healthz exist before the Worker does.
   const started: { worker?: Worker } = {};
@@ -77,7 +77,7 @@ runMain('handler', async () => {
   controller.start();
   // Started only now: the jobs waiting for us are applied on top of the complete state, and
   // those older than it are recognised as stale.
-  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: config.WORKER_CONCURRENCY });
+  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: config.EVENT_QUEUE_CONCURRENCY });
   started.worker = worker;
   const full = new RedisFullRecovery({ queue: inspector, redis: identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
   worker.on('error', (err) => {

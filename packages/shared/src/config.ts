@@ -95,7 +95,8 @@ const handler = {
   RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
   RELIST_SECONDS: positive({ default: 900, desc: 'Every so often list everything from the API server again and repair the state from it (queue data lost or stalled); also done at once when Redis restarts or loses its data' }),
   TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),
-  WORKER_CONCURRENCY: positive({ default: 16, desc: 'Queue jobs the handler fetches at once; decisions are level-based, so order does not matter' }),
+  EVENT_QUEUE_CONCURRENCY: positive({ default: 16, desc: 'Jobs of the event queue (BullMQ, in Redis) the handler takes at once. Applying a job to the state is synchronous and quick, so this barely matters; decisions are level-based, so order does not matter either' }),
+  DECISION_WORKERS: positive({ default: 4, desc: 'Services decided at once (the decision queue: Service keys the events made due). A decision may wait on the API server (live check, create, delete), so this bounds how many outages are handled in parallel' }),
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),
 };
 

@@ -1,8 +1,10 @@
-// A keyed work queue in the manner of client-go's: a key waits at most once, is never worked
-// on by two workers at once, and failures come back after a per-key exponential delay.
+// The decision queue: Service keys waiting to be decided, in the manner of client-go's work queue
+// (a key waits at most once, is never worked on by two workers at once, failures come back after a
+// per-key exponential delay). Not to be confused with the event queue (BullMQ, in Redis) that
+// brings the watchers' events to the handler.
 import { Backoff } from '@critsvc/shared';
 
-export class WorkQueue {
+export class DecisionQueue {
   private readonly queue: string[] = [];
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();

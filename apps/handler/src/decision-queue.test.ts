@@ -1,8 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { WorkQueue } from './workqueue.ts';
+import { DecisionQueue } from './decision-queue.ts';
 
 /** Runs the queue with `workers` loops, recording which keys were worked on, in order. */
-function record(q: WorkQueue, workers: number, work: (key: string) => Promise<void> = async () => undefined): { seen: string[]; done: Promise<void> } {
+function record(q: DecisionQueue, workers: number, work: (key: string) => Promise<void> = async () => undefined): { seen: string[]; done: Promise<void> } {
   const seen: string[] = [];
   const done = q.run(workers, async (key) => {
     seen.push(key);
@@ -13,12 +13,12 @@ function record(q: WorkQueue, workers: number, work: (key: string) => Promise<vo
 
 const tick = (): Promise<void> => new Promise((r) => setImmediate(r));
 
-describe('WorkQueue', () => {
+describe('DecisionQueue', () => {
   beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] }));
   afterEach(() => vi.useRealTimers());
 
   it('a key added twice before it is taken is worked on once', async () => {
-    const q = new WorkQueue();
+    const q = new DecisionQueue();
     q.add('a');
     q.add('a');
     q.add('b');
@@ -30,7 +30,7 @@ describe('WorkQueue', () => {
   });
 
   it('a key is never worked on by two workers at once; added while in work, it comes back once after', async () => {
-    const q = new WorkQueue();
+    const q = new DecisionQueue();
     let running = 0;
     let most = 0;
     let release: () => void = () => undefined;
@@ -57,7 +57,7 @@ describe('WorkQueue', () => {
   });
 
   it('addAfter keeps the earlier of two times', async () => {
-    const q = new WorkQueue();
+    const q = new DecisionQueue();
     const { seen, done } = record(q, 1);
     q.addAfter('a', 5_000);
     q.addAfter('a', 1_000);
@@ -79,7 +79,7 @@ describe('WorkQueue', () => {
     { what: 'a cap below the maximum is honoured (TEMPLATE_RETRY_SECONDS)', cap: 2_000, failures: 20, least: 2_000, most: 2_000 },
   ];
   it.each(backoff)('addRateLimited: $what', ({ cap, failures, least, most }) => {
-    const q = new WorkQueue(100, 30_000);
+    const q = new DecisionQueue(100, 30_000);
     let ms = 0;
     for (let i = 0; i < failures; i++) ms = q.addRateLimited('a', cap);
     expect(ms).toBeGreaterThanOrEqual(least);
@@ -88,7 +88,7 @@ describe('WorkQueue', () => {
   });
 
   it('forget() starts the backoff again', () => {
-    const q = new WorkQueue(100, 30_000);
+    const q = new DecisionQueue(100, 30_000);
     for (let i = 0; i < 10; i++) q.addRateLimited('a');
     q.forget('a');
     expect(q.addRateLimited('a')).toBeLessThanOrEqual(100);
@@ -96,7 +96,7 @@ describe('WorkQueue', () => {
   });
 
   it('shutDown() ends idle workers and drops timers', async () => {
-    const q = new WorkQueue();
+    const q = new DecisionQueue();
     const { seen, done } = record(q, 3);
     q.addAfter('a', 1_000);
     q.shutDown();

@@ -27,7 +27,7 @@ runMain('dashboard', async () => {
   const config = configOrExit('dashboard', () => loadDashboardConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'dashboard');
   const queue = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null } });
-  queue.on('error', (err) => log.warn({ err: err.message }, 'redis connection error; reconnecting'));
+  queue.on('error', (err) => log.warn({ err }, 'redis connection error; reconnecting'));
 
   const board = new ExpressAdapter();
   board.setBasePath('/');

@@ -1,6 +1,6 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, httpStatus, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
+import { apiMessage, httpStatus, logError, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
 import { EventLimiter } from './event-limiter.ts';
 import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { KubeActions, PodRef } from './kube-actions.ts';
@@ -135,7 +135,7 @@ export class Controller {
         this.markUnlisted(l, err);
         return true;
       }
-      this.log.warn({ kind: l.kind, scope: l.scope || '*', err: apiMessage(err), attempt }, 'start-up list failed; retrying');
+      this.log.warn({ kind: l.kind, scope: l.scope || '*', err: logError(err), attempt }, 'start-up list failed; retrying');
       return false;
     }
   }
@@ -189,7 +189,7 @@ export class Controller {
       else this.log.info(fields, 'relisted: the state matched the API server');
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'list' });
-      this.log.warn({ reason, err: apiMessage(err) }, 'relist failed; the next one retries');
+      this.log.warn({ reason, err: logError(err) }, 'relist failed; the next one retries');
     } finally {
       this.relisting = false;
     }
@@ -361,7 +361,7 @@ export class Controller {
       }
       const retryInMs = this.queue.addRateLimited(key);
       const level = isTransient(err) ? 'warn' : 'error';
-      this.log[level]({ svc: key, err: apiMessage(err), retryInMs }, 'action failed; retrying');
+      this.log[level]({ svc: key, err: logError(err), retryInMs }, 'action failed; retrying');
     }
   }
 
@@ -519,7 +519,7 @@ export class Controller {
       await this.kube.recordEvent(ref, 'Warning', 'PodTemplateUnusable', `no default pod can be created from it: ${problem}`);
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'event' });
-      this.log.warn({ template: `${ref.namespace}/${ref.name}`, err: apiMessage(err) }, 'could not record event');
+      this.log.warn({ template: `${ref.namespace}/${ref.name}`, err: logError(err) }, 'could not record event');
     }
   }
 
@@ -528,7 +528,8 @@ export class Controller {
     if (topics?.get(topic) === what) return;
     if (!topics) this.reported.set(svc.key, (topics = new Map()));
     topics.set(topic, what);
-    this.log.error({ svc: svc.key, reason, ...extra }, message);
+    // A constant message; what happened is in reason and detail (grep '"reason":"DefaultPodRefused"').
+    this.log.error({ svc: svc.key, reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
     await this.event(svc, type, reason, message);
   }
 
@@ -542,7 +543,7 @@ export class Controller {
     } catch (err) {
       // Events are best effort: never a reason to redo an action.
       this.metrics.apiErrors.inc({ op: 'event' });
-      this.log.warn({ svc: svc.key, reason, err: apiMessage(err) }, 'could not record event');
+      this.log.warn({ svc: svc.key, reason, err: logError(err) }, 'could not record event');
     }
   }
 }

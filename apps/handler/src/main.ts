@@ -82,7 +82,7 @@ runMain('handler', async () => {
   const full = new RedisFullRecovery({ queue: inspector, redis: identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
   worker.on('error', (err) => {
     if (isRedisFull(err)) full.onFull(err);
-    else log.warn({ err: err.message }, 'queue connection error; the worker reconnects by itself');
+    else log.warn({ err }, 'queue connection error; the worker reconnects by itself');
   });
   worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
 });

@@ -1,7 +1,7 @@
 // Writes CriticalService status (merge patch on the status subresource), batched and only
 // when what it says changed. A failing write is retried with per-CriticalService backoff; the
 // conditions' lastTransitionTime survives a restart (read from the object before the first write).
-import { apiMessage, Backoff, type Logger } from '@critsvc/shared';
+import { Backoff, logError, type Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { computeStatus, withTransitionTimes, type Blocked, type Condition } from './model/status.ts';
@@ -82,7 +82,7 @@ export class StatusWriter {
         const f = this.failing.get(name) ?? { backoff: new Backoff(this.o.flushMs, 60_000), notBefore: 0 };
         const retryInMs = f.backoff.next();
         this.failing.set(name, { ...f, notBefore: Date.now() + retryInMs });
-        this.o.log.warn({ criticalService: name, err: apiMessage(err), retryInMs, failures: f.backoff.failures }, 'status update failed; will retry');
+        this.o.log.warn({ criticalService: name, err: logError(err), retryInMs, failures: f.backoff.failures }, 'status update failed; will retry');
       }
     }
   }

@@ -55,6 +55,20 @@ export function isTransient(err: unknown): boolean {
 }
 
 /** The Kubernetes Status message of an API error, for logs and status conditions. */
+/**
+ * An error as logs should carry it (under `err`, through pino's serializer: type, message, stack):
+ * an API server error gets its Status message and code instead of client-node's whole response
+ * dump; anything thrown that is not an Error becomes one.
+ */
+export function logError(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(String(err));
+  if (!(err instanceof ApiException)) return err;
+  const e = new Error(apiMessage(err));
+  e.name = 'ApiError';
+  e.stack = `ApiError: ${e.message}\n${(err.stack ?? '').split('\n').slice(1).join('\n')}`;
+  return Object.assign(e, { statusCode: err.code });
+}
+
 export function apiMessage(err: unknown): string {
   if (err instanceof ApiException) {
     try {

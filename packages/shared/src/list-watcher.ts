@@ -16,7 +16,7 @@
 // So the only sure sign of a stall is a watch still open past its own timeout plus a margin.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Backoff, sleep } from './backoff.ts';
-import { apiMessage, httpStatus, type RawPage } from './kube.ts';
+import { httpStatus, logError, type RawPage } from './kube.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
 import { objectKey, type Kind, type QueueJob, type WatchEventType } from './types.ts';
@@ -150,7 +150,7 @@ export class ListWatcher {
           continue;
         }
         const delay = this.backoff.next();
-        this.log.warn({ kind, scope, err: apiMessage(err), retryInMs: delay }, 'list/watch failed; retrying');
+        this.log.warn({ kind, scope, err: logError(err), retryInMs: delay }, 'list/watch failed; retrying');
         await sleep(delay, this.stopCtl.signal);
       }
     }

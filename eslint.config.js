@@ -21,6 +21,40 @@ export default defineConfig(
     },
   },
   {
+    // The decision model and its tests stay off the I/O stack: not the `@critsvc/shared` barrel (it
+    // loads all of it), no client library, nothing outside model/ but the tables' builders.
+    files: ['apps/handler/src/model/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        paths: [{ name: '@critsvc/shared', message: 'The model imports @critsvc/shared/model (types, pure helpers); the barrel loads client-node, BullMQ, pino, ...' }],
+        patterns: [
+          { regex: '^(bullmq|ioredis|@kubernetes/client-node|pino|prom-client|undici|envalid)(/|$)', message: 'The decision model does no I/O.' },
+          { regex: '^\\.\\./(?!(\\.\\./)*test/support/model-fixtures\\.ts$)', message: 'The decision model and its tests import nothing outside model/ but test/support/model-fixtures.ts.' },
+        ],
+      }],
+    },
+  },
+  {
+    // The model itself: its own files, @critsvc/shared/model and node:crypto, nothing else
+    // (model/isolation.test.ts checks the same at runtime).
+    files: ['apps/handler/src/model/**/*.ts'],
+    ignores: ['**/*.test.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(?!\\./(?!\\.\\./)|@critsvc/shared/model$|node:crypto$)', message: 'The decision model imports only ./*, @critsvc/shared/model and node:crypto: no I/O, no dependency (not the @critsvc/shared barrel).' }],
+      }],
+    },
+  },
+  {
+    // `@critsvc/shared/model` has no dependency: the model (and its unit tests) load nothing else.
+    files: ['packages/shared/src/model.ts', 'packages/shared/src/types.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        patterns: [{ regex: '^(?!\\./types\\.ts$)', message: '@critsvc/shared/model stays dependency-free: model.ts re-exports ./types.ts, which imports nothing.' }],
+      }],
+    },
+  },
+  {
     // Entry points hand process.env to the config loader; scripts and tests run outside the product.
     files: ['apps/*/src/main.ts', 'packages/shared/src/config.ts', 'scripts/**', 'test/**', 'bench/**', '**/*.test.ts'],
     rules: { 'no-restricted-properties': 'off' },

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type DecideInput, type Decision } from './decide.ts';
-import { crit, pod, svc } from './fixtures.ts';
+import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
 import { MANAGED_BY_LABEL, SERVICE_LABEL } from './rules.ts';
 import type { PodInfo } from './types.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildDefaultPod, checkTemplate, containerPorts, namespacedReferences, unsafeFields } from './default-pod.ts';
-import { crit, svc } from './fixtures.ts';
+import { crit, svc } from '../../../../test/support/model-fixtures.ts';
 
 const nginx = { name: 'maintenance', image: 'nginx' };
 const template = (spec: Record<string, unknown>): unknown => ({ template: { spec: { containers: [nginx], ...spec } } });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { confirmCreate, type LiveView } from './live-check.ts';
-import { svc } from './fixtures.ts';
+import { svc } from '../../../../test/support/model-fixtures.ts';
 
 const stored = svc('frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
 const liveSvc = { metadata: { name: 'frontend', namespace: 'ns', uid: stored.uid, resourceVersion: '5', labels: { role: 'frontend' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } };

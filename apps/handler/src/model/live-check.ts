@@ -2,7 +2,7 @@
 // checked against what the API server says now: the Service exists as stored, it has no real
 // pod, and a CriticalService that exists covers it. A forged or stale job can then make the
 // handler read, never create.
-import type { KubeObject } from '@critsvc/shared';
+import type { KubeObject } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService } from './parse.ts';
 import { critCovers, hasRealPod, isConsidered } from './rules.ts';
 import type { CritInfo, Labels, ServiceInfo } from './types.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject } from '@critsvc/shared';
+import type { KubeObject } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService } from './parse.ts';
 
 const meta = (o: Record<string, unknown> = {}): Record<string, unknown> => ({ name: 'x', namespace: 'ns', uid: 'u', resourceVersion: '7', ...o });

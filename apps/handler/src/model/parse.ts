@@ -1,6 +1,6 @@
 // Raw objects from the queue → validated infos. A malformed object yields an error string for
 // the log instead of an exception: one bad object must never stop the handler.
-import type { KubeObject } from '@critsvc/shared';
+import type { KubeObject } from '@critsvc/shared/model';
 import { hasOwnershipMarks, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
 import type { CritInfo, LabelPair, Labels, OwnerRef, PodInfo, ServiceInfo, ServicePort } from './types.ts';
 

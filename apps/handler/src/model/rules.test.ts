@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { critCovers, defaultPodName, hasOwnershipMarks, isConsidered, isRealPod, selectorMatches } from './rules.ts';
-import { crit, pod, svc } from './fixtures.ts';
+import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
 
 describe('defaultPodName', () => {
   it('is <prefix>-<service> when that fits in 63 characters', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { crit, pod, svc } from './fixtures.ts';
+import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
 import { MANAGED_BY_LABEL, SERVICE_LABEL } from './rules.ts';
 import { computeStatus, STATUS_LIST_CAP, withTransitionTimes, type Blocked, type StatusInput } from './status.ts';
 import type { PodInfo, ServiceInfo } from './types.ts';

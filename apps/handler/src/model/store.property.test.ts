@@ -4,7 +4,7 @@
 // sent in batches at arbitrary moments, with watcher re-lists (ADDED… + SYNCED) in between.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { KubeObject, QueueJob } from '@critsvc/shared';
+import type { KubeObject, QueueJob } from '@critsvc/shared/model';
 import { Store } from './store.ts';
 
 type Op =

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeObject, QueueJob } from '@critsvc/shared';
+import type { KubeObject, QueueJob } from '@critsvc/shared/model';
 import { Store } from './store.ts';
 import type { PodInfo } from './types.ts';
 

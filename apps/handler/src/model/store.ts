@@ -1,6 +1,6 @@
 // The handler's state: every watched Service, pod and CriticalService, kept current from
 // events and snapshots, with stale events (older resourceVersion) ignored.
-import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared';
+import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
 import { isComparable, isOlderOrSame } from './resource-version.ts';
 import { critCovers, selectorMatches } from './rules.ts';

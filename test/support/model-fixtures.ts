@@ -1,6 +1,6 @@
-// Builders for the unit tables (test-only).
-import { SERVICE_LABEL } from './rules.ts';
-import type { CritInfo, LabelPair, PodInfo, ServiceInfo } from './types.ts';
+// Builders for the decision model's unit tables (apps/handler/src/model/*.test.ts).
+import { SERVICE_LABEL } from '../../apps/handler/src/model/rules.ts';
+import type { CritInfo, LabelPair, PodInfo, ServiceInfo } from '../../apps/handler/src/model/types.ts';
 
 let rv = 100;
 const nextRv = (): string => String(++rv);

@@ -170,7 +170,7 @@ export class Controller {
 
   /**
    * Lists everything again and diffs it into the state, as queue events would have: repairs what
-   * the queue lost (Redis restarted empty, a job failed for good or stalled). Objects newer in
+   * the queue lost (Redis restarted empty, a job that failed for good). Objects newer in
    * the state than the list are read again one by one: an event that came during the list, or
    * a lie from the queue. Counts what it had to repair.
    */

@@ -81,7 +81,7 @@ const watcher = {
   WATCH_TIMEOUT_SECONDS: positive({ default: 300, desc: 'Server-side timeout of one watch request, spread by up to +20% per request; the watch resumes from the last resourceVersion after it' }),
   WATCH_STALL_SECONDS: positive({ default: 30, desc: 'Margin: a watch still open this long past its server-side timeout is stalled (a silent network) and restarted. The server ends every watch at its timeout, so a quiet watch is never called stalled; a stall is noticed at most WATCH_TIMEOUT_SECONDS x 1.2 + this after the watch began' }),
   QUEUE_BACKLOG_MAX: positive({ default: 20_000, desc: 'While this many jobs wait in the queue (the handler is down or behind), the watchers hold new events in their outbox instead, one per object, so Redis holds a bounded backlog (about 1-2 KB a job) however long the handler is away' }),
-  OUTBOX_MAX_OBJECTS: count({ default: 0, desc: 'Most distinct objects buffered in memory while Redis is unreachable (one pending event per object); past it they are dropped and the watcher re-lists once Redis takes events again. 0: what the V8 heap limit holds, (limit - 64 MiB) / 1 KiB (38912 with the image\'s --max-old-space-size=96); a larger value is warned about at start' }),
+  OUTBOX_MAX_OBJECTS: count({ default: 0, desc: 'Most distinct objects buffered in memory while sends to the queue fail (Redis unreachable, or QUEUE_BACKLOG_MAX reached; one pending event per object); past it they are dropped and the watcher re-lists once a send succeeds. 0: what the V8 heap limit holds, (limit - 64 MiB) / 1 KiB (38912 with the image\'s --max-old-space-size=96); a larger value is warned about at start' }),
 };
 
 const handler = {
@@ -93,8 +93,8 @@ const handler = {
   LAME_GRACE_SECONDS: nonNegative({ default: 0, desc: 'A critical Service must stay lame this long before its default pod is created; every second here is a second clients have no endpoint' }),
   HEALTHY_GRACE_SECONDS: nonNegative({ default: 5, desc: 'The default pod stays until real pods have served the Service for this long without a break: a flapping readiness keeps one default pod instead of creating and deleting it on every flip, and the new endpoints reach every proxy before the default pod leaves' }),
   RESYNC_SECONDS: positive({ default: 300, desc: 'Every so often re-decide every Service from the state, as a safety net' }),
-  RELIST_SECONDS: positive({ default: 900, desc: 'Every so often list everything from the API server again and repair the state from it (queue data lost or stalled); also done at once when Redis restarts or loses its data' }),
-  TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying when the PodTemplate is missing or invalid' }),
+  RELIST_SECONDS: positive({ default: 900, desc: 'Every so often list everything from the API server again and repair the state from it (queue data lost, e.g. a job that failed for good); also done at once when Redis restarts or loses its data' }),
+  TEMPLATE_RETRY_SECONDS: positive({ default: 10, desc: 'Longest wait before retrying a default pod that could not be created (PodTemplate missing or invalid, admission refused, the live check disagreed); retries back off up to this' }),
   EVENT_QUEUE_CONCURRENCY: positive({ default: 16, desc: 'Jobs of the event queue (BullMQ, in Redis) the handler takes at once. Applying a job to the state is synchronous and quick, so this barely matters; decisions are level-based, so order does not matter either' }),
   DECISION_WORKERS: positive({ default: 4, desc: 'Services decided at once (the decision queue: Service keys the events made due). A decision may wait on the API server (live check, create, delete), so this bounds how many outages are handled in parallel' }),
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),

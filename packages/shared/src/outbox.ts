@@ -1,11 +1,12 @@
 // Events waiting to reach Redis, one per object (the newest event of an object supersedes the
 // older ones and moves to the back: the handler is level-based), sent oldest first in batches.
-// While Redis is reachable nothing is dropped: a list larger than the bound just drains. While
-// Redis is unreachable the events wait here and are retried forever with backoff; if they
-// outgrow the bound, they are dropped but the newest (its delivery is what tells that Redis is
-// back), later events replace it (they are older than the re-list to come), and once a send
-// succeeds the owner re-lists, once, which re-sends every object: nothing that matters is lost,
-// and no re-list happens while Redis is still down (it would only overflow again).
+// While sends succeed nothing is dropped: a list larger than the bound just drains. While they
+// fail (Redis unreachable, or the queue's backlog at QUEUE_BACKLOG_MAX) the events wait here and
+// are retried forever with backoff; if they outgrow the bound, they are dropped but the newest
+// (its delivery is what tells that sends work again), later events replace it (they are older
+// than the re-list to come), and once a send succeeds the owner re-lists, once, which re-sends
+// every object: nothing that matters is lost, and no re-list happens while sends still fail (it
+// would only overflow again).
 import { getHeapStatistics } from 'node:v8';
 import { Backoff, sleep } from './backoff.ts';
 import type { Logger } from './logger.ts';
@@ -65,7 +66,7 @@ export class Outbox {
   /** Events dropped past the bound since start. */
   dropped = 0;
   failing = false;
-  /** Events were dropped; a re-list is due once Redis takes a send again. */
+  /** Events were dropped; a re-list is due once a send succeeds again. */
   private overflowed = false;
 
   constructor(opts: OutboxOptions) {
@@ -91,13 +92,13 @@ export class Outbox {
     this.wake?.();
   }
 
-  /** While Redis is unreachable, past the bound: drop all but the newest event. */
+  /** While sends fail, past the bound: drop all but the newest event. */
   private checkBound(): void {
     if (this.pending.size <= this.opts.maxObjects) return;
     const newest = [...this.pending].at(-1);
     this.overflows++;
     this.dropped += this.pending.size - 1;
-    this.opts.log.error({ pending: this.pending.size, max: this.opts.maxObjects }, 'outbox full while Redis is unreachable; dropping it and re-listing once Redis takes events again');
+    this.opts.log.error({ pending: this.pending.size, max: this.opts.maxObjects }, 'outbox full while sends to the queue fail; dropping it and re-listing once a send succeeds');
     this.pending.clear();
     if (newest) this.pending.set(newest[0], newest[1]);
     this.overflowed = true;

@@ -27,7 +27,7 @@ describe('local cluster failures', () => {
       env: { ...process.env, CRITSVC_CACHE: cache, K8S_VERSION: 'v1.99.99' }, encoding: 'utf8',
     });
     expect(res.status).toBe(1);
-    expect(res.stderr).toMatch(/kube-apiserver kube-controller-manager kube-scheduler v1\.99\.99: step 'download k8s\.io\/kubernetes from the Go module proxy' failed: .*v1\.99\.99/);
+    expect(res.stderr).toMatch(/kube-apiserver kube-controller-manager kube-scheduler kubectl v1\.99\.99: step 'download k8s\.io\/kubernetes from the Go module proxy' failed: .*v1\.99\.99/);
   });
 
   it('a component that dies while starting is named, with its log, and the others are stopped by `down`', async () => {

@@ -1,9 +1,8 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, httpStatus, logError, CRD_GROUP, CRD_PLURAL, CRD_VERSION, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
-import { EventLimiter } from './event-limiter.ts';
+import { apiMessage, httpStatus, logError, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
 import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
-import type { KubeActions, PodRef } from './kube-actions.ts';
+import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
 import { buildDefaultPod } from './model/default-pod.ts';
@@ -12,7 +11,8 @@ import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
 import type { Blocked } from './model/status.ts';
-import { isComparable, isOlderOrSame } from './model/resource-version.ts';
+import { Reporter } from './reporter.ts';
+import { StateLoader } from './state-loader.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { DecisionQueue } from './decision-queue.ts';
@@ -22,45 +22,36 @@ export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREF
 
 const UNLISTED_RETRY_MS = 30_000;
 
-interface ListTarget {
-  kind: Kind;
-  scope: string;
-  path: string;
-}
 
-/** The API server will keep saying no (forbidden, not found): retrying at once will not help. */
-function isRefusal(err: unknown): boolean {
-  const code = httpStatus(err);
-  return code === 401 || code === 403 || code === 404;
+
+/** What the controller works with; each may be handed in (tests, tools), else it is built from the config. */
+export interface ControllerParts {
+  store: Store;
+  /** Services waiting for a decision (not the event queue in Redis: that one feeds handleJob). */
+  queue: DecisionQueue;
+  expectations: Expectations;
+  templates: TemplateSource;
+  reporter: Reporter;
 }
 
 export class Controller {
-  readonly store = new Store();
-  /** Services waiting for a decision (not the event queue in Redis: that one feeds handleJob). */
-  private readonly queue = new DecisionQueue(200, 30_000);
-  private readonly expectations = new Expectations();
+  readonly store: Store;
+  private readonly queue: DecisionQueue;
+  private readonly expectations: Expectations;
   private readonly templates: TemplateSource;
+  private readonly reporter: Reporter;
   private readonly status: StatusWriter;
   /** Earliest watcher timestamp of the events not yet acted on, per Service: for latency. */
   private readonly triggeredAt = new Map<string, number>();
-  /** Service → what of its blocked state (template, name taken, legacy pod) was already reported, by topic. */
-  private readonly reported = new Map<string, Map<string, string>>();
   /** Lame Service → why critsvc cannot give it a default pod (shown in CriticalService status). */
   private readonly blocked = new Map<string, Blocked>();
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
-  /** Warnings per reason, across Services. */
-  private readonly warnings = new EventLimiter();
-  /** The template problem last reported on the PodTemplate. */
-  private templateReported: string | undefined;
-  /** Lists the API server refused (kind/scope), retried in the background; and the scopes they leave unprotected. */
-  private readonly unlistedLists = new Map<string, { target: ListTarget; message: string }>();
-  private readonly unlisted = new Map<string, string>();
+  private readonly loader: StateLoader;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
-  private relisting = false;
   private running: Promise<void> | undefined;
   synced = false;
 
@@ -69,51 +60,40 @@ export class Controller {
   private readonly log: Logger;
   private readonly metrics: HandlerMetrics;
 
-  constructor(cfg: ControllerConfig, kube: KubeActions, log: Logger, metrics: HandlerMetrics) {
+  constructor(cfg: ControllerConfig, kube: KubeActions, log: Logger, metrics: HandlerMetrics, parts: Partial<ControllerParts> = {}) {
     this.cfg = cfg;
     this.kube = kube;
     this.log = log;
     this.metrics = metrics;
     this.holdOffs = { lameGraceMs: cfg.LAME_GRACE_SECONDS * 1000, healthyGraceMs: cfg.HEALTHY_GRACE_SECONDS * 1000 };
-    this.templates = new TemplateSource(kube, cfg.POD_TEMPLATE_NAMESPACE, cfg.POD_TEMPLATE_NAME);
+    const template = { namespace: cfg.POD_TEMPLATE_NAMESPACE, name: cfg.POD_TEMPLATE_NAME };
+    this.store = parts.store ?? new Store();
+    this.queue = parts.queue ?? new DecisionQueue(200, 30_000);
+    this.expectations = parts.expectations ?? new Expectations();
+    this.templates = parts.templates ?? new TemplateSource(kube, template.namespace, template.name);
+    this.reporter = parts.reporter ?? new Reporter(kube, log, metrics, template);
+    this.loader = new StateLoader({
+      namespaces: cfg.NAMESPACES, kube, store: this.store, log, metrics,
+      onChange: (change, seenAt) => this.onChange(change, seenAt),
+      statusChanged: () => this.status.markAll(),
+      scopeListed: () => this.resyncAll(),
+    });
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), unlisted: this.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
-  }
-
-  private scopes(): string[] {
-    return this.cfg.NAMESPACES.length ? [...this.cfg.NAMESPACES] : [''];
-  }
-
-  /** What the handler lists: CriticalServices, then Services and pods of each watched scope. */
-  private lists(): ListTarget[] {
-    return [
-      { kind: 'CriticalService', scope: '', path: `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}` },
-      ...this.scopes().flatMap((ns) => [
-        { kind: 'Service' as const, scope: ns, path: ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services' },
-        { kind: 'Pod' as const, scope: ns, path: ns ? `/api/v1/namespaces/${ns}/pods` : '/api/v1/pods' },
-      ]),
-    ];
   }
 
   /**
    * Lists everything itself before deciding anything: a restarted handler knows every real pod
-   * first. A list the API server refuses for good (a namespace the handler may not read, the CRD
-   * not installed) does not hold the others back: it is reported and retried in the background.
+   * first (lists refused for good do not hold the others back: see StateLoader).
    */
   async sync(signal: AbortSignal): Promise<void> {
     const started = Date.now();
-    let pending = this.lists();
-    for (let attempt = 1; pending.length > 0 && !signal.aborted; attempt++) {
-      const failed: ListTarget[] = [];
-      for (const l of pending) if (!(await this.loadAtStart(l, attempt))) failed.push(l);
-      pending = failed;
-      if (pending.length) await new Promise((r) => setTimeout(r, Math.min(30_000, 500 * 2 ** Math.min(attempt, 6))));
-    }
+    await this.loader.loadAll(signal);
     if (signal.aborted) return;
     this.synced = true;
-    this.unlistedTimer = setInterval(() => void this.retryUnlisted(), UNLISTED_RETRY_MS);
+    this.unlistedTimer = setInterval(() => void this.loader.retryUnlisted(), UNLISTED_RETRY_MS);
     this.unlistedTimer.unref();
     this.metrics.syncSeconds.set((Date.now() - started) / 1000);
     this.log.info({ services: this.store.services.size, pods: this.store.podCount(), criticalServices: this.store.crits.size, ms: Date.now() - started }, 'state complete; deciding');
@@ -124,133 +104,9 @@ export class Controller {
     this.relistTimer.unref();
   }
 
-  /** @returns false when the list must be tried again now (a transient failure). */
-  private async loadAtStart(l: ListTarget, attempt: number): Promise<boolean> {
-    try {
-      await this.load(l.kind, l.scope, l.path);
-      return true;
-    } catch (err) {
-      this.metrics.apiErrors.inc({ op: 'list' });
-      if (isRefusal(err)) {
-        this.markUnlisted(l, err);
-        return true;
-      }
-      this.log.warn({ kind: l.kind, scope: l.scope || '*', err: logError(err), attempt }, 'start-up list failed; retrying');
-      return false;
-    }
-  }
-
-  /** The API server refused this list: its scope is unprotected until a retry succeeds. */
-  private markUnlisted(l: ListTarget, err: unknown): void {
-    const message = apiMessage(err);
-    const key = `${l.kind}/${l.scope}`;
-    if (this.unlistedLists.get(key)?.message !== message) {
-      this.log.error({ kind: l.kind, scope: l.scope || '*', status: httpStatus(err), err: message }, 'cannot list; this scope is not protected until it can (retried every 30 s); the others are');
-    }
-    this.unlistedLists.set(key, { target: l, message });
-    if (l.kind !== 'CriticalService') this.unlisted.set(l.scope, message);
-    this.status.markAll();
-  }
-
-  /** Lists refused at start-up, tried again: a scope that can be listed now joins the state. */
-  private async retryUnlisted(): Promise<void> {
-    for (const [key, { target }] of [...this.unlistedLists]) {
-      try {
-        await this.relistOne(target.kind, target.scope, target.path);
-      } catch (err) {
-        if (isRefusal(err)) this.markUnlisted(target, err);
-        continue;
-      }
-      this.unlistedLists.delete(key);
-      if (![...this.unlistedLists.values()].some((u) => u.target.scope === target.scope && u.target.kind !== 'CriticalService')) this.unlisted.delete(target.scope);
-      this.log.info({ kind: target.kind, scope: target.scope || '*' }, 'listed at last; this scope is protected now');
-      this.resyncAll();
-    }
-  }
-
-  /**
-   * Lists everything again and diffs it into the state, as queue events would have: repairs what
-   * the queue lost (Redis restarted empty, a job that failed for good). Objects newer in
-   * the state than the list are read again one by one: an event that came during the list, or
-   * a lie from the queue. Counts what it had to repair.
-   */
+  /** Lists everything again and repairs the state from it (after the start-up list only). */
   async relist(reason: string): Promise<void> {
-    if (!this.synced || this.relisting) return;
-    this.relisting = true;
-    const started = Date.now();
-    const drift: Record<string, number> = {};
-    try {
-      for (const l of this.lists()) drift[l.kind] = (drift[l.kind] ?? 0) + (await this.relistOne(l.kind, l.scope, l.path));
-      const total = Object.values(drift).reduce((a, b) => a + b, 0);
-      for (const [kind, n] of Object.entries(drift)) if (n) this.metrics.relistDrift.inc({ kind }, n);
-      this.metrics.relists.inc({ reason });
-      const fields = { reason, drift, ms: Date.now() - started };
-      if (total) this.log.warn(fields, 'relisted: the state had drifted from the API server; repaired');
-      else this.log.info(fields, 'relisted: the state matched the API server');
-    } catch (err) {
-      this.metrics.apiErrors.inc({ op: 'list' });
-      this.log.warn({ reason, err: logError(err) }, 'relist failed; the next one retries');
-    } finally {
-      this.relisting = false;
-    }
-  }
-
-  private async relistOne(kind: Kind, scope: string, path: string): Promise<number> {
-    const keys: string[] = [];
-    const doubtful: KubeObject[] = [];
-    let rv = '';
-    let drift = 0;
-    const seenAt = Date.now();
-    for await (const page of this.kube.listPages(path)) {
-      for (const object of page.items as KubeObject[]) {
-        keys.push(objectKey(object.metadata));
-        const held = this.store.get(kind, kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata));
-        if (held && isNewer(held.resourceVersion, page.resourceVersion)) doubtful.push(object);
-        drift += this.applyRepair({ kind, type: 'ADDED', object, seenAt });
-      }
-      rv = page.resourceVersion;
-    }
-    drift += this.applyRepair({ kind, type: 'SYNCED', scope, resourceVersion: rv, keys, seenAt });
-    for (const object of doubtful) drift += await this.readAgain(kind, object);
-    return drift;
-  }
-
-  /** Applies what a list said; 1 when the state had to change. */
-  private applyRepair(job: QueueJob): number {
-    const result = this.store.apply(job);
-    if (result.outcome !== 'changed') return 0;
-    for (const change of result.changes) this.onChange(change, job.seenAt);
-    return result.changes.length;
-  }
-
-  private readLive(kind: Kind, namespace: string, name: string): Promise<KubeObject | undefined> {
-    if (kind === 'Pod') return this.kube.readPod(namespace, name);
-    if (kind === 'Service') return this.kube.readService(namespace, name);
-    return this.kube.readCriticalService(name);
-  }
-
-  /** The state holds a version newer than the list: ask the API server for this one object. */
-  private async readAgain(kind: Kind, listed: KubeObject): Promise<number> {
-    const { namespace = '', name = '' } = listed.metadata ?? {};
-    const live = await this.readLive(kind, namespace, name);
-    const key = kind === 'CriticalService' ? name : `${namespace}/${name}`;
-    const held = this.store.get(kind, key);
-    if (live && held && live.metadata?.resourceVersion === held.resourceVersion) return 0;
-    const r = live ? this.store.repair(kind, live) : this.store.forget(kind, key);
-    if (r.outcome !== 'changed') return 0;
-    for (const change of r.changes) this.onChange(change, Date.now());
-    return 1;
-  }
-
-  /** Page by page: only one page of raw objects is held at a time, however big the cluster. */
-  private async load(kind: Kind, scope: string, path: string): Promise<void> {
-    this.store.beginList(kind, scope);
-    let rv = '';
-    for await (const page of this.kube.listPages(path)) {
-      for (const bad of this.store.addListed(kind, page.items)) this.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
-      rv = page.resourceVersion;
-    }
-    this.store.endList(kind, scope, rv);
+    if (this.synced) await this.loader.relist(reason);
   }
 
   /** Every Service, and every Service a default pod claims (it may be gone): the clean-up after being away. */
@@ -347,7 +203,7 @@ export class Controller {
     this.status.markCovering(key, decision.covering.map((c) => c.name));
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
-    else this.reported.delete(key);
+    else this.reporter.forget(key);
     try {
       for (const action of decision.actions) await this.act(key, action);
       this.queue.forget(key);
@@ -374,11 +230,11 @@ export class Controller {
 
   private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {
     const conflict = decision.selectorConflict;
-    if (conflict) await this.reportOnce(svc, 'selector', `${conflict.label}=${conflict.wanted}`, 'Warning', 'SelectorConflictsWithMarks', blockedBy(decision)?.message ?? '');
-    if (decision.nameTakenBy) await this.reportOnce(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
+    if (conflict) await this.reporter.once(svc, 'selector', `${conflict.label}=${conflict.wanted}`, 'Warning', 'SelectorConflictsWithMarks', blockedBy(decision)?.message ?? '');
+    if (decision.nameTakenBy) await this.reporter.once(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
       `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
     const legacy = decision.legacy.map((p) => p.name).sort().join(', ');
-    if (legacy) await this.reportOnce(svc, 'legacy', legacy, 'Warning', 'LegacyDefaultPod',
+    if (legacy) await this.reporter.once(svc, 'legacy', legacy, 'Warning', 'LegacyDefaultPod',
       `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`);
   }
 
@@ -405,7 +261,7 @@ export class Controller {
     this.observeLatency(key, 'delete');
     this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.store.services.get(key);
-    if (svc && result === 'deleted') await this.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
+    if (svc && result === 'deleted') await this.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
   }
 
   /** The GC deletes a pod once every owner is gone: the owners must be the CriticalServices covering it now. */
@@ -422,27 +278,44 @@ export class Controller {
       removed: stale.map((o) => o.name), result }, 'default pod owners updated');
   }
 
+  /** Reads (template, live check) and the pod they make; then the write; then what is said of it. */
   private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
+    const { pod, owners } = await this.prepareCreate(svc, podName, action.owners);
+    const result = await this.submitCreate(key, svc, podName, pod);
+    this.reporter.templateFixed();
+    this.reporter.settled(key, 'template', 'refused');
+    this.blocked.delete(key);
+    this.metrics.actions.inc({ action: 'create', result });
+    this.observeLatency(key, 'create');
+    this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
+    if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  /** The pod to create, from the template as it is and the CriticalServices as the API server has them now. */
+  private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[] }> {
     const tmpl = await this.templates.get();
     if (!tmpl.ok) {
       this.status.markAll();
-      await this.reportTemplate(tmpl.error);
-      await this.reportOnce(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
+      await this.reporter.templateProblem(tmpl.error);
+      await this.reporter.once(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
         `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${this.cfg.POD_TEMPLATE_NAMESPACE}/${this.cfg.POD_TEMPLATE_NAME}` });
       throw new TemplateUnusable(tmpl.error);
     }
     const refs = tmpl.template.references;
     if (refs.length && svc.namespace !== this.cfg.POD_TEMPLATE_NAMESPACE) {
-      await this.reportOnce(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
+      await this.reporter.once(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
         `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`);
     }
-    const owners = await this.confirmLame(svc, action.owners);
-    const pod = buildDefaultPod(tmpl.template, svc, podName, owners);
+    const owners = await this.confirmLame(svc, covering);
+    return { pod: buildDefaultPod(tmpl.template, svc, podName, owners), owners };
+  }
+
+  /** The create itself, awaited as an expectation; a refusal is told apart: the template's fault (422) or admission's. */
+  private async submitCreate(key: string, svc: ServiceInfo, podName: string, pod: Record<string, unknown>): Promise<CreateResult> {
     this.expectations.expectCreate(key, podName);
     this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000); // decided again if the pod is never seen
-    let result;
     try {
-      result = await this.kube.createPod(pod);
+      return await this.kube.createPod(pod);
     } catch (err) {
       this.expectations.clearCreate(key);
       if (isTransient(err)) throw err;
@@ -454,18 +327,10 @@ export class Controller {
       // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
       // template's fault. Said once per message, retried with backoff.
       this.blocked.set(key, { reason: 'DefaultPodRefused', message: apiMessage(err) });
-      await this.reportOnce(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
+      await this.reporter.once(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
         `the API server refused default pod ${podName}: ${apiMessage(err)}`);
       throw new CreateRefused(apiMessage(err));
     }
-    this.templateReported = undefined;
-    this.reported.get(key)?.delete('template');
-    this.reported.get(key)?.delete('refused');
-    this.blocked.delete(key);
-    this.metrics.actions.inc({ action: 'create', result });
-    this.observeLatency(key, 'create');
-    this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
-    if (result === 'created') await this.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
 
   /**
@@ -508,43 +373,6 @@ export class Controller {
     const at = this.triggeredAt.get(key);
     this.triggeredAt.delete(key);
     if (at !== undefined && at > 0) this.metrics.latency.observe({ action }, (Date.now() - at) / 1000);
-  }
-
-  /** One Warning on the PodTemplate itself per problem: the place to look, whatever the number of lame Services. */
-  private async reportTemplate(problem: string): Promise<void> {
-    if (this.templateReported === problem) return;
-    this.templateReported = problem;
-    const ref = { kind: 'PodTemplate' as const, namespace: this.cfg.POD_TEMPLATE_NAMESPACE, name: this.cfg.POD_TEMPLATE_NAME, uid: '' };
-    try {
-      await this.kube.recordEvent(ref, 'Warning', 'PodTemplateUnusable', `no default pod can be created from it: ${problem}`);
-    } catch (err) {
-      this.metrics.apiErrors.inc({ op: 'event' });
-      this.log.warn({ template: `${ref.namespace}/${ref.name}`, err: logError(err) }, 'could not record event');
-    }
-  }
-
-  private async reportOnce(svc: ServiceInfo, topic: string, what: string, type: 'Normal' | 'Warning', reason: string, message: string, extra: object = {}): Promise<void> {
-    let topics = this.reported.get(svc.key);
-    if (topics?.get(topic) === what) return;
-    if (!topics) this.reported.set(svc.key, (topics = new Map()));
-    topics.set(topic, what);
-    // A constant message; what happened is in reason and detail (grep '"reason":"DefaultPodRefused"').
-    this.log.error({ svc: svc.key, reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
-    await this.event(svc, type, reason, message);
-  }
-
-  private async event(svc: ServiceInfo, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void> {
-    if (type === 'Warning' && !this.warnings.allow(reason)) {
-      this.metrics.eventsSuppressed.inc({ reason });
-      return;
-    }
-    try {
-      await this.kube.recordEvent({ namespace: svc.namespace, name: svc.name, uid: svc.uid }, type, reason, message);
-    } catch (err) {
-      // Events are best effort: never a reason to redo an action.
-      this.metrics.apiErrors.inc({ op: 'event' });
-      this.log.warn({ svc: svc.key, reason, err: logError(err) }, 'could not record event');
-    }
   }
 }
 
@@ -600,9 +428,4 @@ function isEventJob(d: Record<string, unknown>): boolean {
 function summarize(data: unknown): string {
   const s = JSON.stringify(data) ?? String(data);
   return s.length > 200 ? `${s.slice(0, 200)}…` : s;
-}
-
-/** `a` is a later resourceVersion than `b` (both comparable). */
-function isNewer(a: string, b: string): boolean {
-  return isComparable(a) && isComparable(b) && !isOlderOrSame(a, b);
 }

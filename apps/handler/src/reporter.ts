@@ -1,0 +1,82 @@
+// What the handler tells people, besides its log: Events on Services (and on the PodTemplate),
+// each problem once per Service and topic, Warnings rate-limited per reason across Services.
+// Events are best effort: a failure to record one is logged and counted, never retried.
+import { logError, type Logger } from '@critsvc/shared';
+import { EventLimiter } from './event-limiter.ts';
+import type { KubeActions } from './kube-actions.ts';
+import type { HandlerMetrics } from './metrics.ts';
+import type { ServiceInfo } from './model/types.ts';
+
+type EventType = 'Normal' | 'Warning';
+
+export class Reporter {
+  /** Service → what was already reported, by topic (template, refused, name-taken, …). */
+  private readonly reported = new Map<string, Map<string, string>>();
+  private readonly warnings: EventLimiter;
+  /** The template problem last reported on the PodTemplate. */
+  private templateReported: string | undefined;
+  private readonly kube: KubeActions;
+  private readonly log: Logger;
+  private readonly metrics: HandlerMetrics;
+  private readonly template: { namespace: string; name: string };
+
+  constructor(kube: KubeActions, log: Logger, metrics: HandlerMetrics, template: { namespace: string; name: string }, warnings = new EventLimiter()) {
+    this.kube = kube;
+    this.log = log;
+    this.metrics = metrics;
+    this.template = template;
+    this.warnings = warnings;
+  }
+
+  /** Says `message` about the Service once for each new `what` of a topic: one log line and one Event. */
+  async once(svc: ServiceInfo, topic: string, what: string, type: EventType, reason: string, message: string, extra: object = {}): Promise<void> {
+    let topics = this.reported.get(svc.key);
+    if (topics?.get(topic) === what) return;
+    if (!topics) this.reported.set(svc.key, (topics = new Map()));
+    topics.set(topic, what);
+    // A constant message; what happened is in reason and detail (grep '"reason":"DefaultPodRefused"').
+    this.log.error({ svc: svc.key, reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
+    await this.event(svc, type, reason, message);
+  }
+
+  /** These topics are over for the Service: a new occurrence is reported again. */
+  settled(serviceKey: string, ...topics: string[]): void {
+    for (const t of topics) this.reported.get(serviceKey)?.delete(t);
+  }
+
+  /** The Service is gone: forget what was said of it. */
+  forget(serviceKey: string): void {
+    this.reported.delete(serviceKey);
+  }
+
+  /** One Warning on the PodTemplate itself per problem: the place to look, whatever the number of lame Services. */
+  async templateProblem(problem: string): Promise<void> {
+    if (this.templateReported === problem) return;
+    this.templateReported = problem;
+    const ref = { kind: 'PodTemplate' as const, ...this.template, uid: '' };
+    try {
+      await this.kube.recordEvent(ref, 'Warning', 'PodTemplateUnusable', `no default pod can be created from it: ${problem}`);
+    } catch (err) {
+      this.metrics.apiErrors.inc({ op: 'event' });
+      this.log.warn({ template: `${ref.namespace}/${ref.name}`, err: logError(err) }, 'could not record event');
+    }
+  }
+
+  templateFixed(): void {
+    this.templateReported = undefined;
+  }
+
+  async event(svc: ServiceInfo, type: EventType, reason: string, message: string): Promise<void> {
+    if (type === 'Warning' && !this.warnings.allow(reason)) {
+      this.metrics.eventsSuppressed.inc({ reason });
+      return;
+    }
+    try {
+      await this.kube.recordEvent({ namespace: svc.namespace, name: svc.name, uid: svc.uid }, type, reason, message);
+    } catch (err) {
+      // Events are best effort: never a reason to redo an action.
+      this.metrics.apiErrors.inc({ op: 'event' });
+      this.log.warn({ svc: svc.key, reason, err: logError(err) }, 'could not record event');
+    }
+  }
+}

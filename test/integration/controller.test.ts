@@ -1,0 +1,84 @@
+// The Controller in-process, with its parts handed in, against the real API server: the test
+// plays the watchers (it feeds handleJob) and the work loop (it calls reconcile), as
+// sample-controller's tests drive its syncHandler, but with a real kube-apiserver, not a fake.
+import { createLogger, loadHandlerConfig, stripObject, type QueueJob } from '../../packages/shared/src/index.ts';
+import type { V1Pod } from '@kubernetes/client-node';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../../apps/handler/src/controller.ts';
+import { DecisionQueue } from '../../apps/handler/src/decision-queue.ts';
+import { kubeActions } from '../../apps/handler/src/kube-actions.ts';
+import { handlerMetrics } from '../../apps/handler/src/metrics.ts';
+import { Store } from '../../apps/handler/src/model/store.ts';
+import { freshNamespace, kube, suffix } from '../support/kube.ts';
+import { createCrit, createRealPod, createService, createTemplate, defaultPods, deleteCrit, pods } from '../support/objects.ts';
+import { ensureCrd } from '../support/pipeline.ts';
+
+const k = kube();
+const running: { c?: Controller; crit?: string } = {};
+
+beforeAll(async () => {
+  await ensureCrd(k);
+});
+afterEach(async () => {
+  await running.c?.stop();
+  if (running.crit) await deleteCrit(k, running.crit);
+  running.c = undefined;
+  running.crit = undefined;
+});
+
+/** A namespace with the template, a CriticalService covering role=frontend, and a synced Controller. */
+async function setUp(prefix: string): Promise<{ ns: string; c: Controller; store: Store }> {
+  const ns = await freshNamespace(k, prefix);
+  await createTemplate(k, ns);
+  running.crit = `${prefix}-${suffix()}`;
+  await createCrit(k, running.crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+  const cfg = loadHandlerConfig({ NAMESPACES: ns, POD_TEMPLATE_NAMESPACE: ns, HEALTHY_GRACE_SECONDS: '0', STATUS_FLUSH_MS: '200' });
+  const store = new Store();
+  // Never run: the test decides when a Service is reconciled.
+  const queue = new DecisionQueue();
+  const c = new Controller(cfg, kubeActions(k.kc), createLogger('silent', 'handler'), handlerMetrics(), { store, queue });
+  running.c = c;
+  return { ns, c, store };
+}
+
+const podEvent = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: V1Pod): QueueJob => ({ kind: 'Pod', type, object: stripObject('Pod', JSON.parse(JSON.stringify(pod))), seenAt: Date.now() });
+
+describe('Controller.reconcile against the API server', () => {
+  it('a lame critical Service: the default pod is created; once a real pod is seen, it is deleted', async () => {
+    const { ns, c, store } = await setUp('ctl-lame');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await c.sync(AbortSignal.timeout(30_000));
+    expect(store.services.has(`${ns}/frontend`)).toBe(true);
+    await c.reconcile(`${ns}/frontend`);
+    const [created] = await defaultPods(k, ns);
+    expect(created?.metadata?.name).toBe('service-watcher-frontend');
+    expect(created?.metadata?.labels).toMatchObject({ app: 'web', 'app.kubernetes.io/managed-by': 'critsvc', 'critsvc.mycrd.com/service': 'frontend' });
+
+    // The watchers would bring these: our pod, then a real one.
+    c.handleJob(podEvent('ADDED', created!));
+    const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
+    c.handleJob(podEvent('ADDED', real));
+    await c.reconcile(`${ns}/frontend`);
+    expect(await defaultPods(k, ns)).toEqual([]);
+  });
+
+  it('a queue job dressing a user\'s pod as ours: reconcile deletes nothing and repairs the state', async () => {
+    const { ns, c, store } = await setUp('ctl-forged');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
+    const victim = await createRealPod(k, ns, 'victim', { app: 'db' });
+    await c.sync(AbortSignal.timeout(30_000));
+    // A second "default pod" of frontend, which decide() would delete as a duplicate.
+    c.handleJob({ kind: 'Pod', type: 'ADDED', seenAt: Date.now(), object: { metadata: {
+      name: 'victim', namespace: ns, uid: victim.metadata?.uid, resourceVersion: '999999999',
+      labels: { app: 'web', 'app.kubernetes.io/managed-by': 'critsvc', 'critsvc.mycrd.com/service': 'frontend' }, annotations: { 'service-watcher': 'owned' },
+    }, status: { phase: 'Running' } } });
+    expect(store.get('Pod', `${ns}/victim`)).toMatchObject({ owned: true });
+    await c.reconcile(`${ns}/frontend`);
+    const after = await pods(k, ns);
+    expect(after.map((p) => `${p.metadata?.name}/${p.metadata?.resourceVersion}`).sort())
+      .toEqual([real, victim].map((p) => `${p.metadata?.name}/${p.metadata?.resourceVersion}`).sort());
+    // The live object said otherwise: the state holds what the API server holds.
+    expect(store.get('Pod', `${ns}/victim`)).toMatchObject({ owned: false, resourceVersion: victim.metadata?.resourceVersion });
+  });
+});

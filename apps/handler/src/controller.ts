@@ -212,12 +212,12 @@ export class Controller {
       this.metrics.apiErrors.inc({ op: 'reconcile' });
       if (err instanceof TemplateUnusable || err instanceof CreateRefused || err instanceof StateDisagrees) {
         const wait = this.queue.addRateLimited(key, this.cfg.TEMPLATE_RETRY_SECONDS * 1000);
-        this.log.debug({ svc: key, retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
+        this.logFor(key).debug({ retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
         return;
       }
       const retryInMs = this.queue.addRateLimited(key);
       const level = isTransient(err) ? 'warn' : 'error';
-      this.log[level]({ svc: key, err: logError(err), retryInMs }, 'action failed; retrying');
+      this.logFor(key)[level]({ err: logError(err), retryInMs }, 'action failed; retrying');
     }
   }
 
@@ -254,12 +254,12 @@ export class Controller {
     this.metrics.actions.inc({ action: 'delete', result });
     if (result === 'refused' || result === 'replaced') {
       this.expectations.clearDelete(pod.uid);
-      if (result === 'refused') this.log.warn({ svc: key, pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+      if (result === 'refused') this.logFor(key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
     }
     if (result !== 'deleted') await this.repairPod(pod, result);
     if (result === 'refused') return;
     this.observeLatency(key, 'delete');
-    this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
+    this.logFor(key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.store.services.get(key);
     if (svc && result === 'deleted') await this.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
   }
@@ -271,10 +271,10 @@ export class Controller {
     this.metrics.actions.inc({ action: 'owners', result });
     if (result !== 'patched') await this.repairPod(pod, result);
     if (result === 'refused') {
-      this.log.warn({ svc: key, pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+      this.logFor(key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
       return;
     }
-    this.log.info({ svc: key, pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
+    this.logFor(key).info({ pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
       removed: stale.map((o) => o.name), result }, 'default pod owners updated');
   }
 
@@ -287,7 +287,7 @@ export class Controller {
     this.blocked.delete(key);
     this.metrics.actions.inc({ action: 'create', result });
     this.observeLatency(key, 'create');
-    this.log.info({ svc: key, pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
+    this.logFor(key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
     if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
 
@@ -347,7 +347,7 @@ export class Controller {
     const verdict = confirmCreate(svc, { service, pods, crits }, this.cfg.NAMESPACES, this.cfg.READY_PODS_ONLY);
     if (verdict.ok) return verdict.owners;
     this.metrics.liveDisagreements.inc();
-    this.log.warn({ svc: svc.key, why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
+    this.logFor(svc.key).warn({ why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
     const seenAt = Date.now();
     const results = [
       service ? this.store.repair('Service', service) : this.store.forget('Service', svc.key),
@@ -367,6 +367,11 @@ export class Controller {
     const live = result === 'gone' ? undefined : await this.kube.readPod(pod.namespace, pod.name);
     const r = live ? this.store.repair('Pod', live) : this.store.forget('Pod', pod.key);
     if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, Date.now());
+  }
+
+  /** A child logger per Service: every line about it carries `svc` (grep '"svc":"ns/name"'). */
+  private logFor(key: string): Logger {
+    return this.log.child({ svc: key });
   }
 
   private observeLatency(key: string, action: string): void {

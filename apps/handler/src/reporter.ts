@@ -35,7 +35,7 @@ export class Reporter {
     if (!topics) this.reported.set(svc.key, (topics = new Map()));
     topics.set(topic, what);
     // A constant message; what happened is in reason and detail (grep '"reason":"DefaultPodRefused"').
-    this.log.error({ svc: svc.key, reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
+    this.log.child({ svc: svc.key }).error({ reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
     await this.event(svc, type, reason, message);
   }
 
@@ -76,7 +76,7 @@ export class Reporter {
     } catch (err) {
       // Events are best effort: never a reason to redo an action.
       this.metrics.apiErrors.inc({ op: 'event' });
-      this.log.warn({ svc: svc.key, reason, err: logError(err) }, 'could not record event');
+      this.log.child({ svc: svc.key }).warn({ reason, err: logError(err) }, 'could not record event');
     }
   }
 }

@@ -1,10 +1,11 @@
 // Acceptance 1–4: the whole pipeline (three watchers, BullMQ on a real redis-server, the
 // handler) as separate OS processes against the real kube-apiserver.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ensureNamespace, freshNamespace, kube, suffix } from '../support/kube.ts';
+import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import {
   createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, deletePod, events, pods,
 } from '../support/objects.ts';
+import { articleScenario, articleTemplate } from '../support/article.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually, stays } from '../support/wait.ts';
@@ -40,38 +41,11 @@ const names = async (ns: string): Promise<string[]> => (await defaultPods(k, ns)
 
 describe('acceptance 1: the article\'s test (section 5.4)', () => {
   it('lame critical frontend → default pod selected by the Service; real nginx pod → default pod deleted', async () => {
-    await ensureNamespace(k, 'linux-mag');
-    await createTemplate(k, 'linux-mag');
+    await articleTemplate(k);
     const ns = await freshNamespace(k, 'article');
     pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag' });
     crits.push('frontend');
-    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { role: 'frontend' }, targetPort: 8080 });
-    await createCrit(k, 'frontend', { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
-
-    const [pod] = await eventually('default pod service-watcher-frontend', async () => {
-      const d = await defaultPods(k, ns);
-      return d.length ? d : undefined;
-    });
-    expect(pod?.metadata?.name).toBe('service-watcher-frontend');
-    expect(pod?.metadata?.labels?.role).toBe('frontend'); // the Service selects it
-    expect(pod?.metadata?.annotations?.['service-watcher']).toBe('owned');
-    expect(pod?.metadata?.ownerReferences).toEqual([expect.objectContaining({ kind: 'CriticalService', name: 'frontend', controller: true })]);
-    expect(pod?.spec?.containers[0]?.ports?.map((p) => p.containerPort)).toEqual([8080]); // follows targetPort
-    expect(pod?.spec?.containers[0]?.image).toBe('nginx:1.27-alpine'); // from the PodTemplate
-
-    const status = await eventually('status showing the lame Service', async () => {
-      const s = await critStatus(k, 'frontend');
-      return s?.defaultPodCount === 1 ? s : undefined;
-    });
-    expect(status).toMatchObject({ coveredServices: 1, lameCount: 1, lameServices: [`${ns}/frontend`], defaultPods: [`${ns}/service-watcher-frontend`], observedGeneration: 1 });
-    expect(status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
-    await eventually('a DefaultPodCreated event on the Service', async () => (await events(k, ns)).some((e) => e.reason === 'DefaultPodCreated' && e.object === 'frontend'));
-
-    await createRealPod(k, ns, 'nginx', { role: 'frontend' });
-    await eventually('default pod deleted', async () => (await names(ns)).length === 0);
-    // It terminates for its grace period (kwok removes it then), the real pod untouched.
-    await eventually('only the real pod left', async () => (await pods(k, ns)).map((p) => p.metadata?.name).join() === 'nginx');
-    await eventually('status back to healthy', async () => (await critStatus(k, 'frontend'))?.lameCount === 0);
+    await articleScenario(k, ns);
   });
 });
 

@@ -2,42 +2,27 @@
 // for its 300 s resync. Each test runs the four processes as OS processes on the local cluster.
 import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
-import { ensureCrd, Pipeline } from '../support/pipeline.ts';
+import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, events, pods } from '../support/objects.ts';
+import { pipelineHarness } from '../support/harness.ts';
+import { Pipeline } from '../support/pipeline.ts';
 import { serviceAccountKubeconfig } from '../support/service-account.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually, stays } from '../support/wait.ts';
 
 const k = kube();
-let redis: TestRedis;
-let pipeline: Pipeline | undefined;
-const crits: string[] = [];
+const h = pipelineHarness(k, 30);
 
-beforeAll(async () => {
-  await ensureCrd(k);
-  redis = await TestRedis.start();
-});
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail(30));
-  await pipeline?.stop();
-  pipeline = undefined;
-  for (const c of crits.splice(0)) await deleteCrit(k, c);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
-
-/** A namespace with the template and a CriticalService covering role=frontend, and the pipeline. */
+/** A namespace with the template and a CriticalService covering role=frontend, and the h.pipeline. */
 async function setUp(prefix: string, env: Record<string, string> = {}): Promise<{ ns: string; p: Pipeline; crit: string }> {
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
   const crit = `${prefix}-${suffix()}`;
-  crits.push(crit);
+  h.crits.push(crit);
   await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, env });
-  return { ns, p: pipeline, crit };
+  h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, env });
+  return { ns, p: h.pipeline, crit };
 }
 
 describe('expectations', () => {
@@ -49,7 +34,7 @@ describe('expectations', () => {
     const [first] = await eventually('a default pod', async () => { const d = await defaultPods(k, ns); return d.length ? d : undefined; }, 15_000);
     await k.core.deleteNamespacedPod({ namespace: ns, name: first!.metadata!.name!, gracePeriodSeconds: 0 });
     // What the outbox sends when ADDED and DELETED of one pod were pending together.
-    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     try {
       await queue.add('Pod:DELETED', { kind: 'Pod', type: 'DELETED', seenAt: Date.now(), object: { ...first, metadata: { ...first!.metadata, resourceVersion: String(Number(first!.metadata!.resourceVersion) + 1) } } });
     } finally {
@@ -110,7 +95,7 @@ describe('lost queue data', () => {
     // The handler falls behind; the pod's deletion reaches Redis only.
     p.freeze('handler', true);
     await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1', gracePeriodSeconds: 0 });
-    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     try {
       await eventually('the deletion queued', async () => {
         const gone = !(await pods(k, ns)).some((x) => x.metadata?.name === 'web-1');
@@ -122,7 +107,7 @@ describe('lost queue data', () => {
       await queue.close();
     }
     // …and Redis comes back empty: the jobs are lost.
-    await redis.restart();
+    await h.redis.restart();
     p.freeze('handler', false);
     await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 20_000);
     expect(p.logs('handler').some((l) => l.msg.startsWith('Redis lost the queue\'s data'))).toBe(true);
@@ -160,10 +145,10 @@ describe('a namespace the handler may not read', () => {
     // The handler's ServiceAccount may read CriticalServices everywhere but pods and Services only in `good`.
     const { sa, rbac } = await limitedHandler(good);
     const crit = `listable-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { matchLabels: [{ key: 'role', value: 'frontend' }] });
     try {
-      pipeline = await Pipeline.start({ namespaces: [good, denied], redisUrl: redis.url, templateNamespace: good,
+      h.pipeline = await Pipeline.start({ namespaces: [good, denied], redisUrl: h.redis.url, templateNamespace: good,
         kubeconfigs: { handler: await serviceAccountKubeconfig(k, good, sa) } });
       await createService(k, good, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
       await eventually('a default pod in the listable namespace', async () => (await defaultPods(k, good)).length > 0, 15_000);
@@ -185,12 +170,12 @@ describe('Events during a template outage', () => {
   it('35 lame Services without a template: one Warning on the PodTemplate, at most 25 on the Services, the rest counted', async () => {
     const ns = await freshNamespace(k, 'no-template');
     const crit = `no-template-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, templateName: 'missing' });
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, templateName: 'missing' });
     for (let i = 0; i < 35; i++) await createService(k, ns, `svc-${i}`, { labels: { role: 'frontend' }, selector: { app: `web-${i}` } });
     const suppressed = (m: string): number => Number(/critsvc_events_suppressed_total\{reason="PodTemplateUnusable"\} (\d+)/.exec(m)?.[1] ?? 0);
-    await eventually('the Warnings past the limit counted', async () => suppressed(await pipeline!.metrics()) >= 10, 20_000);
+    await eventually('the Warnings past the limit counted', async () => suppressed(await h.pipeline!.metrics()) >= 10, 20_000);
     const warnings = (await events(k, ns)).filter((e) => e.reason === 'PodTemplateUnusable');
     expect(warnings.filter((e) => e.object === 'missing')).toHaveLength(1);
     expect(warnings.filter((e) => e.object.startsWith('svc-')).length).toBeLessThanOrEqual(25);
@@ -204,10 +189,10 @@ describe('Redis full', () => {
       const ns = await freshNamespace(k, 'redis-full');
       await createTemplate(k, ns);
       const crit = `redis-full-${suffix()}`;
-      crits.push(crit);
+      h.crits.push(crit);
       await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
-      pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: small.url, templateNamespace: ns });
-      const p = pipeline;
+      h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: small.url, templateNamespace: ns });
+      const p = h.pipeline;
       await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
       await createRealPod(k, ns, 'web-1', { app: 'web' });
       await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
@@ -227,11 +212,11 @@ describe('Redis full', () => {
       await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 45_000);
       expect(p.logs('handler').some((l) => l.msg.startsWith('Redis is full'))).toBe(true);
     } catch (err) {
-      if (pipeline) console.error(pipeline.tail(40));
+      if (h.pipeline) console.error(h.pipeline.tail(40));
       throw err;
     } finally {
-      await pipeline?.stop();
-      pipeline = undefined;
+      await h.pipeline?.stop();
+      h.pipeline = undefined;
       await small.stop();
     }
   });
@@ -246,7 +231,7 @@ describe('a bounded backlog', () => {
     for (let i = 0; i < 300; i++) {
       await k.core.patchNamespacedPod({ namespace: ns, name: 'web-1', body: [{ op: 'replace', path: '/metadata/labels/app', value: i === 299 ? 'gone' : 'web' }, { op: 'add', path: '/metadata/labels/n', value: String(i) }] });
     }
-    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     try {
       await eventually('the watchers holding back', async () => p.logs('watcher-pods').some((l) => l.msg.startsWith('queue backlog full')), 10_000);
       // The gate is checked before each batch: at most the limit plus what was in flight.
@@ -266,14 +251,14 @@ describe('status writes refused', () => {
     await createTemplate(k, ns);
     const { sa, rbac } = await limitedHandler(ns, { statusPatch: false });
     const crit = `status-denied-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     try {
-      pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, env: { STATUS_FLUSH_MS: '200' },
+      h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, env: { STATUS_FLUSH_MS: '200' },
         kubeconfigs: { handler: await serviceAccountKubeconfig(k, ns, sa) } });
       await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
       await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 15_000);
-      const failures = async (): Promise<number> => Number(/critsvc_api_errors_total\{op="status"\} (\d+)/.exec(await pipeline!.metrics())?.[1] ?? 0);
+      const failures = async (): Promise<number> => Number(/critsvc_api_errors_total\{op="status"\} (\d+)/.exec(await h.pipeline!.metrics())?.[1] ?? 0);
       const before = await failures();
       await new Promise((r) => setTimeout(r, 8_000));
       // Every 200 ms would be 40 attempts; with backoff from 200 ms doubling, about 5.

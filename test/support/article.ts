@@ -32,7 +32,8 @@ export async function articleScenario(k: Kube, ns: string, timeoutMs = 30_000): 
     const s = await critStatus(k, 'frontend');
     return s?.defaultPodCount === 1 ? s : undefined;
   }, timeoutMs);
-  expect(status).toMatchObject({ coveredServices: 1, lameCount: 1, lameServices: [`${ns}/frontend`], defaultPods: [`${ns}/service-watcher-frontend`] });
+  expect(status).toMatchObject({ coveredServices: 1, lameCount: 1, lameServices: [`${ns}/frontend`], defaultPods: [`${ns}/service-watcher-frontend`], observedGeneration: 1 });
+  expect(status.conditions?.find((c) => c.type === 'Ready')?.status).toBe('True');
   await eventually('a DefaultPodCreated event on the Service', async () => (await events(k, ns)).some((e) => e.reason === 'DefaultPodCreated' && e.object === 'frontend'), timeoutMs);
 
   await createRealPod(k, ns, 'nginx', { role: 'frontend' });

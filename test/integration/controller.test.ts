@@ -7,7 +7,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../apps/handler/src/controller.ts';
 import { DecisionQueue } from '../../apps/handler/src/decision-queue.ts';
 import { kubeActions } from '../../apps/handler/src/kube-actions.ts';
-import { handlerMetrics } from '../../apps/handler/src/metrics.ts';
+import { handlerMetrics, type HandlerMetrics } from '../../apps/handler/src/metrics.ts';
 import { Store } from '../../apps/handler/src/model/store.ts';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import { createCrit, createRealPod, createService, createTemplate, defaultPods, deleteCrit, pods } from '../support/objects.ts';
@@ -27,7 +27,7 @@ afterEach(async () => {
 });
 
 /** A namespace with the template, a CriticalService covering role=frontend, and a synced Controller. */
-async function setUp(prefix: string): Promise<{ ns: string; c: Controller; store: Store }> {
+async function setUp(prefix: string): Promise<{ ns: string; c: Controller; store: Store; metrics: HandlerMetrics }> {
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
   running.crit = `${prefix}-${suffix()}`;
@@ -36,16 +36,23 @@ async function setUp(prefix: string): Promise<{ ns: string; c: Controller; store
   const store = new Store();
   // Never run: the test decides when a Service is reconciled.
   const queue = new DecisionQueue();
-  const c = new Controller(cfg, kubeActions(k.kc), createLogger('silent', 'handler'), handlerMetrics(), { store, queue });
+  const metrics = handlerMetrics();
+  const c = new Controller(cfg, kubeActions(k.kc), createLogger('silent', 'handler'), metrics, { store, queue });
   running.c = c;
-  return { ns, c, store };
+  return { ns, c, store, metrics };
+}
+
+/** The value of a counter with these labels, as /metrics would show it. */
+async function counter(metrics: HandlerMetrics, name: string, labels: string): Promise<number> {
+  const text = await metrics.registry.getSingleMetricAsString(name);
+  return Number(new RegExp(`${name}\\{${labels}\\} (\\d+)`).exec(text)?.[1] ?? 0);
 }
 
 const podEvent = (type: 'ADDED' | 'MODIFIED' | 'DELETED', pod: V1Pod): QueueJob => ({ kind: 'Pod', type, object: stripObject('Pod', JSON.parse(JSON.stringify(pod))), seenAt: Date.now() });
 
 describe('Controller.reconcile against the API server', () => {
   it('a lame critical Service: the default pod is created; once a real pod is seen, it is deleted', async () => {
-    const { ns, c, store } = await setUp('ctl-lame');
+    const { ns, c, store, metrics } = await setUp('ctl-lame');
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
     await c.sync(AbortSignal.timeout(30_000));
     expect(store.services.has(`${ns}/frontend`)).toBe(true);
@@ -60,6 +67,8 @@ describe('Controller.reconcile against the API server', () => {
     c.handleJob(podEvent('ADDED', real));
     await c.reconcile(`${ns}/frontend`);
     expect(await defaultPods(k, ns)).toEqual([]);
+    // Every decision counted, by whether it wanted a default pod.
+    expect([await counter(metrics, 'critsvc_decisions_total', 'wanted="true"'), await counter(metrics, 'critsvc_decisions_total', 'wanted="false"')]).toEqual([1, 1]);
   });
 
   it('a queue job dressing a user\'s pod as ours: reconcile deletes nothing and repairs the state', async () => {

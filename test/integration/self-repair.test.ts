@@ -89,8 +89,9 @@ describe('status', () => {
 describe('lost queue data', () => {
   it('Redis restarted empty while the handler was behind: the handler notices, lists again, and the lame Service gets its default pod', async () => {
     const { ns, p } = await setUp('redis-lost');
-    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    // The real pod first: the Service is never lame before the test makes it so.
     await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
     await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
     // The handler falls behind; the pod's deletion reaches Redis only.
     p.freeze('handler', true);
@@ -193,8 +194,9 @@ describe('Redis full', () => {
       await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
       h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: small.url, templateNamespace: ns });
       const p = h.pipeline;
-      await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+      // The real pod first: the Service is never lame before the test makes it so.
       await createRealPod(k, ns, 'web-1', { app: 'web' });
+      await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
       await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
       // The handler is away; a pod with many labels changes until Redis is full.
       await p.procs.handler.kill('SIGKILL');
@@ -225,8 +227,9 @@ describe('Redis full', () => {
 describe('a bounded backlog', () => {
   it('with the handler away, 300 changes of one pod leave a bounded backlog in Redis, and the newest state still arrives', async () => {
     const { ns, p } = await setUp('backlog', { QUEUE_BACKLOG_MAX: '50' });
-    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
     await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
     await p.procs.handler.kill('SIGKILL');
     for (let i = 0; i < 300; i++) {
       await k.core.patchNamespacedPod({ namespace: ns, name: 'web-1', body: [{ op: 'replace', path: '/metadata/labels/app', value: i === 299 ? 'gone' : 'web' }, { op: 'add', path: '/metadata/labels/n', value: String(i) }] });
@@ -242,6 +245,12 @@ describe('a bounded backlog', () => {
     // The restarted handler acts on the newest state (the pod no longer selected): the Service is lame.
     p.procs.handler.start();
     await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 20_000);
+    // Cumulative counts are Counters named *_total.
+    const m = await p.metrics('watcher-pods');
+    for (const name of ['critsvc_outbox_sent_total', 'critsvc_watch_lists_total', 'critsvc_watch_requests_total']) {
+      expect(m).toContain(`# TYPE ${name} counter`);
+      expect(Number(new RegExp(`^${name} (\\d+)`, 'm').exec(m)?.[1] ?? 0)).toBeGreaterThan(0);
+    }
   });
 });
 

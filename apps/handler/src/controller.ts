@@ -196,6 +196,7 @@ export class Controller {
   async reconcile(key: string): Promise<void> {
     if (!this.synced) return;
     const decision = this.decideFor(key);
+    this.metrics.decisions.inc({ wanted: String(decision.wanted) });
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);

@@ -8,7 +8,7 @@ export function handlerMetrics() {
     registry,
     events: new Counter({ name: 'critsvc_events_processed_total', help: 'Queue events processed, by kind, type and outcome (changed, stale, unchanged, invalid)', labelNames: ['kind', 'type', 'outcome'], registers: [registry] }),
     actions: new Counter({ name: 'critsvc_default_pod_actions_total', help: 'Default pod creations and deletions, by result', labelNames: ['action', 'result'], registers: [registry] }),
-    decisions: new Counter({ name: 'critsvc_decisions_total', help: 'Service decisions taken', labelNames: ['wanted'], registers: [registry] }),
+    decisions: new Counter({ name: 'critsvc_decisions_total', help: 'Service decisions taken, by whether a default pod is wanted (true/false)', labelNames: ['wanted'], registers: [registry] }),
     apiErrors: new Counter({ name: 'critsvc_api_errors_total', help: 'Failed API server calls, by operation', labelNames: ['op'], registers: [registry] }),
     latency: new Histogram({ name: 'critsvc_event_to_action_seconds', help: 'From the watcher receiving an event to the default pod action it caused', labelNames: ['action'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
     syncSeconds: new Gauge({ name: 'critsvc_start_sync_seconds', help: 'Time the start-up list took', registers: [registry] }),

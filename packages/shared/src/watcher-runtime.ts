@@ -18,6 +18,12 @@ export interface WatcherSpec {
   targets: (kc: KubeConfig, config: WatcherConfig) => WatchTarget[];
 }
 
+/** A counter kept by the code it counts (monotonic), read when scraped. */
+function setCount(c: Counter, n: number): void {
+  c.reset();
+  c.inc(n);
+}
+
 export async function runWatcher(spec: WatcherSpec, env: Record<string, string | undefined>): Promise<void> {
   const config = configOrExit(spec.name, () => loadWatcherConfig(env));
   const log = createLogger(config.LOG_LEVEL, spec.name);
@@ -39,9 +45,9 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
     relist: () => watchers.forEach((w) => w.requestRelist()),
   });
   new Gauge({ name: 'critsvc_outbox_pending', help: 'Events waiting to reach Redis', registers: [registry], collect() { this.set(outbox.size); } });
-  new Gauge({ name: 'critsvc_outbox_sent', help: 'Events delivered to the queue since start', registers: [registry], collect() { this.set(outbox.sent); } });
-  new Gauge({ name: 'critsvc_watch_lists', help: 'Complete lists taken since start', registers: [registry], collect() { this.set(watchers.reduce((n, w) => n + w.lists, 0)); } });
-  new Gauge({ name: 'critsvc_watch_requests', help: 'Watch requests opened since start', registers: [registry], collect() { this.set(watchers.reduce((n, w) => n + w.watches, 0)); } });
+  new Counter({ name: 'critsvc_outbox_sent_total', help: 'Events delivered to the queue since start', registers: [registry], collect() { setCount(this, outbox.sent); } });
+  new Counter({ name: 'critsvc_watch_lists_total', help: 'Complete lists taken since start', registers: [registry], collect() { setCount(this, watchers.reduce((n, w) => n + w.lists, 0)); } });
+  new Counter({ name: 'critsvc_watch_requests_total', help: 'Watch requests opened since start', registers: [registry], collect() { setCount(this, watchers.reduce((n, w) => n + w.watches, 0)); } });
 
   for (const target of spec.targets(kc, config)) {
     watchers.push(new ListWatcher({

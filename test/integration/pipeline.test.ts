@@ -1,39 +1,24 @@
-// Acceptance 1–4: the whole pipeline (three watchers, BullMQ on a real redis-server, the
+// Acceptance 1–4: the whole h.pipeline (three watchers, BullMQ on a real redis-server, the
 // handler) as separate OS processes against the real kube-apiserver.
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import {
   createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, deletePod, events, pods,
 } from '../support/objects.ts';
 import { articleScenario, articleTemplate } from '../support/article.ts';
-import { ensureCrd, Pipeline } from '../support/pipeline.ts';
-import { TestRedis } from '../support/redis.ts';
+import { pipelineHarness } from '../support/harness.ts';
+import { Pipeline } from '../support/pipeline.ts';
 import { eventually, stays } from '../support/wait.ts';
 
 const k = kube();
-let redis: TestRedis;
-let pipeline: Pipeline | undefined;
-const crits: string[] = [];
-
-beforeAll(async () => {
-  await ensureCrd(k);
-  redis = await TestRedis.start();
-});
-afterEach(async () => {
-  await pipeline?.stop();
-  pipeline = undefined;
-  for (const c of crits.splice(0)) await deleteCrit(k, c);
-});
-afterAll(async () => {
-  await redis.stop();
-});
+const h = pipelineHarness(k);
 
 async function setup(prefix: string, env: Record<string, string> = {}): Promise<{ ns: string; crit: string }> {
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns, env });
+  h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, env });
   const crit = `${prefix}-${suffix()}`;
-  crits.push(crit);
+  h.crits.push(crit);
   return { ns, crit };
 }
 
@@ -43,8 +28,8 @@ describe('acceptance 1: the article\'s test (section 5.4)', () => {
   it('lame critical frontend → default pod selected by the Service; real nginx pod → default pod deleted', async () => {
     await articleTemplate(k);
     const ns = await freshNamespace(k, 'article');
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag' });
-    crits.push('frontend');
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: 'linux-mag' });
+    h.crits.push('frontend');
     await articleScenario(k, ns);
   });
 });
@@ -116,7 +101,7 @@ describe('acceptance 3: nothing is created where nothing is due', () => {
     await createService(k, outside, 'elsewhere', { labels: { tier: 'gold' } });
     await createService(k, ns, 'control', { labels: { tier: 'gold' } });
     await createCrit(k, crit, { matchLabels: [{ key: 'tier', value: 'gold' }] });
-    // The control Service proves the pipeline is live while the others get nothing.
+    // The control Service proves the h.pipeline is live while the others get nothing.
     await eventually('default pod for the control Service', async () => (await names(ns)).join() === 'service-watcher-control');
     await stays('no other default pod', async () => (await names(ns)).join() === 'service-watcher-control' && (await pods(k, outside)).length === 0, 3_000);
   });

@@ -4,32 +4,16 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Queue } from 'bullmq';
-import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
 import { ensureNamespace, freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, events, pods } from '../support/objects.ts';
-import { ensureCrd, Pipeline } from '../support/pipeline.ts';
-import { TestRedis } from '../support/redis.ts';
+import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, events, pods } from '../support/objects.ts';
+import { pipelineHarness } from '../support/harness.ts';
+import { Pipeline } from '../support/pipeline.ts';
 import { eventually, stays } from '../support/wait.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 const k = kube();
-let redis: TestRedis;
-let pipeline: Pipeline | undefined;
-const crits: string[] = [];
-
-beforeAll(async () => {
-  await ensureCrd(k);
-  redis = await TestRedis.start();
-});
-afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail());
-  await pipeline?.stop();
-  pipeline = undefined;
-  for (const c of crits.splice(0)) await deleteCrit(k, c);
-});
-afterAll(async () => {
-  await redis?.stop();
-});
+const h = pipelineHarness(k);
 
 const OWNED_LABELS = { 'app.kubernetes.io/managed-by': 'critsvc', 'critsvc.mycrd.com/service': 'frontend' };
 const OWNED_ANNOTATIONS = { 'service-watcher': 'owned' };
@@ -38,19 +22,19 @@ describe('forged queue jobs', () => {
   it('a job claiming a foreign pod is ours, or that a real pod is gone, or inventing a Service or CriticalService: nothing is deleted, changed or created', async () => {
     const ns = await freshNamespace(k, 'forged');
     await createTemplate(k, ns);
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns });
     // A healthy critical Service, and a non-critical lame one.
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
     await createService(k, ns, 'plain', { labels: { role: 'plain' }, selector: { app: 'plain' } });
     const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
     const victim = await createRealPod(k, ns, 'victim', { app: 'db' });
     const crit = `forged-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
     const before = (await pods(k, ns)).map((p) => `${p.metadata?.name}/${p.metadata?.uid}/${p.metadata?.resourceVersion}`).sort();
 
-    const queue = new Queue(pipeline.queue, { connection: { host: '127.0.0.1', port: redis.port } });
+    const queue = new Queue(h.pipeline.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     const now = Date.now();
     const huge = '999999999';
     const meta = (name: string, o: object): object => ({ name, namespace: ns, resourceVersion: huge, ...o });
@@ -69,13 +53,13 @@ describe('forged queue jobs', () => {
     } finally {
       await queue.close();
     }
-    await eventually('the handler to refuse', async () => pipeline?.logs('handler').some((l) => l.msg.startsWith('the API server disagrees with the state')), 15_000);
+    await eventually('the handler to refuse', async () => h.pipeline?.logs('handler').some((l) => l.msg.startsWith('the API server disagrees with the state')), 15_000);
     // Longer than the healthy hold-off (5 s) after which the "default pod" of a healthy Service would go.
     await stays('no pod deleted, changed or created', async () =>
       (await pods(k, ns)).map((p) => `${p.metadata?.name}/${p.metadata?.uid}/${p.metadata?.resourceVersion}`).sort().join() === before.join(), 7_000);
-    const refused = pipeline.logs('handler').filter((l) => /lacks critsvc's ownership marks/.test(l.msg));
+    const refused = h.pipeline.logs('handler').filter((l) => /lacks critsvc's ownership marks/.test(l.msg));
     expect(refused.length).toBeGreaterThan(0);
-    const metrics = await pipeline.metrics();
+    const metrics = await h.pipeline.metrics();
     expect(Number(/critsvc_live_check_disagreements_total (\d+)/.exec(metrics)?.[1] ?? 0)).toBeGreaterThan(0);
     // The state was repaired from the API server: a real change still works.
     await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1' });
@@ -90,10 +74,10 @@ describe('the PodTemplate is not a way to privilege', () => {
       hostNetwork: true, serviceAccountName: 'admin',
       containers: [{ name: 'x', image: 'nginx', securityContext: { privileged: true } }],
     } } } });
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns });
     await createService(k, ns, 'frontend');
     const crit = `unsafe-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     const cond = await eventually('TemplateAvailable=False', async () => (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable' && c.status === 'False'));
     expect(cond.message).toContain('template.spec.hostNetwork: true');
@@ -109,10 +93,10 @@ describe('the PodTemplate is not a way to privilege', () => {
       imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'x', image: 'nginx', envFrom: [{ configMapRef: { name: 'page' } }] }],
     } } } });
     const ns = await freshNamespace(k, 'refs');
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: tmplNs });
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: tmplNs });
     await createService(k, ns, 'frontend');
     const crit = `refs-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     const [pod] = await eventually('the default pod', async () => ((await defaultPods(k, ns)).length ? defaultPods(k, ns) : undefined));
     expect(pod?.spec?.automountServiceAccountToken).toBe(false);
@@ -136,18 +120,18 @@ describe('Pod Security Admission', () => {
     const good = await restricted('psa-ok');
     const bad = await restricted('psa-no');
     await createTemplate(k, bad); // plain nginx: root, no securityContext
-    pipeline = await Pipeline.start({ namespaces: [good], redisUrl: redis.url, templateNamespace: 'linux-mag' });
+    h.pipeline = await Pipeline.start({ namespaces: [good], redisUrl: h.redis.url, templateNamespace: 'linux-mag' });
     await createService(k, good, 'frontend');
     const crit = `psa-${suffix()}`;
-    crits.push(crit);
+    h.crits.push(crit);
     await createCrit(k, crit, { namespace: good, matchLabels: [{ key: 'role', value: 'frontend' }] });
     await eventually('the default pod admitted under restricted', async () => (await defaultPods(k, good)).length === 1);
-    await pipeline.stop();
+    await h.pipeline.stop();
 
-    pipeline = await Pipeline.start({ namespaces: [bad], redisUrl: redis.url, templateNamespace: bad });
+    h.pipeline = await Pipeline.start({ namespaces: [bad], redisUrl: h.redis.url, templateNamespace: bad });
     await createService(k, bad, 'frontend');
     const crit2 = `psa-no-${suffix()}`;
-    crits.push(crit2);
+    h.crits.push(crit2);
     await createCrit(k, crit2, { namespace: bad, matchLabels: [{ key: 'role', value: 'frontend' }] });
     const refused = await eventually('a DefaultPodRefused Event with the API\'s message', async () =>
       (await events(k, bad)).find((e) => e.reason === 'DefaultPodRefused'));

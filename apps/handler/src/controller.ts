@@ -12,7 +12,7 @@ import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
 import type { Blocked } from './model/status.ts';
 import { Reporter } from './reporter.ts';
-import { StateLoader } from './state-loader.ts';
+import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { DecisionQueue } from './decision-queue.ts';
@@ -20,7 +20,6 @@ import { DecisionQueue } from './decision-queue.ts';
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
   | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
 
-const UNLISTED_RETRY_MS = 30_000;
 
 
 

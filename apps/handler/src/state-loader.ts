@@ -7,6 +7,9 @@ import type { HandlerMetrics } from './metrics.ts';
 import { isComparable, isOlderOrSame } from './model/resource-version.ts';
 import type { Change, Store } from './model/store.ts';
 
+/** How often lists the API server refused are tried again (CriticalService status says 30 s too). */
+export const UNLISTED_RETRY_MS = 30_000;
+
 export interface ListTarget {
   kind: Kind;
   scope: string;
@@ -101,7 +104,7 @@ export class StateLoader {
     const message = apiMessage(err);
     const key = `${l.kind}/${l.scope}`;
     if (this.unlistedLists.get(key)?.message !== message) {
-      this.o.log.error({ kind: l.kind, scope: l.scope || '*', status: httpStatus(err), err: message }, 'cannot list; this scope is not protected until it can (retried every 30 s); the others are');
+      this.o.log.error({ kind: l.kind, scope: l.scope || '*', err: logError(err), retryInMs: UNLISTED_RETRY_MS }, 'cannot list; this scope is not protected until it can; the others are');
     }
     this.unlistedLists.set(key, { target: l, message });
     if (l.kind !== 'CriticalService') this.unlisted.set(l.scope, message);

@@ -1,7 +1,7 @@
 // `pnpm bench`: failover/recovery latency against a floor, then scale, memory and churn, on a
 // control plane of its own. Writes bench/results/<date>.md and .json.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -14,7 +14,7 @@ import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
-import { report, type ChurnResult, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
+import { report, type ChurnResult, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -31,6 +31,8 @@ const CHURN_SECONDS = Number(ENV.BENCH_CHURN_SECONDS ?? 45);
 const OUTAGE_TRIALS = Number(ENV.BENCH_OUTAGE_TRIALS ?? 40);
 /** The pipeline's healthy hold-off in the bench (default 5 s): short, so that trials follow each other quickly. */
 const HEALTHY_GRACE = ENV.BENCH_HEALTHY_GRACE_SECONDS ?? '1';
+/** Which parts run (a quick look at failover: BENCH_PARTS=idle). */
+const PARTS = new Set((ENV.BENCH_PARTS ?? 'idle,scale').split(',').map((x) => x.trim()));
 /** Pipelines started and not stopped yet: a failing run must not leave them behind. */
 const running = new Set<Supervisor>();
 const SERVICE_LABEL = 'critsvc.mycrd.com/service';
@@ -79,6 +81,42 @@ async function ready(port: number): Promise<boolean> {
 }
 
 
+/** A histogram's sum and count per label value (one label, or none: key ''). */
+async function histogram(port: number, name: string): Promise<Record<string, { sum: number; count: number }>> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const out: Record<string, { sum: number; count: number }> = {};
+  for (const line of text.split('\n')) {
+    const m = new RegExp(`^${name}_(sum|count)(?:\\{[a-z_]+="([^"]*)"\\})? (\\S+)$`).exec(line);
+    if (!m) continue;
+    const entry = (out[m[2] ?? ''] ??= { sum: 0, count: 0 });
+    entry[m[1] as 'sum' | 'count'] = Number(m[3]);
+  }
+  return out;
+}
+
+/** Mean per label value over what was observed between two scrapes, in ms. */
+function meansMs(before: Record<string, { sum: number; count: number }>, after: Record<string, { sum: number; count: number }>): Record<string, number> {
+  return Object.fromEntries(Object.entries(after).map(([k, a]) => {
+    const b = before[k] ?? { sum: 0, count: 0 };
+    return [k, a.count > b.count ? ((a.sum - b.sum) / (a.count - b.count)) * 1000 : NaN];
+  }));
+}
+
+async function stageScrape(ports: Record<App, number>): Promise<{ handler: Record<string, { sum: number; count: number }>; watcher: Record<string, { sum: number; count: number }> }> {
+  return { handler: await histogram(ports.handler, 'critsvc_failover_stage_seconds'), watcher: await histogram(ports['watcher-pods'], 'critsvc_watch_to_queue_seconds') };
+}
+
+/** A floor reactor as a child process, for `n` failover trials. */
+async function floorTrials(ctx: Ctx, script: string, namespace: string): Promise<number[]> {
+  const floor: ChildProcess = spawn(process.execPath, [join(root, 'bench/lib', script), ctx.state.kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((r) => floor.stdout?.once('data', () => r()));
+  try {
+    return (await trials(ctx, namespace, 'frontend', TRIALS, (e) => e.labels['critsvc-bench/standin'] === 'true', true)).failover;
+  } finally {
+    floor.kill('SIGTERM');
+  }
+}
+
 async function metric(port: number, name: string, labels = ''): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   let sum = 0;
@@ -119,26 +157,30 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     await waitUntil('pipeline ready', async () => (await Promise.all(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
     await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bench-idle-${round}` }, spec: { namespace: nsC, matchLabels: [{ key: 'role', value: 'frontend' }] } });
     log(`round ${round}: critsvc, ${TRIALS} failover + recovery trials`);
+    const s0 = await stageScrape(p.ports);
     const c = await trials(ctx, nsC, 'frontend', TRIALS, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false);
+    const s1 = await stageScrape(p.ports);
+    const stages = { ...meansMs(s0.handler, s1.handler), watch_to_redis: meansMs(s0.watcher, s1.watcher)[''] ?? NaN, failover_mean: c.failover.reduce((a, b) => a + b, 0) / c.failover.length };
     await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/services`, { metadata: { name: 'web', labels: { role: 'frontend' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
     log(`round ${round}: critsvc, ${OUTAGE_TRIALS} outage-window trials (EndpointSlices, kwok)`);
     const o = await outage(ctx, nsC, 'web', OUTAGE_TRIALS);
     await p.sup.stop();
     await ctx.api.call('DELETE', `/apis/mycrd.com/v1/criticalservices/bench-idle-${round}`);
 
-    const floor: ChildProcess = spawn(process.execPath, [join(root, 'bench/lib/floor-reactor.ts'), ctx.state.kubeconfig, nsF], { stdio: ['ignore', 'pipe', 'inherit'] });
-    await new Promise<void>((r) => floor.stdout?.once('data', () => r()));
-    log(`round ${round}: floor, ${TRIALS} failover trials`);
-    const f = await trials(ctx, nsF, 'frontend', TRIALS, (e) => e.labels['critsvc-bench/standin'] === 'true', true);
-    floor.kill('SIGTERM');
-    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery), outage: o }, floor: { failover: summarize(f.failover) } });
+    log(`round ${round}: physical floor, ${TRIALS} failover trials`);
+    const f = await floorTrials(ctx, 'floor-bare.ts', nsF);
+    log(`round ${round}: floor through client-node as shipped, ${TRIALS} failover trials`);
+    const fc = await floorTrials(ctx, 'floor-reactor.ts', nsF);
+    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery), outage: o, stages }, floor: { failover: summarize(f) }, floorClientNode: { failover: summarize(fc) } });
     log(`round ${round}: outage window p50 ${ms(o.window.p50)} p99 ${ms(o.window.p99)}; hand-back gap max ${ms(o.gapMaxMs)} (${o.gapTrials} trial(s) with a gap)`);
-    log(`round ${round}: critsvc failover p50 ${ms(summarize(c.failover).p50)} p99 ${ms(summarize(c.failover).p99)}; floor p50 ${ms(summarize(f.failover).p50)} p99 ${ms(summarize(f.failover).p99)}`);
+    log(`round ${round}: critsvc failover p50 ${ms(summarize(c.failover).p50)} p99 ${ms(summarize(c.failover).p99)}; floor p50 ${ms(summarize(f).p50)} p99 ${ms(summarize(f).p99)}; client-node floor p50 ${ms(summarize(fc).p50)} p99 ${ms(summarize(fc).p99)}`);
+    log(`round ${round}: stage means (ms): ${Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
   }
   const med = (pick: (r: IdleResult['rounds'][number]) => number): number => median(rounds.map(pick));
   const m = {
     critsvcP50: med((r) => r.critsvc.failover.p50), critsvcP95: med((r) => r.critsvc.failover.p95), critsvcP99: med((r) => r.critsvc.failover.p99),
     floorP50: med((r) => r.floor.failover.p50), floorP95: med((r) => r.floor.failover.p95), floorP99: med((r) => r.floor.failover.p99),
+    floorClientNodeP50: med((r) => r.floorClientNode.failover.p50), floorClientNodeP95: med((r) => r.floorClientNode.failover.p95), floorClientNodeP99: med((r) => r.floorClientNode.failover.p99),
     recoveryP50: med((r) => r.critsvc.recovery.p50), recoveryP99: med((r) => r.critsvc.recovery.p99), ratioP50: 0, ratioP99: 0,
     outageP50: med((r) => r.critsvc.outage.window.p50), outageP99: med((r) => r.critsvc.outage.window.p99),
     gapMaxMs: Math.max(...rounds.map((r) => r.critsvc.outage.gapMaxMs)),
@@ -256,6 +298,20 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   };
 }
 
+/** The idle failover figures of the reports already in bench/results, oldest first: kept for comparison. */
+function earlierReports(dir: string, except: string): EarlierFigures[] {
+  const out: EarlierFigures[] = [];
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.json') && f !== `${except}.json`).sort()) {
+    try {
+      const r = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { versions?: { critsvc?: string }; idle?: IdleResult };
+      if (r.idle?.median) out.push({ name: file.replace(/\.json$/, ''), critsvc: r.versions?.critsvc ?? '', ...r.idle.median });
+    } catch {
+      // not a report of ours
+    }
+  }
+  return out;
+}
+
 function versions(state: ClusterState): Record<string, string> {
   const out = (cmd: string, args: string[]): string => spawnSync(cmd, args, { encoding: 'utf8' }).stdout.trim().split('\n')[0] ?? '';
   const api = state.procs.find((p) => p.name === 'kube-apiserver')?.argv[0] ?? '';
@@ -282,20 +338,23 @@ async function main(): Promise<void> {
   const machine = { cores: cpus().length, cpu: cpus()[0]?.model ?? '', memoryGiB: Math.round(totalmem() / 2 ** 30) };
   log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB`);
 
-  const idleResult = await idle(ctx);
-  log('populating the scale cluster');
-  const pop = await populate(ctx);
-  log(`populated in ${pop.seconds.toFixed(0)} s`);
+  const idleResult = PARTS.has('idle') ? await idle(ctx) : undefined;
+  let pop: Awaited<ReturnType<typeof populate>> | undefined;
   const starts: ScaleStart[] = [];
   const churns: ChurnResult[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
-    const { p, r } = await scaleStart(ctx, `bench-scale-${round}`);
-    starts.push(r);
-    log(`start ${round}: handler ready ${r.handlerReadyS.toFixed(2)} s, watchers ${r.watchersReadyS.toFixed(2)} s, backlog drained ${r.drainedS.toFixed(2)} s, handler RSS ${r.rss.handler?.toFixed(0)} MB, Redis ${r.redisMb.toFixed(1)} MB`);
-    const c = await churn(ctx, p, round);
-    churns.push(c);
-    log(`churn ${round}: ${c.handledEventsPerS.toFixed(0)} events/s handled, queue max ${c.maxWaiting}, failover p50 ${ms(c.failover.p50)} p99 ${ms(c.failover.p99)}`);
-    await p.sup.stop();
+  if (PARTS.has('scale')) {
+    log('populating the scale cluster');
+    pop = await populate(ctx);
+    log(`populated in ${pop.seconds.toFixed(0)} s`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      const { p, r } = await scaleStart(ctx, `bench-scale-${round}`);
+      starts.push(r);
+      log(`start ${round}: handler ready ${r.handlerReadyS.toFixed(2)} s, watchers ${r.watchersReadyS.toFixed(2)} s, backlog drained ${r.drainedS.toFixed(2)} s, handler RSS ${r.rss.handler?.toFixed(0)} MB, Redis ${r.redisMb.toFixed(1)} MB`);
+      const c = await churn(ctx, p, round);
+      churns.push(c);
+      log(`churn ${round}: ${c.handledEventsPerS.toFixed(0)} events/s handled, queue max ${c.maxWaiting}, failover p50 ${ms(c.failover.p50)} p99 ${ms(c.failover.p99)}`);
+      await p.sup.stop();
+    }
   }
   ctx.api.close();
   const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS;
@@ -303,9 +362,11 @@ async function main(): Promise<void> {
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);
-  writeFileSync(join(dir, `${day}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, `${day}.md`), report({ ...result, namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, healthyGrace: HEALTHY_GRACE }));
-  log(`report written to bench/results/${day}.md`);
+  const name = ENV.BENCH_REPORT_NAME ?? day;
+  const earlier = earlierReports(dir, name);
+  writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(join(dir, `${name}.md`), report({ ...result, namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, healthyGrace: HEALTHY_GRACE, earlier }));
+  log(`report written to bench/results/${name}.md`);
   await clusterDown(clusterDir);
 }
 

@@ -10,12 +10,13 @@ import type { Change } from './model/store.ts';
 import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
-import type { Blocked } from './model/status.ts';
+import type { Blocked, ServiceVerdict } from './model/status.ts';
 import { Reporter } from './reporter.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { DecisionQueue } from './decision-queue.ts';
+import { Timeline } from './timeline.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
   | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
@@ -40,10 +41,12 @@ export class Controller {
   private readonly templates: TemplateSource;
   private readonly reporter: Reporter;
   private readonly status: StatusWriter;
-  /** Earliest watcher timestamp of the events not yet acted on, per Service: for latency. */
-  private readonly triggeredAt = new Map<string, number>();
+  /** When the events not yet acted on were seen, and the stages since, per Service: for latency. */
+  private readonly timeline: Timeline;
   /** Lame Service → why critsvc cannot give it a default pod (shown in CriticalService status). */
   private readonly blocked = new Map<string, Blocked>();
+  /** Considered Service → what its last decision found (lame, default pods): CriticalService status reads it. */
+  private readonly verdicts = new Map<string, ServiceVerdict>();
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
@@ -64,6 +67,10 @@ export class Controller {
     this.kube = kube;
     this.log = log;
     this.metrics = metrics;
+    this.timeline = new Timeline({
+      latency: (action, s) => metrics.latency.observe({ action }, s),
+      stage: (stage, s) => metrics.stages.observe({ stage }, s),
+    });
     this.holdOffs = { lameGraceMs: cfg.LAME_GRACE_SECONDS * 1000, healthyGraceMs: cfg.HEALTHY_GRACE_SECONDS * 1000 };
     const template = { namespace: cfg.POD_TEMPLATE_NAMESPACE, name: cfg.POD_TEMPLATE_NAME };
     this.store = parts.store ?? new Store();
@@ -79,7 +86,7 @@ export class Controller {
     });
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
   }
 
@@ -177,7 +184,7 @@ export class Controller {
   }
 
   private trigger(key: string, seenAt: number): void {
-    if (!this.triggeredAt.has(key)) this.triggeredAt.set(key, seenAt);
+    this.timeline.triggered(key, seenAt);
     // Before the start-up list completes, sync() queues every Service itself.
     if (this.synced) this.queue.add(key);
   }
@@ -194,20 +201,21 @@ export class Controller {
 
   async reconcile(key: string): Promise<void> {
     if (!this.synced) return;
+    this.timeline.started(key);
     const decision = this.decideFor(key);
+    this.timeline.decided(key);
     this.metrics.decisions.inc({ wanted: String(decision.wanted) });
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
-    this.noteBlocked(key, decision);
-    this.status.markCovering(key, decision.covering.map((c) => c.name));
+    this.record(key, decision);
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
     else this.reporter.forget(key);
     try {
       for (const action of decision.actions) await this.act(key, action);
       this.queue.forget(key);
-      if (decision.actions.length === 0) this.triggeredAt.delete(key);
+      if (decision.actions.length === 0) this.timeline.clear(key);
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'reconcile' });
       if (err instanceof TemplateUnusable || err instanceof CreateRefused || err instanceof StateDisagrees) {
@@ -219,6 +227,14 @@ export class Controller {
       const level = isTransient(err) ? 'warn' : 'error';
       this.logFor(key)[level]({ err: logError(err), retryInMs }, 'action failed; retrying');
     }
+  }
+
+  /** What status shows of the decision: the verdict, what blocks it, and which CriticalServices to refresh. */
+  private record(key: string, decision: Decision): void {
+    if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods });
+    else this.verdicts.delete(key);
+    this.noteBlocked(key, decision);
+    this.status.markCovering(key, decision.covering.map((c) => c.name));
   }
 
   /** What keeps a lame Service without a default pod; an admission refusal stands until a create succeeds. */
@@ -258,7 +274,7 @@ export class Controller {
     }
     if (result !== 'deleted') await this.repairPod(pod, result);
     if (result === 'refused') return;
-    this.observeLatency(key, 'delete');
+    this.timeline.done(key, 'delete');
     this.logFor(key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.store.services.get(key);
     if (svc && result === 'deleted') await this.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
@@ -286,7 +302,7 @@ export class Controller {
     this.reporter.settled(key, 'template', 'refused');
     this.blocked.delete(key);
     this.metrics.actions.inc({ action: 'create', result });
-    this.observeLatency(key, 'create');
+    this.timeline.done(key, 'create');
     this.logFor(key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
     if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
@@ -315,6 +331,7 @@ export class Controller {
     this.expectations.expectCreate(key, podName);
     this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000); // decided again if the pod is never seen
     try {
+      this.timeline.sent(key);
       return await this.kube.createPod(pod);
     } catch (err) {
       this.expectations.clearCreate(key);
@@ -374,11 +391,6 @@ export class Controller {
     return this.log.child({ svc: key });
   }
 
-  private observeLatency(key: string, action: string): void {
-    const at = this.triggeredAt.get(key);
-    this.triggeredAt.delete(key);
-    if (at !== undefined && at > 0) this.metrics.latency.observe({ action }, (Date.now() - at) / 1000);
-  }
 }
 
 export class TemplateUnusable extends Error {

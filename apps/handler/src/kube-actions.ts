@@ -2,9 +2,9 @@
 // tested) without knowing client-node.
 import { hostname } from 'node:os';
 import {
-  CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig, type V1Pod,
+  CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig,
 } from '@kubernetes/client-node';
-import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, type KubeObject, type RawPage } from '@critsvc/shared';
+import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { hasOwnershipMarks, SERVICE_LABEL } from './model/rules.ts';
 import type { OwnerRef } from './model/types.ts';
@@ -70,7 +70,6 @@ function writeFailed(err: unknown): 'gone' {
 }
 
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const strategicMergePatch = setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch);
 const FIELD_MANAGER = 'critsvc-handler';
 
 export function kubeActions(kc: KubeConfig): KubeActions {
@@ -92,7 +91,7 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     async createPod(pod) {
       const ns = (pod.metadata as { namespace: string }).namespace;
       try {
-        await core.createNamespacedPod({ namespace: ns, body: pod as V1Pod, fieldManager: FIELD_MANAGER });
+        await requestJson(kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: pod, query: { fieldManager: FIELD_MANAGER } });
         return 'created';
       } catch (err) {
         if (httpStatus(err) === 409) return 'exists';
@@ -103,8 +102,8 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       const live = await readOurs(ref);
       if (typeof live === 'string') return live;
       try {
-        await core.deleteNamespacedPod({ namespace: ref.namespace, name: ref.name,
-          body: { preconditions: { uid: ref.uid, resourceVersion: live.resourceVersion }, ...(force ? { gracePeriodSeconds: 0 } : {}) } });
+        await requestJson(kc, 'DELETE', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`,
+          { body: { preconditions: { uid: ref.uid, resourceVersion: live.resourceVersion }, ...(force ? { gracePeriodSeconds: 0 } : {}) } });
         return 'deleted';
       } catch (err) {
         return writeFailed(err);
@@ -117,7 +116,8 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       // and resourceVersion are preconditions: the pod we checked, unchanged since.
       const body = { metadata: { uid: ref.uid, resourceVersion: live.resourceVersion, ownerReferences: [...stale.map((o) => ({ uid: o.uid, $patch: 'delete' })), ...owners.map(ownerReference)] } };
       try {
-        await core.patchNamespacedPod({ namespace: ref.namespace, name: ref.name, body, fieldManager: FIELD_MANAGER }, strategicMergePatch);
+        await requestJson(kc, 'PATCH', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`,
+          { body, query: { fieldManager: FIELD_MANAGER }, contentType: 'application/strategic-merge-patch+json' });
         return 'patched';
       } catch (err) {
         return writeFailed(err);

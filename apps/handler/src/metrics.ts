@@ -1,4 +1,5 @@
 // Prometheus metrics of the handler.
+import { STAGE_BUCKETS } from '@critsvc/shared';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export function handlerMetrics() {
@@ -11,6 +12,7 @@ export function handlerMetrics() {
     decisions: new Counter({ name: 'critsvc_decisions_total', help: 'Service decisions taken, by whether a default pod is wanted (true/false)', labelNames: ['wanted'], registers: [registry] }),
     apiErrors: new Counter({ name: 'critsvc_api_errors_total', help: 'Failed API server calls, by operation', labelNames: ['op'], registers: [registry] }),
     latency: new Histogram({ name: 'critsvc_event_to_action_seconds', help: 'From the watcher receiving an event to the default pod action it caused', labelNames: ['action'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10], registers: [registry] }),
+    stages: new Histogram({ name: 'critsvc_failover_stage_seconds', help: 'A failover (default pod create) in the handler, stage by stage: queue (watcher event → job taken, through Redis), decision_wait, decide, reads (template, live check), create (the API call)', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [registry] }),
     syncSeconds: new Gauge({ name: 'critsvc_start_sync_seconds', help: 'Time the start-up list took', registers: [registry] }),
     liveDisagreements: new Counter({ name: 'critsvc_live_check_disagreements_total', help: 'Creates not made because the API server did not confirm the state (forged or stale queue data); the state is repaired each time', registers: [registry] }),
     relists: new Counter({ name: 'critsvc_relists_total', help: 'Complete lists taken after start-up to repair the state, by reason (periodic, redis-restarted, redis-data-lost, redis-full)', labelNames: ['reason'], registers: [registry] }),

@@ -4,7 +4,7 @@
 import { Backoff, logError, type Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
-import { computeStatus, withTransitionTimes, type Blocked, type Condition } from './model/status.ts';
+import { computeStatus, withTransitionTimes, type Blocked, type Condition, type ServiceVerdict } from './model/status.ts';
 import type { Store } from './model/store.ts';
 
 export interface StatusWriterOptions {
@@ -15,6 +15,8 @@ export interface StatusWriterOptions {
   readyOnly: boolean;
   templateProblem: () => string | undefined;
   blocked: (serviceKey: string) => Blocked | undefined;
+  /** The controller's last verdict on a Service (see StatusInput.decided). */
+  decided: (serviceKey: string) => ServiceVerdict | undefined;
   unlisted: ReadonlyMap<string, string>;
   flushMs: number;
   metrics: HandlerMetrics;
@@ -104,7 +106,7 @@ export class StatusWriter {
     const problem = this.o.templateProblem();
     const status = computeStatus({
       crit, services: store.services.values(), podsIn: (ns) => store.podsIn(ns), watched: this.o.watched,
-      readyOnly: this.o.readyOnly, blocked: this.o.blocked, unlisted: this.o.unlisted, ...(problem ? { templateProblem: problem } : {}),
+      readyOnly: this.o.readyOnly, blocked: this.o.blocked, decided: this.o.decided, unlisted: this.o.unlisted, ...(problem ? { templateProblem: problem } : {}),
     });
     const json = JSON.stringify(status);
     const prev = this.written.get(name);

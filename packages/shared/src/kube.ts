@@ -136,24 +136,49 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
 }
 
 /**
+ * One API call with a JSON body and a JSON answer, on the shared pool. client-node's typed calls
+ * walk the model classes both ways (a pod serialized field by field, the answer rebuilt as class
+ * instances with Date objects): milliseconds of CPU on the failover path, for objects the handler
+ * builds and reads as plain JSON anyway. A refusal throws client-node's ApiException (code, body),
+ * as the typed calls do.
+ */
+export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string,
+  opts: { body?: unknown; query?: Record<string, string>; contentType?: string } = {}): Promise<{ status: number; body: unknown }> {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(cluster.server + path);
+  for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+  const auth: RequestOptions = { headers: {} };
+  await kc.applyToHTTPSOptions(auth); // authentication headers, per request
+  const headers: Record<string, string> = { ...(auth.headers as Record<string, string>), accept: 'application/json' };
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const res = await request(url, { method, headers, body: payload, dispatcher: await sharedDispatcher(kc), headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const text = await res.body.text();
+  // A GET's 404 is an answer (the object is not there); any other refusal is an error.
+  if (res.statusCode >= 300 && !(method === 'GET' && res.statusCode === 404)) {
+    throw new ApiException(res.statusCode, `${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`, text, flatHeaders(res.headers));
+  }
+  let body: unknown = text;
+  try {
+    body = JSON.parse(text) as unknown;
+  } catch {
+    // not JSON (an empty answer)
+  }
+  return { status: res.statusCode, body };
+}
+
+function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
+}
+
+/**
  * A GET answered as plain JSON (404 → undefined). client-node's typed reads build a class
  * instance (and Date objects) for every field; the handler parses raw objects, as from the queue.
  */
 export async function getJson(kc: KubeConfig, path: string, query: Record<string, string> = {}): Promise<unknown> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('no current cluster in the kubeconfig');
-  const url = new URL(cluster.server + path);
-  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
-  const opts: RequestOptions = { headers: {} };
-  await kc.applyToHTTPSOptions(opts); // authentication headers, per request
-  const headers = { ...(opts.headers as Record<string, string>), accept: 'application/json' };
-  const res = await request(url, { method: 'GET', headers, dispatcher: await sharedDispatcher(kc), headersTimeout: 60_000, bodyTimeout: 60_000 });
-  const body = await res.body.text();
-  if (res.statusCode === 404) return undefined;
-  if (res.statusCode !== 200) {
-    throw Object.assign(new Error(`GET ${path}: HTTP ${res.statusCode}: ${body.slice(0, 300)}`), { statusCode: res.statusCode });
-  }
-  return JSON.parse(body) as unknown;
+  const res = await requestJson(kc, 'GET', path, { query });
+  return res.status === 404 ? undefined : res.body;
 }
 
 /**

@@ -16,6 +16,7 @@
 // So the only sure sign of a stall is a watch still open past its own timeout plus a margin.
 import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { Backoff, sleep } from './backoff.ts';
+import { preciseNow } from './clock.ts';
 import { httpStatus, logError, type RawPage } from './kube.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
@@ -184,7 +185,7 @@ export class ListWatcher {
   }
 
   private now(): number {
-    return (this.opts.now ?? Date.now)();
+    return (this.opts.now ?? preciseNow)();
   }
 
   private watchOnce(rv: string): Promise<WatchEnd> {

@@ -123,7 +123,7 @@ export class Outbox {
   }
 
   private async sendBatch(): Promise<void> {
-    const batch = [...this.pending.entries()].slice(0, this.opts.batchSize ?? 500);
+    const batch = this.oldest(this.opts.batchSize ?? 500);
     try {
       await this.opts.send(batch.map(([, v]) => v.job));
       for (const [key, v] of batch) {
@@ -148,6 +148,19 @@ export class Outbox {
       this.checkBound();
       await sleep(delay, this.stop.signal);
     }
+  }
+
+  /**
+   * The oldest pending events, read off the map's iterator: copying every pending entry for each
+   * batch would cost O(pending) per send, quadratic while a list of 150,000 objects drains.
+   */
+  private oldest(n: number): [string, { job: QueueJob; seq: number }][] {
+    const batch: [string, { job: QueueJob; seq: number }][] = [];
+    for (const entry of this.pending) {
+      batch.push(entry);
+      if (batch.length >= n) break;
+    }
+    return batch;
   }
 
   /** Waits until everything pending was sent (or the timeout passes); for clean shutdown. */

@@ -1,7 +1,8 @@
 // The body of each watcher process: list-watch its targets, buffer into the outbox, deliver
 // to the queue, expose health and metrics. Each app only says what it watches.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { preciseNow } from './clock.ts';
 import { loadWatcherConfig, redact, type WatcherConfig } from './config.ts';
 import { startHttp } from './http.ts';
 import { loadKubeConfig } from './kube.ts';
@@ -17,6 +18,9 @@ export interface WatcherSpec {
   kind: Kind;
   targets: (kc: KubeConfig, config: WatcherConfig) => WatchTarget[];
 }
+
+/** Buckets for the failover's stages, in seconds: most take a millisecond or a few. */
+export const STAGE_BUCKETS = [0.0005, 0.001, 0.002, 0.004, 0.008, 0.016, 0.032, 0.064, 0.128, 0.256, 0.512, 1, 2.5];
 
 /** A counter kept by the code it counts (monotonic), read when scraped. */
 function setCount(c: Counter, n: number): void {
@@ -38,8 +42,14 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
   if (bound.warning) log.warn({ maxObjects: bound.maxObjects, fits: bound.derived }, bound.warning);
   else log.info({ maxObjects: bound.maxObjects }, 'outbox bound (objects held while Redis is unreachable)');
   const watchers: ListWatcher[] = [];
+  // The failover's first stage: the watch event received → in Redis (the handler measures the rest).
+  const toQueue = new Histogram({ name: 'critsvc_watch_to_queue_seconds', help: 'From a watch event received to its job stored in Redis (acknowledged)', buckets: STAGE_BUCKETS, registers: [registry] });
   const outbox = new Outbox({
-    send: (jobs) => producer.send(jobs),
+    send: async (jobs) => {
+      await producer.send(jobs);
+      const now = preciseNow();
+      for (const job of jobs) if (job.type !== 'SYNCED') toQueue.observe((now - job.seenAt) / 1000);
+    },
     log,
     maxObjects: bound.maxObjects,
     relist: () => watchers.forEach((w) => w.requestRelist()),

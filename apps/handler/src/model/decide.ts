@@ -61,6 +61,8 @@ export interface Decision {
   legacy: PodInfo[];
   /** Our default pod for this Service, if one exists and stays. */
   defaultPod?: PodInfo;
+  /** Keys of our default pods for this Service as the state holds them now (not terminating): for status. */
+  defaultPods: string[];
 }
 
 /** What the state says of the Service, before any hold-off. */
@@ -97,7 +99,7 @@ const deletions = (pods: PodInfo[], service: string, reason: DeleteReason): Acti
 export function decide(input: DecideInput): Decision {
   const seen = observe(input);
   const { svc, spell, covering } = seen;
-  const summary = { considered: seen.considered, covering, lame: seen.lame, legacy: seen.legacy, ...(spell ? { spell } : {}) };
+  const summary = { considered: seen.considered, covering, lame: seen.lame, legacy: seen.legacy, defaultPods: seen.live.map((p) => p.key), ...(spell ? { spell } : {}) };
   if (!svc || !spell || covering.length === 0) {
     return { ...summary, wanted: false, actions: deletions(seen.live, seen.key, svc ? 'not-critical' : 'service-gone') };
   }

@@ -33,6 +33,16 @@ describe('CriticalService status', () => {
     expect({ lame: s.lameCount, defaults: s.defaultPodCount, blocked: s.blockedCount }).toEqual(counts);
   });
 
+  it('takes the controller\'s verdicts where it has them and reads no pod for those; reads the pods of Services not decided yet', () => {
+    const read: string[] = [];
+    const s = computeStatus({
+      crit: gold, services: [goldSvc('a'), goldSvc('b')], watched: ['ns'], readyOnly: true,
+      podsIn: (ns) => { read.push(ns); return [realPod('a')]; },
+      decided: (key) => (key === 'ns/b' ? { lame: true, defaults: ['ns/service-watcher-b'] } : undefined),
+    });
+    expect({ lame: s.lameServices, defaults: s.defaultPods, reads: read.length }).toEqual({ lame: ['ns/b'], defaults: ['ns/service-watcher-b'], reads: 1 });
+  });
+
   it('an invalid spec and an unwatched namespace say so', () => {
     expect(ready(computeStatus({ crit: { ...gold, problems: ['spec.matchLabels must be a list'] }, services: [], podsIn: () => [], watched: ['ns'], readyOnly: true }))).toBe('False InvalidSpec');
     const s = computeStatus({ crit: { ...gold, namespace: 'elsewhere' }, services: [], podsIn: () => [], watched: ['ns'], readyOnly: true });

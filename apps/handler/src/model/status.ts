@@ -45,6 +45,24 @@ export interface StatusInput {
   unlisted?: ReadonlyMap<string, string>;
   /** Why a lame Service got no default pod, as the controller last found. */
   blocked?: (serviceKey: string) => Blocked | undefined;
+  /**
+   * What the controller's last decision found for a Service (lame, its default pods): no pod is
+   * read again per status write. undefined for a Service not decided yet: its pods are read.
+   */
+  decided?: (serviceKey: string) => ServiceVerdict | undefined;
+}
+
+export interface ServiceVerdict {
+  lame: boolean;
+  /** Keys of the Service's default pods (not terminating). */
+  defaults: readonly string[];
+}
+
+/** The same verdict, read from the pods: for a Service no decision has looked at yet. */
+function verdictFromPods(svc: ServiceInfo, input: StatusInput): ServiceVerdict {
+  const pods = [...input.podsIn(svc.namespace)];
+  const defaults = pods.filter((p) => p.owned && p.forService === svc.name && !p.terminating).map((p) => p.key);
+  return { lame: !hasRealPod(svc, pods, input.readyOnly), defaults };
 }
 
 function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Condition {
@@ -89,12 +107,11 @@ function tallyServices(input: StatusInput): Tally {
   for (const svc of input.services) {
     if (!isConsidered(svc, input.watched) || !critCovers(crit, svc)) continue;
     covered++;
-    const pods = [...input.podsIn(svc.namespace)];
-    const ours = pods.filter((p) => p.owned && p.forService === svc.name && !p.terminating);
-    for (const p of ours) defaults.push(p.key);
-    if (!hasRealPod(svc, pods, input.readyOnly)) {
+    const verdict = input.decided?.(svc.key) ?? verdictFromPods(svc, input);
+    defaults.push(...verdict.defaults);
+    if (verdict.lame) {
       lame.push(svc.key);
-      if (ours.length > 0) continue;
+      if (verdict.defaults.length > 0) continue;
       unbacked++;
       const why = input.blocked?.(svc.key);
       if (why) blocked.push({ service: svc.key, ...why });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, QueueJob } from '@critsvc/shared/model';
-import { Store } from './store.ts';
+import { pod } from '../../../../test/support/model-fixtures.ts';
+import { samePodForDecisions, Store } from './store.ts';
 import type { PodInfo } from './types.ts';
 
 const podObj = (name: string, rv: string, labels: Record<string, string> = { role: 'frontend' }, uid = `u-${name}`): KubeObject => ({
@@ -61,5 +62,32 @@ describe('Store', () => {
     s.apply(ev('ADDED', podObj('p', '5', { role: 'frontend' })));
     const r = s.apply(ev('MODIFIED', podObj('p', '6', { role: 'backend' })));
     expect(r.outcome === 'changed' && [...s.affectedServices(r.changes[0]!)].sort()).toEqual(['ns/be', 'ns/fe']);
+  });
+
+  it('a pod update that changes nothing a decision reads keeps the new version but triggers nothing', () => {
+    const s = new Store();
+    s.apply({ kind: 'Service', type: 'ADDED', object: { metadata: { name: 'web', namespace: 'ns', uid: 's', resourceVersion: '1' }, spec: { selector: { role: 'frontend' } } }, seenAt: 0 });
+    s.apply(ev('ADDED', podObj('a', '10')));
+    const touched = { ...podObj('a', '11'), metadata: { ...podObj('a', '11').metadata, annotations: { 'other.io/x': 'y' } } };
+    expect(s.apply(ev('MODIFIED', touched)).outcome).toBe('unchanged');
+    expect(s.get('Pod', 'ns/a')?.resourceVersion).toBe('11');
+    expect(s.apply(ev('MODIFIED', podObj('a', '10'))).outcome).toBe('stale');
+    const relabelled = s.apply(ev('MODIFIED', podObj('a', '12', { role: 'other' })));
+    expect(relabelled.outcome).toBe('changed');
+    expect(relabelled.outcome === 'changed' && [...s.affectedServices(relabelled.changes[0]!)]).toEqual(['ns/web']);
+  });
+
+  it('every field of a pod but its identity and version counts as a change (a field added later must be compared too)', () => {
+    const base: PodInfo = pod('a', { role: 'frontend' }, { owned: true, forService: 'web', owners: [{ name: 'c', uid: 'cu', controller: true }], hasIP: true });
+    const other: Record<string, unknown> = {
+      uid: 'other', labels: { role: 'x' }, owned: false, legacy: true, forService: 'api', owners: [{ name: 'c', uid: 'cu', controller: false }],
+      terminating: true, phase: 'Failed', ready: !base.ready, hasIP: false,
+    };
+    const identity = new Set(['key', 'namespace', 'name', 'resourceVersion']);
+    for (const field of Object.keys(base).filter((f) => !identity.has(f))) {
+      expect(field in other, `no changed value for field ${field} in this test`).toBe(true);
+      expect(samePodForDecisions(base, { ...base, [field]: other[field] }), field).toBe(false);
+    }
+    expect(samePodForDecisions(base, { ...base, resourceVersion: '99' })).toBe(true);
   });
 });

@@ -35,6 +35,8 @@ export class Store {
   readonly services = new Map<string, ServiceInfo>();
   readonly crits = new Map<string, CritInfo>();
   private readonly podsByNs = new Map<string, Map<string, PodInfo>>();
+  /** The Services of each namespace: a pod event looks at its namespace's Services only. */
+  private readonly servicesByNs = new Map<string, Map<string, ServiceInfo>>();
   /** kind/key → resourceVersion of its deletion, so a late ADDED cannot resurrect it. */
   private readonly tombstones = new Map<string, { rv: string; at: number }>();
   /** kind/scope → resourceVersion of the last complete list of that scope. */
@@ -70,8 +72,13 @@ export class Store {
   }
 
   private put(kind: Kind, info: Info): void {
-    if (kind === 'Service') this.services.set(infoKey(kind, info), info as ServiceInfo);
-    else if (kind === 'CriticalService') this.crits.set(info.name, info as CritInfo);
+    if (kind === 'Service') {
+      const svc = info as ServiceInfo;
+      this.services.set(svc.key, svc);
+      let m = this.servicesByNs.get(svc.namespace);
+      if (!m) this.servicesByNs.set(svc.namespace, (m = new Map()));
+      m.set(svc.key, svc);
+    } else if (kind === 'CriticalService') this.crits.set(info.name, info as CritInfo);
     else {
       const pod = info as PodInfo;
       let m = this.podsByNs.get(pod.namespace);
@@ -81,14 +88,16 @@ export class Store {
   }
 
   private remove(kind: Kind, key: string): void {
-    if (kind === 'Service') this.services.delete(key);
-    else if (kind === 'CriticalService') this.crits.delete(key);
-    else {
-      const [ns = '', name = ''] = key.split('/');
-      const m = this.podsByNs.get(ns);
-      m?.delete(name);
-      if (m?.size === 0) this.podsByNs.delete(ns);
+    if (kind === 'CriticalService') {
+      this.crits.delete(key);
+      return;
     }
+    const [ns = '', name = ''] = key.split('/');
+    if (kind === 'Service') this.services.delete(key);
+    const index: Map<string, Map<string, unknown>> = kind === 'Service' ? this.servicesByNs : this.podsByNs;
+    const m = index.get(ns);
+    m?.delete(kind === 'Service' ? key : name);
+    if (m?.size === 0) index.delete(ns);
   }
 
   private isStale(kind: Kind, key: string, namespace: string, rv: string): boolean {
@@ -119,6 +128,9 @@ export class Store {
     if (this.isStale(job.kind, key, ns, info.resourceVersion)) return { outcome: 'stale' };
     this.put(job.kind, info);
     this.tombstones.delete(`${job.kind}/${key}`);
+    // Most pod updates (status details, annotations, other controllers' fields) change nothing
+    // a decision reads: the new version is kept, no Service is decided again.
+    if (job.kind === 'Pod' && before && samePodForDecisions(before as PodInfo, info as PodInfo)) return { outcome: 'unchanged' };
     return { outcome: 'changed', changes: [{ kind: job.kind, before, after: info } as Change] };
   }
 
@@ -207,9 +219,8 @@ export class Store {
 
   private *inScope(kind: Kind, scope: string): Iterable<Info> {
     if (kind === 'CriticalService') yield* this.crits.values();
-    else if (kind === 'Service') {
-      for (const s of this.services.values()) if (scope === '' || s.namespace === scope) yield s;
-    } else if (scope === '') yield* this.allPods();
+    else if (kind === 'Service') yield* (scope === '' ? this.services.values() : this.servicesIn(scope));
+    else if (scope === '') yield* this.allPods();
     else yield* this.podsIn(scope);
   }
 
@@ -256,7 +267,25 @@ export class Store {
     return keys;
   }
 
-  servicesIn(namespace: string): ServiceInfo[] {
-    return [...this.services.values()].filter((s) => s.namespace === namespace);
+  servicesIn(namespace: string): Iterable<ServiceInfo> {
+    return this.servicesByNs.get(namespace)?.values() ?? [];
   }
+}
+
+/** Everything about a pod that decisions, expectations and status read, compared (not its resourceVersion). */
+export function samePodForDecisions(a: PodInfo, b: PodInfo): boolean {
+  return a.uid === b.uid && a.owned === b.owned && a.legacy === b.legacy && a.forService === b.forService
+    && a.terminating === b.terminating && a.phase === b.phase && a.ready === b.ready && a.hasIP === b.hasIP
+    && sameLabels(a.labels, b.labels) && sameOwners(a.owners, b.owners);
+}
+
+function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
+  const ka = Object.keys(a);
+  if (ka.length !== Object.keys(b).length) return false;
+  return ka.every((k) => a[k] === b[k]);
+}
+
+function sameOwners(a: PodInfo['owners'], b: PodInfo['owners']): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.length === b.length && a.every((o, i) => o.uid === b[i]?.uid && o.name === b[i]?.name && o.controller === b[i]?.controller);
 }

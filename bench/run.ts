@@ -11,10 +11,10 @@ import { Redis } from 'ioredis';
 import { clusterDown, readState, type ClusterState } from '../scripts/cluster/state.ts';
 import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
-import { APPS, DEFAULT_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
+import { APPS, DEFAULT_NODE_OPTIONS, DEPLOY_MEMORY_MIB, IMAGE_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
-import { report, type ChurnResult, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
+import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -61,6 +61,8 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
   const logFile = join(root, 'bench/tmp', `${queue}.log`);
   const sup = new Supervisor({
     root, apps: APPS.filter((a) => a !== 'dashboard'), json: true, out: (line) => appendFileSync(logFile, `${line}\n`),
+    // Each process under deploy/'s memory limit, as in a container (BENCH_CGROUPS=0: capped heaps only).
+    ...(ENV.BENCH_CGROUPS === '0' ? {} : { memoryLimitMib: (app: App) => DEPLOY_MEMORY_MIB[app] }),
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
       NAMESPACES: namespaces, LOG_LEVEL: ENV.BENCH_LOG_LEVEL ?? 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag', HEALTHY_GRACE_SECONDS: HEALTHY_GRACE,
       ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}) },
@@ -210,6 +212,60 @@ async function populate(ctx: Ctx): Promise<{ seconds: number; services: number; 
   return { seconds: (performance.now() - t0) / 1000, services: svcs.length, critical: svcs.filter((s) => s.critical).length, pods: pods.length };
 }
 
+/** BENCH_CURVE: pod counts of the scale curve (Kubernetes' published limits: 150,000 pods, 10,000 Services). */
+const CURVE = (ENV.BENCH_CURVE ?? '20000,50000,100000,150000').split(',').map(Number).filter((n) => n > 0);
+const CURVE_NAMESPACES = Number(ENV.BENCH_CURVE_NAMESPACES ?? 20);
+const CURVE_SERVICES = Number(ENV.BENCH_CURVE_SERVICES ?? 10_000);
+
+/**
+ * The scale curve: one cluster grown step by step to each pod count of CURVE (10,000 Services,
+ * a quarter critical), the pipeline started afresh at each step: start-up time, memory, Redis.
+ */
+async function curve(ctx: Ctx): Promise<CurveStep[]> {
+  const namespaces = Array.from({ length: CURVE_NAMESPACES }, (_, i) => `bench-curve-${String(i).padStart(2, '0')}`);
+  for (const n of namespaces) await ns(ctx, n);
+  const perNs = Math.ceil(CURVE_SERVICES / CURVE_NAMESPACES);
+  const svcs = Array.from({ length: CURVE_SERVICES }, (_, i) => ({ n: namespaces[i % CURVE_NAMESPACES] ?? '', name: `svc-${String(Math.floor(i / CURVE_NAMESPACES)).padStart(4, '0')}`, critical: Math.floor(i / CURVE_NAMESPACES) < perNs / 4 }));
+  const t0 = performance.now();
+  await pool(svcs, 32, async (x) => {
+    await ctx.api.must('POST', `/api/v1/namespaces/${x.n}/services`, { metadata: { name: x.name, labels: { app: x.name, ...(x.critical ? { critical: 'true' } : {}) } }, spec: { selector: { app: x.name }, ports: [{ port: 80, targetPort: 8080 }] } });
+  });
+  await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: 'bench-curve' }, spec: { matchLabels: [{ key: 'critical', value: 'true' }] } });
+  log(`curve: ${svcs.length} Services in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  const steps: CurveStep[] = [];
+  let made = 0;
+  for (const [i, target] of CURVE.entries()) {
+    const t1 = performance.now();
+    const batch = Array.from({ length: Math.max(0, target - made) }, (_, k) => made + k);
+    await pool(batch, 64, async (k) => {
+      const x = svcs[k % svcs.length];
+      if (!x) return;
+      const name = `${x.name}-${Math.floor(k / svcs.length)}`;
+      await ctx.api.must('POST', `/api/v1/namespaces/${x.n}/pods`, podBody(name, { app: x.name }));
+      await ctx.api.must('PATCH', `/api/v1/namespaces/${x.n}/pods/${name}/status`, readyStatus(), 'application/merge-patch+json');
+      if ((k + 1) % 10_000 === 0) log(`curve: ${k + 1} pods (Running, Ready)`);
+    });
+    made = target;
+    const populateS = (performance.now() - t1) / 1000;
+    log(`curve: ${target} pods (${populateS.toFixed(0)} s); starting the pipeline`);
+    let started;
+    try {
+      started = await scaleStart(ctx, `bench-curve-${i + 1}`);
+    } catch (err) {
+      // Where this machine stops: said in the report, the steps before it kept.
+      for (const sup of running) await sup.stop().catch(() => undefined);
+      log(`curve ${target}: the pipeline did not complete its start: ${err instanceof Error ? err.message : String(err)}`);
+      steps.push({ pods: target, services: svcs.length, populateS, handlerReadyS: NaN, watchersReadyS: NaN, drainedS: NaN, rss: {}, handlerHeapMb: NaN, redisMb: NaN, error: err instanceof Error ? err.message : String(err) });
+      break;
+    }
+    const { p, r } = started;
+    await p.sup.stop();
+    steps.push({ pods: target, services: svcs.length, populateS, ...r });
+    log(`curve ${target}: handler ready ${r.handlerReadyS.toFixed(2)} s, drained ${r.drainedS.toFixed(2)} s, RSS ${Object.entries(r.rss).map(([a, m]) => `${a} ${m.toFixed(0)}`).join(', ')} MB, heap ${r.handlerHeapMb.toFixed(0)} MB, Redis ${r.redisMb.toFixed(1)} MB, restarts ${JSON.stringify(r.restarts)}`);
+  }
+  return steps;
+}
+
 async function redisMemoryMb(url: string): Promise<number> {
   const r = new Redis(url);
   const info = await r.info('memory');
@@ -231,7 +287,8 @@ async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnT
   const drained = performance.now();
   const rss = Object.fromEntries(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => [a, rssMb(p.sup.pid(a as App))]));
   const handlerHeapMb = (await metric(p.ports.handler, 'nodejs_heap_size_used_bytes')) / 1024 / 1024;
-  return { p, r: { handlerReadyS: (handlerReady - p.started) / 1000, watchersReadyS: (watchersReady - p.started) / 1000, drainedS: (drained - p.started) / 1000, rss, handlerHeapMb, redisMb: await redisMemoryMb(ctx.state.redisUrl) } };
+  const restarts = Object.fromEntries(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => [a, p.sup.restartCount(a as App)]));
+  return { p, r: { restarts, handlerReadyS: (handlerReady - p.started) / 1000, watchersReadyS: (watchersReady - p.started) / 1000, drainedS: (drained - p.started) / 1000, rss, handlerHeapMb, redisMb: await redisMemoryMb(ctx.state.redisUrl) } };
 }
 
 
@@ -356,9 +413,10 @@ async function main(): Promise<void> {
       await p.sup.stop();
     }
   }
+  const curveSteps = PARTS.has('curve') ? await curve(ctx) : [];
   ctx.api.close();
-  const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? DEFAULT_NODE_OPTIONS;
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions }, idle: idleResult, population: pop, starts, churns };
+  const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? (ENV.BENCH_CGROUPS === '0' ? DEFAULT_NODE_OPTIONS : `${IMAGE_NODE_OPTIONS}, each process in a memory cgroup with deploy/'s limit (${Object.entries(DEPLOY_MEMORY_MIB).filter(([a]) => a !== 'dashboard').map(([a, m]) => `${a} ${m} MiB`).join(', ')})`);
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions }, idle: idleResult, population: pop, starts, churns, curve: curveSteps };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);

@@ -17,6 +17,8 @@ export interface IdleResult {
 }
 
 export interface ScaleStart {
+  /** Processes that died and were restarted (an OOM kill under the memory limit among them). */
+  restarts?: Record<string, number>;
   handlerReadyS: number;
   watchersReadyS: number;
   drainedS: number;
@@ -37,6 +39,16 @@ export interface ChurnResult {
   redisMb: number;
 }
 
+/** One step of the scale curve. */
+export interface CurveStep extends ScaleStart {
+  pods: number;
+  services: number;
+  /** Time to add this step's pods (create + status), for the record. */
+  populateS: number;
+  /** Why the pipeline's start did not complete at this step. */
+  error?: string;
+}
+
 export interface Population {
   seconds: number;
   services: number;
@@ -55,6 +67,7 @@ export interface ReportInput {
   population: Population | undefined;
   starts: ScaleStart[];
   churns: ChurnResult[];
+  curve: CurveStep[];
   namespaces: number;
   churnSeconds: number;
   nodeOptions: string;
@@ -133,6 +146,7 @@ function scaleSection(r: ReportInput, pop: Population): string[] {
     ...['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => `| RSS ${a} after start | ${med((s) => s.rss[a] ?? NaN).toFixed(0)} MB | ${r.starts.map((s) => (s.rss[a] ?? NaN).toFixed(0)).join(', ')} |`),
     `| handler V8 heap used after start | ${med((s) => s.handlerHeapMb).toFixed(0)} MB | ${r.starts.map((s) => s.handlerHeapMb.toFixed(0)).join(', ')} |`,
     `| Redis used_memory after start | ${med((s) => s.redisMb).toFixed(1)} MB | ${r.starts.map((s) => s.redisMb.toFixed(1)).join(', ')} |`,
+    `| processes restarted (OOM-killed or crashed) | | ${r.starts.map((s) => Object.entries(s.restarts ?? {}).map(([a, n]) => `${a} ${n}`).join(' ')).join('; ')} |`,
     '',
   ];
 }
@@ -157,6 +171,27 @@ function churnSection(r: ReportInput): string[] {
   ];
 }
 
+function curveSection(r: ReportInput): string[] {
+  const c = r.curve;
+  const first = c[0];
+  const last = c.at(-1);
+  const per10k = (f: (x: CurveStep) => number): string => (first && last && last.pods > first.pods ? `${(((f(last) - f(first)) / (last.pods - first.pods)) * 10_000).toFixed(1)}` : 'n/a');
+  const apps = ['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'];
+  return [
+    '## Scale curve',
+    '',
+    `One cluster grown step by step (${first?.services ?? 0} Services in ${CURVE_NS_NOTE}, a quarter of them critical; pods Running and Ready, spread over the Services), the pipeline started afresh at each step with every namespace watched. RSS is read from /proc after the start-up backlog is drained.`,
+    '',
+    `| pods | start → state complete | → queue drained | ${apps.map((a) => `RSS ${a}`).join(' | ')} | handler heap used | Redis | restarts |`,
+    `|---|---|---|${apps.map(() => '---').join('|')}|---|---|---|`,
+    ...c.map((x) => `| ${x.pods} | ${x.handlerReadyS.toFixed(1)} s | ${x.drainedS.toFixed(1)} s | ${apps.map((a) => `${(x.rss[a] ?? NaN).toFixed(0)} MB`).join(' | ')} | ${x.handlerHeapMb.toFixed(0)} MB | ${x.redisMb.toFixed(1)} MB | ${Object.values(x.restarts ?? {}).reduce((a, b) => a + b, 0)} |`),
+    `| growth per 10,000 pods | ${per10k((x) => x.handlerReadyS)} s | ${per10k((x) => x.drainedS)} s | ${apps.map((a) => `${per10k((x) => x.rss[a] ?? NaN)} MB`).join(' | ')} | ${per10k((x) => x.handlerHeapMb)} MB | ${per10k((x) => x.redisMb)} MB | |`,
+    '',
+    ...c.filter((x) => x.error).flatMap((x) => [`Where this machine stopped: at ${x.pods} pods the pipeline did not complete its start: ${x.error}`, '']),
+  ];
+}
+const CURVE_NS_NOTE = 'the bench-curve-* namespaces';
+
 /** Issue 12's targets, for the parts that ran. */
 function targets(r: ReportInput): string[] {
   const rows: string[] = [];
@@ -169,6 +204,14 @@ function targets(r: ReportInput): string[] {
   if (r.churns.length) {
     const p99 = median(r.churns.map((c) => c.failover.p99));
     rows.push(`| failover p99 < 60 ms under ${r.churns[0]?.targetRate ?? 0} pod events/s (target: at 1,000/s) | ${ms(p99)} | ${ok(p99 < 60 && (r.churns[0]?.targetRate ?? 0) >= 1000)} |`);
+  }
+  const top = r.curve.at(-1);
+  if (top) {
+    const watchers = Math.max(...['watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => top.rss[a] ?? NaN));
+    rows.push(`| start → state complete < 30 s at 150,000 pods (curve's largest step: ${top.pods}) | ${top.handlerReadyS.toFixed(1)} s | ${ok(top.handlerReadyS < 30 && top.pods >= 150_000)} |`);
+    rows.push(`| handler RSS < 250 MB (at ${top.pods} pods) | ${(top.rss.handler ?? NaN).toFixed(0)} MB | ${ok((top.rss.handler ?? Infinity) < 250)} |`);
+    rows.push(`| each watcher RSS < 150 MB (at ${top.pods} pods) | ${watchers.toFixed(0)} MB (largest) | ${ok(watchers < 150)} |`);
+    rows.push(`| Redis < 100 MB (at ${top.pods} pods) | ${top.redisMb.toFixed(1)} MB | ${ok(top.redisMb < 100)} |`);
   }
   if (r.starts.length) {
     const med = (f: (x: ScaleStart) => number): number => median(r.starts.map(f));
@@ -209,6 +252,7 @@ export function report(r: ReportInput): string {
     ...(r.idle ? idleSection(r, r.idle) : []),
     ...(r.population ? scaleSection(r, r.population) : []),
     ...(r.churns.length ? churnSection(r) : []),
+    ...(r.curve.length ? curveSection(r) : []),
     ...targets(r),
     ...earlierSection(r),
   ].join('\n');

@@ -1,11 +1,28 @@
 // Runs critsvc's processes as children with readable, prefixed logs; restarts one that dies
 // (as Kubernetes would) and stops them all cleanly on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 
-/** What deploy/ gives each container: V8 otherwise sizes its heap for the machine (see bench/results). */
-export const DEFAULT_NODE_OPTIONS = '--max-semi-space-size=2 --max-old-space-size=96';
+/**
+ * The image's heap setting: the old generation gets half of the container's memory limit (Node 24
+ * reads the cgroup's limit), young generation semi-spaces of 2 MB. Without a limit V8 sizes the
+ * heap for the machine and the RSS follows (bench/results/README.md).
+ */
+export const HEAP_PERCENT = 50;
+export const IMAGE_NODE_OPTIONS = `--max-semi-space-size=2 --max-old-space-size-percentage=${HEAP_PERCENT}`;
+
+/** deploy/workers.yaml's memory limits, in MiB (deploy.test checks they agree). */
+export const DEPLOY_MEMORY_MIB: Record<App, number> = { 'watcher-services': 192, 'watcher-pods': 256, 'watcher-crds': 192, handler: 256, dashboard: 192 };
+
+/** Outside a container: the heap the image would get under deploy/'s limit, as a fixed size. */
+export function localNodeOptions(app: App): string {
+  return `--max-semi-space-size=2 --max-old-space-size=${Math.floor((DEPLOY_MEMORY_MIB[app] * HEAP_PERCENT) / 100)}`;
+}
+
+/** The default NODE_OPTIONS of the handler (what the bench's reports name). */
+export const DEFAULT_NODE_OPTIONS = localNodeOptions('handler');
 
 export const APPS = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler', 'dashboard'] as const;
 export type App = (typeof APPS)[number];
@@ -37,6 +54,12 @@ export interface SupervisorOptions {
   /** Per-process additions to env (e.g. distinct HTTP ports). */
   envFor?: (app: App) => Record<string, string>;
   apps?: readonly App[];
+  /**
+   * Run each process in a memory cgroup of its own with this limit in MiB (root, cgroup v1 or v2),
+   * as a container runs: Node sizes its heap from it (IMAGE_NODE_OPTIONS) and the kernel kills a
+   * process that outgrows it. Without it, the heap is capped to the same size (localNodeOptions).
+   */
+  memoryLimitMib?: (app: App) => number;
   /** Raw JSON logs instead of the readable form. */
   json?: boolean;
   out?: (line: string) => void;
@@ -48,9 +71,20 @@ export class Supervisor {
   private readonly restarts = new Map<App, number>();
   private readonly o: SupervisorOptions;
   private readonly listeners: ((app: App, obj: Record<string, unknown>) => void)[] = [];
+  private readonly cgroups = new Map<App, { dir: string; peakFile: string }>();
 
   constructor(o: SupervisorOptions) {
     this.o = o;
+  }
+
+  /** How many times a process died and was started again (an OOM kill among them). */
+  restartCount(app: App): number {
+    return this.restarts.get(app) ?? 0;
+  }
+
+  /** The cgroup a process runs in (memoryLimitMib), for its peak memory. */
+  cgroupOf(app: App): { dir: string; peakFile: string } | undefined {
+    return this.cgroups.get(app);
   }
 
   pid(app: App): number | undefined {
@@ -66,8 +100,14 @@ export class Supervisor {
   }
 
   private spawn(app: App): void {
-    const env = { NODE_OPTIONS: DEFAULT_NODE_OPTIONS, ...this.o.env, ...this.o.envFor?.(app) };
-    const child = spawn(process.execPath, [join(this.o.root, 'apps', app, 'src', 'main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const limit = this.o.memoryLimitMib?.(app);
+    const cgroup = limit === undefined ? undefined : memoryCgroup(`${app}-${process.pid}`, limit);
+    if (cgroup) this.cgroups.set(app, cgroup);
+    const env = { NODE_OPTIONS: cgroup ? IMAGE_NODE_OPTIONS : localNodeOptions(app), ...this.o.env, ...this.o.envFor?.(app) };
+    const argv = [process.execPath, join(this.o.root, 'apps', app, 'src', 'main.ts')];
+    // In its cgroup before Node starts: V8 sizes the heap at start-up.
+    const [cmd, ...args] = cgroup ? ['/bin/sh', '-c', `echo $$ > '${cgroup.procs}' && exec "$0" "$@"`, ...argv] : argv;
+    const child = spawn(cmd ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.children.set(app, child);
     const out = this.o.out ?? ((l: string) => console.log(l));
     const color = !this.o.json && process.stdout.isTTY;
@@ -107,5 +147,27 @@ export class Supervisor {
       });
       c.kill('SIGTERM');
     })));
+  }
+}
+
+/**
+ * A memory cgroup with this limit (cgroup v2, else v1's memory controller), or undefined where
+ * none can be made (not root, no cgroup fs). Left behind empty on exit; made again per run.
+ */
+export function memoryCgroup(name: string, limitMib: number): { dir: string; procs: string; peakFile: string } | undefined {
+  const bytes = String(limitMib * 2 ** 20);
+  try {
+    if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {
+      const dir = `/sys/fs/cgroup/critsvc-${name}`;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(`${dir}/memory.max`, bytes);
+      return { dir, procs: `${dir}/cgroup.procs`, peakFile: `${dir}/memory.peak` };
+    }
+    const dir = `/sys/fs/cgroup/memory/critsvc-${name}`;
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(`${dir}/memory.limit_in_bytes`, bytes);
+    return { dir, procs: `${dir}/cgroup.procs`, peakFile: `${dir}/memory.max_usage_in_bytes` };
+  } catch {
+    return undefined;
   }
 }

@@ -81,7 +81,7 @@ const watcher = {
   WATCH_TIMEOUT_SECONDS: positive({ default: 300, desc: 'Server-side timeout of one watch request, spread by up to +20% per request; the watch resumes from the last resourceVersion after it' }),
   WATCH_STALL_SECONDS: positive({ default: 30, desc: 'Margin: a watch still open this long past its server-side timeout is stalled (a silent network) and restarted. The server ends every watch at its timeout, so a quiet watch is never called stalled; a stall is noticed at most WATCH_TIMEOUT_SECONDS x 1.2 + this after the watch began' }),
   QUEUE_BACKLOG_MAX: positive({ default: 20_000, desc: 'While this many jobs wait in the queue (the handler is down or behind), the watchers hold new events in their outbox instead, one per object, so Redis holds a bounded backlog (about 1-2 KB a job) however long the handler is away' }),
-  OUTBOX_MAX_OBJECTS: count({ default: 0, desc: 'Most distinct objects buffered in memory while sends to the queue fail (Redis unreachable, or QUEUE_BACKLOG_MAX reached; one pending event per object); past it they are dropped and the watcher re-lists once a send succeeds. 0: what the V8 heap limit holds, (limit - 64 MiB) / 1 KiB (38912 with the image\'s --max-old-space-size=96); a larger value is warned about at start' }),
+  OUTBOX_MAX_OBJECTS: count({ default: 0, desc: 'Most distinct objects buffered in memory while sends to the queue fail (Redis unreachable, or QUEUE_BACKLOG_MAX reached; one pending event per object); past it they are dropped and the watcher re-lists once a send succeeds. 0: what the V8 heap limit holds, (limit - 64 MiB) / 1 KiB (38912 under deploy/\'s 192 MiB limit, whose heap is half of it); a larger value is warned about at start' }),
 };
 
 const handler = {

@@ -68,6 +68,7 @@ export interface ReportInput {
   starts: ScaleStart[];
   churns: ChurnResult[];
   curve: CurveStep[];
+  clusterMode: string;
   namespaces: number;
   churnSeconds: number;
   nodeOptions: string;
@@ -156,7 +157,7 @@ function churnSection(r: ReportInput): string[] {
   return [
     `## Churn: ${r.churns[0]?.targetRate ?? 0} pod events/s for ${r.churnSeconds} s`,
     '',
-    'Pods of non-critical Services created, made Ready and deleted at a steady rate (each unit is three events), while failover trials run on a critical Service.',
+    'Pods created, made Ready and deleted at a steady rate (each unit is three events; one unit in four on a critical Service, which keeps its other Ready pods: decided and reflected in status, never lame), while failover trials run on another critical Service.',
     '',
     '| | median | runs |',
     '|---|---|---|',
@@ -173,8 +174,8 @@ function churnSection(r: ReportInput): string[] {
 
 function curveSection(r: ReportInput): string[] {
   const c = r.curve;
-  const first = c[0];
-  const last = c.at(-1);
+  const first = c.find((x) => !x.error);
+  const last = c.filter((x) => !x.error).at(-1);
   const per10k = (f: (x: CurveStep) => number): string => (first && last && last.pods > first.pods ? `${(((f(last) - f(first)) / (last.pods - first.pods)) * 10_000).toFixed(1)}` : 'n/a');
   const apps = ['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'];
   return [
@@ -246,8 +247,8 @@ export function report(r: ReportInput): string {
     `# critsvc benchmark — ${r.date.slice(0, 10)}`,
     '',
     `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB. Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
-    'Everything ran on this one machine: etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok, redis-server, the four critsvc processes, the load generator and the measuring watches.',
-    `Each figure is the median over ${Math.max(r.idle?.rounds.length ?? 0, r.starts.length)} runs (rounds); the per-run values are in the JSON next to this file. critsvc processes ran with NODE_OPTIONS=\`${r.nodeOptions}\`.`,
+    `Everything ran on this one machine: ${r.clusterMode === 'bare' ? 'etcd and kube-apiserver alone (a bare control plane: the load generator sets the pods\' status)' : 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok'}, redis-server, the four critsvc processes, the load generator and the measuring watches.`,
+    `Each figure is the median over ${Math.max(r.idle?.rounds.length ?? 0, r.starts.length, 1)} runs (rounds); the per-run values are in the JSON next to this file. critsvc processes ran with NODE_OPTIONS=\`${r.nodeOptions}\`.`,
     '',
     ...(r.idle ? idleSection(r, r.idle) : []),
     ...(r.population ? scaleSection(r, r.population) : []),

@@ -193,7 +193,7 @@ export class Controller {
     const ns = key.slice(0, key.indexOf('/'));
     return decide({
       serviceKey: key, service: this.store.services.get(key), crits: this.store.crits.values(),
-      podsInNamespace: this.store.podsIn(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
+      pods: this.store.podLookup(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
       podNamePrefix: this.cfg.POD_NAME_PREFIX, inFlight: this.expectations.inFlight(key),
       now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs,
     });

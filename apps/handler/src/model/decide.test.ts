@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decide, type DecideInput, type Decision } from './decide.ts';
 import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
+import { listLookup } from './pod-lookup.ts';
 import { MANAGED_BY_LABEL, SERVICE_LABEL } from './rules.ts';
 import type { PodInfo } from './types.ts';
 
@@ -8,11 +9,15 @@ const frontendCrit = crit('frontend', [{ key: 'role', value: 'frontend' }]);
 const ourLabels = { role: 'frontend', [MANAGED_BY_LABEL]: 'critsvc', [SERVICE_LABEL]: 'frontend' };
 const defaultPod = (o: Partial<PodInfo> = {}): PodInfo => pod('service-watcher-frontend', ourLabels, { owned: true, owners: [owner('frontend', true)], ...o });
 
-function input(o: Partial<DecideInput> = {}): DecideInput {
+/** What a case sets: the namespace's pods as a list (looked up through listLookup, as the Store's index answers). */
+type Case = Partial<DecideInput> & { podsInNamespace?: PodInfo[] };
+
+function input(o: Case = {}): DecideInput {
+  const { podsInNamespace = [], ...rest } = o;
   return {
-    serviceKey: 'ns/frontend', service: svc('frontend'), crits: [frontendCrit], podsInNamespace: [],
+    serviceKey: 'ns/frontend', service: svc('frontend'), crits: [frontendCrit], pods: listLookup(podsInNamespace),
     watched: ['ns'], readyOnly: true, podNamePrefix: 'service-watcher',
-    inFlight: { creating: false, deleting: new Set() }, now: 1_000_000, holdOffs: { lameGraceMs: 0, healthyGraceMs: 0 }, ...o,
+    inFlight: { creating: false, deleting: new Set() }, now: 1_000_000, holdOffs: { lameGraceMs: 0, healthyGraceMs: 0 }, ...rest,
   };
 }
 
@@ -25,7 +30,7 @@ const summary = (i: DecideInput): string[] => decide(i).actions.map(describe1);
 const owner = (name: string, controller: boolean): { name: string; uid: string; controller: boolean } => ({ name, uid: `uid-crit-${name}`, controller });
 
 describe('decide', () => {
-  it.each<[string, Partial<DecideInput>, string[]]>([
+  it.each<[string, Case, string[]]>([
     ['critical lame Service → create the default pod', {}, ['create service-watcher-frontend']],
     ['critical Service with a real pod → nothing', { podsInNamespace: [pod('nginx', { role: 'frontend' })] }, []],
     ['real pod back → delete the default pod', { podsInNamespace: [pod('nginx', { role: 'frontend' }), defaultPod()] },

@@ -1,7 +1,8 @@
 // One Service's decision, from the current state only (level-based): duplicates, retries and
 // reordered events all lead to the same answer. The only memory it is given is when the
 // Service's current lame or healthy spell began, for the hold-offs.
-import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorConflict, selectorMatches } from './rules.ts';
+import type { PodLookup } from './pod-lookup.ts';
+import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorConflict, selectorMatches, SERVICE_LABEL } from './rules.ts';
 import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
 export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse';
@@ -30,7 +31,8 @@ export interface DecideInput {
   serviceKey: string;
   service: ServiceInfo | undefined;
   crits: Iterable<CritInfo>;
-  podsInNamespace: Iterable<PodInfo>;
+  /** The Service's namespace's pods, by lookup (the Store's label index). */
+  pods: PodLookup;
   watched: readonly string[];
   readyOnly: boolean;
   podNamePrefix: string;
@@ -69,7 +71,6 @@ export interface Decision {
 interface Seen {
   svc: ServiceInfo | undefined;
   key: string;
-  pods: PodInfo[];
   ours: PodInfo[];
   live: PodInfo[];
   considered: boolean;
@@ -82,15 +83,16 @@ interface Seen {
 function observe(input: DecideInput): Seen {
   const svc = input.service;
   const name = input.serviceKey.slice(input.serviceKey.indexOf('/') + 1);
-  const pods = [...input.podsInNamespace];
-  const ours = pods.filter((p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid));
+  // Our default pods carry the Service's name as a label (forService is read from it).
+  const ours = [...input.pods.withLabel(SERVICE_LABEL, name)].filter((p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid));
   const considered = svc !== undefined && isConsidered(svc, input.watched);
   const covering = considered ? [...input.crits].filter((c) => critCovers(c, svc)) : [];
-  const lame = considered && !hasRealPod(svc, pods, input.readyOnly);
+  const selected = considered ? [...input.pods.candidates(svc.selector)].filter((p) => selectorMatches(svc.selector, p.labels)) : [];
+  const lame = considered && !hasRealPod(svc, selected, input.readyOnly);
   return {
-    svc, key: input.serviceKey, pods, ours, live: ours.filter((p) => !p.terminating), considered, covering, lame,
+    svc, key: input.serviceKey, ours, live: ours.filter((p) => !p.terminating), considered, covering, lame,
     spell: considered ? continueSpell(input.spell, lame, input.now) : undefined,
-    legacy: considered ? pods.filter((p) => p.legacy && selectorMatches(svc.selector, p.labels)) : [],
+    legacy: selected.filter((p) => p.legacy),
   };
 }
 
@@ -123,7 +125,7 @@ function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spe
 function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
   const { actions, keep } = sortOurPods(svc, seen.ours, podName);
-  const holder = seen.pods.find((p) => p.name === podName);
+  const holder = input.pods.named(podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
   const conflict = selectorConflict(svc);
   if (conflict) return { actions, selectorConflict: conflict, ...(nameTakenBy ? { nameTakenBy } : {}) };

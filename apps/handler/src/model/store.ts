@@ -3,6 +3,7 @@
 import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
 import { isComparable, isOlderOrSame } from './resource-version.ts';
+import { labelKey, type PodLookup } from './pod-lookup.ts';
 import { critCovers, selectorMatches } from './rules.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
@@ -35,6 +36,8 @@ export class Store {
   readonly services = new Map<string, ServiceInfo>();
   readonly crits = new Map<string, CritInfo>();
   private readonly podsByNs = new Map<string, Map<string, PodInfo>>();
+  /** namespace → label (`key=value`) → pod name → pod: decisions look pods up instead of walking a namespace. */
+  private readonly podsByLabel = new Map<string, Map<string, Map<string, PodInfo>>>();
   /** The Services of each namespace: a pod event looks at its namespace's Services only. */
   private readonly servicesByNs = new Map<string, Map<string, ServiceInfo>>();
   /** kind/key → resourceVersion of its deletion, so a late ADDED cannot resurrect it. */
@@ -45,6 +48,44 @@ export class Store {
 
   constructor(now: () => number = Date.now) {
     this.now = now;
+  }
+
+  /** A namespace's pods by lookup: for decisions. */
+  podLookup(namespace: string): PodLookup {
+    return {
+      candidates: (selector) => {
+        // The smallest set among the selector's labels; none of a label's pods: none selected.
+        let best: Map<string, PodInfo> | undefined;
+        for (const [k, v] of Object.entries(selector)) {
+          const m = this.podsByLabel.get(namespace)?.get(labelKey(k, v));
+          if (!m) return [];
+          if (!best || m.size < best.size) best = m;
+        }
+        return best ? best.values() : this.podsIn(namespace);
+      },
+      withLabel: (key, value) => this.podsByLabel.get(namespace)?.get(labelKey(key, value))?.values() ?? [],
+      named: (name) => this.podsByNs.get(namespace)?.get(name),
+    };
+  }
+
+  private indexLabels(pod: PodInfo, add: boolean): void {
+    let byLabel = this.podsByLabel.get(pod.namespace);
+    if (!byLabel) {
+      if (!add) return;
+      this.podsByLabel.set(pod.namespace, (byLabel = new Map()));
+    }
+    for (const [k, v] of Object.entries(pod.labels)) {
+      const lk = labelKey(k, v);
+      let m = byLabel.get(lk);
+      if (add) {
+        if (!m) byLabel.set(lk, (m = new Map()));
+        m.set(pod.name, pod);
+      } else if (m?.get(pod.name) === pod) {
+        m.delete(pod.name);
+        if (m.size === 0) byLabel.delete(lk);
+      }
+    }
+    if (byLabel.size === 0) this.podsByLabel.delete(pod.namespace);
   }
 
   podsIn(namespace: string): Iterable<PodInfo> {
@@ -83,7 +124,10 @@ export class Store {
       const pod = info as PodInfo;
       let m = this.podsByNs.get(pod.namespace);
       if (!m) this.podsByNs.set(pod.namespace, (m = new Map()));
+      const old = m.get(pod.name);
+      if (old) this.indexLabels(old, false);
       m.set(pod.name, pod);
+      this.indexLabels(pod, true);
     }
   }
 
@@ -94,6 +138,10 @@ export class Store {
     }
     const [ns = '', name = ''] = key.split('/');
     if (kind === 'Service') this.services.delete(key);
+    else {
+      const pod = this.podsByNs.get(ns)?.get(name);
+      if (pod) this.indexLabels(pod, false);
+    }
     const index: Map<string, Map<string, unknown>> = kind === 'Service' ? this.servicesByNs : this.podsByNs;
     const m = index.get(ns);
     m?.delete(kind === 'Service' ? key : name);

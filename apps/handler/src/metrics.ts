@@ -16,6 +16,7 @@ export function handlerMetrics() {
     relists: new Counter({ name: 'critsvc_relists_total', help: 'Complete lists taken after start-up to repair the state, by reason (periodic, redis-restarted, redis-data-lost, redis-full)', labelNames: ['reason'], registers: [registry] }),
     relistDrift: new Counter({ name: 'critsvc_relist_drift_total', help: 'Objects a relist found the state wrong about (missing, outdated or gone), by kind: queue data that was lost', labelNames: ['kind'], registers: [registry] }),
     eventsSuppressed: new Counter({ name: 'critsvc_events_suppressed_total', help: 'Warning Events not recorded because that reason passed its rate limit (25, then 1 a minute, across Services), by reason', labelNames: ['reason'], registers: [registry] }),
+    leader: new Gauge({ name: 'critsvc_leader', help: 'With LEADER_ELECTION: 1 while this handler holds the leader Lease and acts, 0 while it is a standby', registers: [registry] }),
     statusWrites: new Counter({ name: 'critsvc_status_writes_total', help: 'CriticalService status patches', registers: [registry] }),
   };
 }

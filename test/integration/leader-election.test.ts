@@ -119,4 +119,28 @@ describe('two handlers, one leader', () => {
     const lease = await leases.readNamespacedLease({ name: LEASE, namespace: ns });
     expect(lease.spec?.leaseTransitions).toBe(1);
   });
+
+  it('a leader frozen past its lease (SIGSTOP) is replaced; resumed, it writes nothing and exits', async () => {
+    const { ns, leader, standby } = await setUp('leader-frozen');
+    await lameService(ns, 'a');
+    await defaultPodSeen(ns, 'a', 20_000);
+    const t0 = Date.now();
+    leader.child?.kill('SIGSTOP');
+    await lameService(ns, 'b');
+    await defaultPodSeen(ns, 'b', 45_000);
+    expect(await holder(ns)).toBe(identityOf(standby));
+    // Work the frozen leader will find on waking: the queue holds jobs for a Service it thinks lame.
+    await lameService(ns, 'c');
+    await defaultPodSeen(ns, 'c', 20_000);
+    const resumedAt = Date.now();
+    leader.child?.kill('SIGCONT');
+    await eventually('the old leader to exit', async () => leader.exits.length > 0, 15_000);
+    console.log(`frozen leader: replaced after ${resumedAt - t0} ms frozen; exited ${Date.now() - resumedAt} ms after resuming`);
+    expect(leader.exits).toEqual([1]);
+    expect(leader.lines.some((l) => l.msg.startsWith('leader Lease lost'))).toBe(true);
+    const writesAfter = leader.lines.filter((l) => Date.parse(String(l.time)) >= resumedAt && /default pod (created|deleted)/.test(l.msg));
+    expect(writesAfter).toEqual([]);
+    expect(await holder(ns)).toBe(identityOf(standby));
+    await stays('one default pod per Service', async () => (await defaultPods(k, ns)).length === 3, 3_000);
+  });
 });

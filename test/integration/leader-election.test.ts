@@ -80,6 +80,10 @@ describe('two handlers, one leader', () => {
     expect(creates(await metricsOf(leader))).toBe(3);
     expect(creates(await metricsOf(standby))).toBe(0);
     expect(standby.lines.some((l) => l.msg === 'state complete; deciding')).toBe(false);
+    // A standby stopped leaves the Lease to the leader.
+    await standby.kill('SIGTERM');
+    expect(standby.exits).toEqual([0]);
+    expect(await holder(ns)).toBe(identityOf(leader));
   });
 
   it('SIGTERM: the leader releases the Lease; the standby takes it at its next try, loads the state and acts', async () => {

@@ -179,8 +179,12 @@ export class LeaderElector {
     const { retryPeriodMs } = this.o.timings;
     while (!signal.aborted) {
       if (await this.tryAcquireOrRenew()) {
-        if (signal.aborted) break;
         this.leading = true;
+        if (signal.aborted) {
+          // Won just as the process was told to stop: hand the Lease straight back.
+          await this.release();
+          return false;
+        }
         this.renewLoop = this.renew();
         this.o.onLeading?.(this.current?.transitions ?? 0);
         return true;

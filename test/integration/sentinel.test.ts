@@ -99,10 +99,12 @@ describe('Redis with Sentinel', () => {
     await eventually('every Service right after the failover', async () => converged(ns, real), 40_000, 250);
     console.log(`converged ${Date.now() - t0} ms after the primary was killed`);
     for (const name of PROCESSES) expect(p.procs[name].exits, `${name} still running`).toEqual([]);
-    // The promoted node has another run_id: the handler listed everything again (the safety net
-    // for writes the old primary acknowledged but had not replicated).
+    // The handler noticed a failover (not a restart: the promoted node's replid2 is the old
+    // primary's replid) and listed everything again: the safety net for writes the old primary
+    // acknowledged but had not replicated.
     const metrics = await p.metrics();
-    expect(sum(metrics, 'critsvc_relists_total', 'redis-restarted')).toBeGreaterThanOrEqual(1);
+    expect(sum(metrics, 'critsvc_relists_total', 'redis-failover')).toBeGreaterThanOrEqual(1);
+    expect(p.logs('handler').some((l) => l.msg.startsWith('Redis failed over to a replica'))).toBe(true);
 
     // A change after the failover travels through the promoted queue (no relist involved).
     const relists = sum(await p.metrics(), 'critsvc_relists_total');

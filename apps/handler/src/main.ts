@@ -72,7 +72,8 @@ runMain('handler', async () => {
   const checkRedis = async (): Promise<void> => {
     const change = await identity.check().catch(() => undefined);
     if (!change) return;
-    log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
+    if (change === 'redis-failover') log.warn({ change }, 'Redis failed over to a replica; listing everything again (jobs the old primary had not replicated are lost)');
+    else log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
     await controller.relist(change);
   };
   await checkRedis();

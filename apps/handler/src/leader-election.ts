@@ -5,9 +5,8 @@
 // succeeded within the renew deadline; updates use the Lease's resourceVersion (optimistic
 // concurrency), so two candidates never both win; the leader releases it on shutdown
 // (holderIdentity emptied, leaseDurationSeconds 1), so the next one takes it at its next try.
-import { CoordinationV1Api, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
+import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
 import { apiClient, httpStatus, type Logger } from '@critsvc/shared';
-import { V1MicroTime } from '@kubernetes/client-node';
 
 export interface LeaseRecord {
   holder: string;

@@ -8,7 +8,8 @@
 #                 built from the Go module proxy (scripts/cluster/build-binaries.sh); kubectl,
 #                 which the tests shell out to, is linked into $CRITSVC_TOOLS_DIR (first on PATH)
 #   with `test`:  chromium, and podman, podman-compose, mmdebstrap, runc (Debian packages) for
-#                 the container test (test/integration/container.test.ts)
+#                 the container test (test/integration/container.test.ts), and redis-sentinel
+#                 (Debian package) for the failover test (test/integration/sentinel.test.ts)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=env.sh
@@ -75,6 +76,15 @@ install_containers() {
   apt_install podman podman-compose mmdebstrap runc
 }
 
+install_sentinel() {
+  # The failover test runs a primary, a replica and three Sentinels of its own.
+  command -v redis-sentinel >/dev/null && return 0
+  say "installing redis-sentinel (Debian package) for the Sentinel failover test"
+  apt_install redis-sentinel
+  # Like redis-server's: the package starts a system Sentinel on 26379; the test runs its own.
+  (systemctl disable --now redis-sentinel 2>/dev/null || service redis-sentinel stop 2>/dev/null || true) >/dev/null
+}
+
 install_kubectl() { # <build-binaries.sh output>
   local kubectl
   kubectl="$(sed -n 's/^KUBECTL=//p' <<<"$1")"
@@ -86,7 +96,7 @@ install_kubectl() { # <build-binaries.sh output>
 install_node
 install_pnpm
 install_redis
-if [ "${1:-}" = test ]; then install_chromium; install_containers; fi
+if [ "${1:-}" = test ]; then install_chromium; install_containers; install_sentinel; fi
 install_kubectl "$(bash "$ROOT/scripts/cluster/build-binaries.sh")"
 if [ ! -d "$ROOT/node_modules/.pnpm" ] || [ "$ROOT/pnpm-lock.yaml" -nt "$ROOT/node_modules/.pnpm/lock.yaml" ]; then
   say "installing workspace dependencies"

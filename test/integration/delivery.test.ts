@@ -120,9 +120,27 @@ describe('deploy/ (kustomize)', () => {
     expect(allowed('redis')).toEqual(fromCritsvc(6379));
     expect(allowed('critsvc-dashboard')).toEqual(fromCritsvc(3000));
   });
-  it('never runs two handlers at once', () => {
-    const handler = deployments.find((d) => d.metadata.name === 'critsvc-handler');
-    expect(handler?.spec).toMatchObject({ replicas: 1, strategy: { type: 'Recreate' } });
+  it('runs two handlers only with leader election, on different nodes, and survives a node', () => {
+    type Env = { name: string; value?: string; valueFrom?: { fieldRef?: { fieldPath: string } } };
+    const handler = deployments.find((d) => d.metadata.name === 'critsvc-handler') as Obj;
+    expect(handler.spec).toMatchObject({ replicas: 2 });
+    const spec = podSpec(handler) as PodSpec & { priorityClassName?: string; affinity?: { podAntiAffinity?: unknown }; containers: { env?: Env[] }[] };
+    const env = spec.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'LEADER_ELECTION')?.value).toBe('true');
+    expect(env.find((e) => e.name === 'LEASE_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace');
+    expect(spec.affinity?.podAntiAffinity).toBeTruthy();
+    const pdb = objects.find((o) => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'critsvc-handler');
+    expect(pdb?.spec).toEqual({ minAvailable: 1, selector: { matchLabels: { 'app.kubernetes.io/name': 'critsvc-handler' } } });
+    const priority = objects.find((o) => o.kind === 'PriorityClass') as (Obj & { value?: number }) | undefined;
+    expect(priority?.value).toBeGreaterThan(0);
+    // Every critsvc process: high priority, rescheduled 10 s (not 300 s) after its node is lost.
+    for (const d of deployments.filter((x) => x.metadata.name !== 'critsvc-dashboard')) {
+      const ps = podSpec(d) as PodSpec & { priorityClassName?: string; tolerations?: { key: string; tolerationSeconds?: number }[] };
+      expect(ps.priorityClassName, d.metadata.name).toBe(priority?.metadata.name);
+      for (const key of ['node.kubernetes.io/unreachable', 'node.kubernetes.io/not-ready']) {
+        expect(ps.tolerations?.find((t) => t.key === key)?.tolerationSeconds, `${d.metadata.name} ${key}`).toBe(10);
+      }
+    }
   });
   it('configures NAMESPACES and LOG_LEVEL, and Redis as BullMQ needs it', () => {
     const cm = objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'service-watcher-env-config');

@@ -56,6 +56,9 @@ const needed: Row[] = [
   ['critsvc-handler', 'patch', 'criticalservices', { ...CRD, sub: 'status', name: 'x' }, true],
   ['critsvc-handler', 'get', 'podtemplates', { ns: 'linux-mag', name: 'critical-service-pod-template' }, true],
   ['critsvc-handler', 'create', 'events', { ns: 'any' }, true],
+  ['critsvc-handler', 'get', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true], // leader election
+  ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true],
+  ['critsvc-handler', 'create', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag' }, true],
 ];
 const dangerous: Row[] = [
   ...['critsvc-watcher-services', 'critsvc-watcher-pods', 'critsvc-watcher-crds'].flatMap((sa): Row[] => [
@@ -75,6 +78,9 @@ const dangerous: Row[] = [
   ['critsvc-handler', 'update', 'criticalservices', CRD, false],
   ['critsvc-handler', 'delete', 'criticalservices', CRD, false],
   ['critsvc-handler', 'get', 'podtemplates', { ns: 'other' }, false],
+  ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'another-lease' }, false],
+  ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'kube-system', name: 'kube-controller-manager' }, false],
+  ['critsvc-handler', 'delete', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, false],
   ['critsvc-handler', 'create', 'clusterrolebindings', { group: 'rbac.authorization.k8s.io' }, false],
   ['critsvc-dashboard', 'list', 'pods', {}, false],
 ];
@@ -105,7 +111,8 @@ describe('the pipeline under its own ServiceAccounts', () => {
     const ns = await freshNamespace(k, 'rbac-run');
     const kubeconfigs: Partial<Record<ProcessName, string>> = {};
     for (const p of PROCESSES) kubeconfigs[p] = await serviceAccountKubeconfig(k, 'linux-mag', `critsvc-${p}`);
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', kubeconfigs });
+    // As deployed: the handler elects itself leader on the Lease in linux-mag, with its own token.
+    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', kubeconfigs, env: { LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'linux-mag' } });
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' } });
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     await eventually('default pod', async () => (await defaultPods(k, ns)).length === 1);

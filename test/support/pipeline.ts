@@ -29,14 +29,14 @@ export interface LogLine {
   [k: string]: unknown;
 }
 
-class Proc {
+export class Proc {
   child: ChildProcess | undefined;
   lines: LogLine[] = [];
   raw: string[] = [];
   port: number | undefined;
   exits: (number | null)[] = [];
   private readonly name: ProcessName;
-  private readonly env: Record<string, string>;
+  readonly env: Record<string, string>;
   private readonly launcher: Launcher | undefined;
 
   constructor(name: ProcessName, env: Record<string, string>, launcher?: Launcher) {
@@ -106,6 +106,9 @@ export interface PipelineOptions {
 export class Pipeline {
   readonly procs: Record<ProcessName, Proc>;
   readonly queue: string;
+  /** More replicas started by startReplica (e.g. a second handler), stopped with the rest. */
+  readonly replicas: Proc[] = [];
+  private readonly launcher: Launcher | undefined;
 
   private constructor(opts: PipelineOptions) {
     this.queue = `critsvc-test-${suffix()}`;
@@ -123,6 +126,7 @@ export class Pipeline {
       STATUS_FLUSH_MS: '200',
       ...opts.env,
     };
+    this.launcher = opts.launcher;
     this.procs = Object.fromEntries(PROCESSES.map((n) => {
       const kubeconfig = opts.kubeconfigs?.[n];
       return [n, new Proc(n, kubeconfig ? { ...env, KUBECONFIG: kubeconfig } : env, opts.launcher)];
@@ -146,6 +150,14 @@ export class Pipeline {
         return (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok;
       }, timeoutMs);
     }
+  }
+
+  /** Another process of that kind, with the same environment (plus env), as a second replica. */
+  startReplica(name: ProcessName, env: Record<string, string> = {}): Proc {
+    const proc = new Proc(name, { ...this.procs[name].env, ...env }, this.launcher);
+    proc.start();
+    this.replicas.push(proc);
+    return proc;
   }
 
   async restart(name: ProcessName, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
@@ -175,7 +187,8 @@ export class Pipeline {
 
   async stop(): Promise<void> {
     for (const n of PROCESSES) this.freeze(n, false);
-    await Promise.all(PROCESSES.map((n) => this.procs[n].kill('SIGTERM')));
+    for (const r of this.replicas) r.child?.kill('SIGCONT');
+    await Promise.all([...PROCESSES.map((n) => this.procs[n].kill('SIGTERM')), ...this.replicas.map((r) => r.kill('SIGTERM'))]);
   }
 }
 

@@ -6,6 +6,8 @@ import { Queue, Worker } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { Controller } from './controller.ts';
 import { kubeActions } from './kube-actions.ts';
+import { electorFor } from './leadership.ts';
+import { leaderOnly } from './leader-guard.ts';
 import { livenessProblem } from './liveness.ts';
 import { handlerMetrics } from './metrics.ts';
 import { isRedisFull, RedisFullRecovery } from './redis-full.ts';
@@ -22,7 +24,9 @@ runMain('handler', async () => {
     template: `${config.POD_TEMPLATE_NAMESPACE}/${config.POD_TEMPLATE_NAME}`, server: kc.getCurrentCluster()?.server }, 'starting');
 
   const metrics = handlerMetrics();
-  const controller = new Controller(config, kubeActions(kc), log, metrics);
+  const election = config.LEADER_ELECTION ? electorFor(config, kc, log, metrics) : undefined;
+  const actions = kubeActions(kc);
+  const controller = new Controller(config, election ? leaderOnly(actions, () => election.mayAct()) : actions, log, metrics);
   const connection = { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null };
   // Only for reading the event queue's depth and freeing a full Redis; the Worker has its own connections.
   const inspector = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), enableOfflineQueue: false } });
@@ -44,7 +48,8 @@ runMain('handler', async () => {
   const started: { worker?: Worker } = {};
   const http = await startHttp({
     host: config.HTTP_HOST, port: config.HTTP_PORT, registry: metrics.registry, log,
-    notReady: () => (controller.synced ? undefined : 'state not complete yet'),
+    // A standby is ready: ready to take over (a PodDisruptionBudget counts it as available).
+    notReady: () => (controller.synced || (election && !election.isLeader) ? undefined : 'state not complete yet'),
     notLive: () => livenessProblem({ workerRunning: started.worker?.isRunning(), ...controller.progress, now: Date.now() }),
   });
   const stopping = new AbortController();
@@ -52,16 +57,23 @@ runMain('handler', async () => {
     async () => stopping.abort(),
     async () => { await started.worker?.close(); },
     () => controller.stop(),
+    // Only once nothing acts any more: the next leader takes over at its next try.
+    async () => { await election?.release(); },
     () => inspector.close(),
     () => http.close(),
   ]);
+
+  // A standby only waits; it lists and consumes the queue once it leads (the queue is a work
+  // queue: a job taken by a standby would be lost to the leader).
+  if (election && !(await election.acquire(stopping.signal))) return;
 
   // Known before the start-up list: data lost after it is repaired by a relist.
   const identity = new RedisIdentity(redisOptions(config.REDIS_URL), config.QUEUE_NAME);
   const checkRedis = async (): Promise<void> => {
     const change = await identity.check().catch(() => undefined);
     if (!change) return;
-    log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
+    if (change === 'redis-failover') log.warn({ change }, 'Redis failed over to a replica; listing everything again (jobs the old primary had not replicated are lost)');
+    else log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
     await controller.relist(change);
   };
   await checkRedis();

@@ -15,9 +15,10 @@ export function handlerMetrics() {
     stages: new Histogram({ name: 'critsvc_failover_stage_seconds', help: 'A failover (default pod create) in the handler, stage by stage: queue (watcher event → job taken, through Redis), decision_wait, decide, reads (template, live check), create (the API call)', labelNames: ['stage'], buckets: STAGE_BUCKETS, registers: [registry] }),
     syncSeconds: new Gauge({ name: 'critsvc_start_sync_seconds', help: 'Time the start-up list took', registers: [registry] }),
     liveDisagreements: new Counter({ name: 'critsvc_live_check_disagreements_total', help: 'Creates not made because the API server did not confirm the state (forged or stale queue data); the state is repaired each time', registers: [registry] }),
-    relists: new Counter({ name: 'critsvc_relists_total', help: 'Complete lists taken after start-up to repair the state, by reason (periodic, redis-restarted, redis-data-lost, redis-full)', labelNames: ['reason'], registers: [registry] }),
+    relists: new Counter({ name: 'critsvc_relists_total', help: 'Complete lists taken after start-up to repair the state, by reason (periodic, redis-restarted, redis-data-lost, redis-failover, redis-full)', labelNames: ['reason'], registers: [registry] }),
     relistDrift: new Counter({ name: 'critsvc_relist_drift_total', help: 'Objects a relist found the state wrong about (missing, outdated or gone), by kind: queue data that was lost', labelNames: ['kind'], registers: [registry] }),
     eventsSuppressed: new Counter({ name: 'critsvc_events_suppressed_total', help: 'Warning Events not recorded because that reason passed its rate limit (25, then 1 a minute, across Services), by reason', labelNames: ['reason'], registers: [registry] }),
+    leader: new Gauge({ name: 'critsvc_leader', help: 'With LEADER_ELECTION: 1 while this handler holds the leader Lease and acts, 0 while it is a standby', registers: [registry] }),
     statusWrites: new Counter({ name: 'critsvc_status_writes_total', help: 'CriticalService status patches', registers: [registry] }),
   };
 }

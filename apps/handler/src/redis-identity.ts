@@ -1,13 +1,17 @@
 // Notices when Redis lost the queue's data: restarted (its run_id changes, whatever it reloaded)
 // or emptied under us (a marker key the handler set is gone: FLUSHALL, a lost AOF). Either way
-// the jobs the watchers had pushed may be gone, and the handler must list again.
+// the jobs the watchers had pushed may be gone, and the handler must list again. A Sentinel
+// failover changes the run_id too (another node answers): told apart by the promoted node's
+// master_replid2, which is the old primary's replication id; the data is there, but jobs the old
+// primary had not yet replicated are not (replication is asynchronous), so it is a relist too.
 import { once } from 'node:events';
 import { Redis, type RedisOptions } from 'ioredis';
 
-export type RedisChange = 'redis-restarted' | 'redis-data-lost';
+export type RedisChange = 'redis-restarted' | 'redis-data-lost' | 'redis-failover';
 
 export class RedisIdentity {
   private runId: string | undefined;
+  private replId: string | undefined;
   /** A plain connection of the handler's own (fails fast while Redis is away). */
   readonly redis: Redis;
   private readonly marker: string;
@@ -25,11 +29,13 @@ export class RedisIdentity {
     if (this.redis.status !== 'ready') await once(this.redis, 'ready', { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
     const info = await this.redis.info('server');
     const runId = /run_id:(\w+)/.exec(info)?.[1];
+    const repl = await this.redis.info('replication');
     const fresh = (await this.redis.set(this.marker, runId ?? '?', 'NX')) === 'OK';
-    const before = this.runId;
+    const before = { runId: this.runId, replId: this.replId };
     this.runId = runId;
-    if (before === undefined) return undefined;
-    if (runId !== before) return 'redis-restarted';
+    this.replId = /master_replid:(\w+)/.exec(repl)?.[1];
+    if (before.runId === undefined) return undefined;
+    if (runId !== before.runId) return /master_replid2:(\w+)/.exec(repl)?.[1] === before.replId && !fresh ? 'redis-failover' : 'redis-restarted';
     return fresh ? 'redis-data-lost' : undefined;
   }
 

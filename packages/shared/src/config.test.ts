@@ -49,6 +49,42 @@ describe('config', () => {
     expect(lines[0]).toContain(fragment);
   });
 
+  it('leader election: client-go\'s timings by default, off unless asked', () => {
+    expect(loadHandlerConfig({})).toMatchObject({ LEADER_ELECTION: false, LEASE_NAME: 'critsvc-handler', LEASE_DURATION_SECONDS: 15, RENEW_DEADLINE_SECONDS: 10, RETRY_PERIOD_SECONDS: 2 });
+  });
+
+  it.each<[string, Record<string, string>, string]>([
+    ['RENEW_DEADLINE_SECONDS', { RENEW_DEADLINE_SECONDS: '15' }, 'less than LEASE_DURATION_SECONDS (15)'],
+    ['RENEW_DEADLINE_SECONDS', { LEASE_DURATION_SECONDS: '8' }, 'less than LEASE_DURATION_SECONDS (8)'],
+    ['RETRY_PERIOD_SECONDS', { RETRY_PERIOD_SECONDS: '9' }, 'less than RENEW_DEADLINE_SECONDS (10)'],
+    ['LEASE_NAME', { LEASE_NAME: 'Not_A_Name' }, 'DNS label'],
+    ['LEASE_DURATION_SECONDS', { LEASE_DURATION_SECONDS: '0' }, 'positive'],
+  ])('handler: inconsistent lease timings name %s', (name, env, fragment) => {
+    const lines = problems(() => loadHandlerConfig(env));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.startsWith(`${name}: `)).toBe(true);
+    expect(lines[0]).toContain(fragment);
+  });
+
+  it.each<[string, string]>([
+    ['one Sentinel', 'redis+sentinel://127.0.0.1:26379/mymaster'],
+    ['three, a password and a db', 'redis+sentinel://:p%40ss@a:26379,b:26380,c:26381/mymaster/2'],
+    ['TLS to the nodes', 'rediss+sentinel://s.example:26379/q'],
+  ])('REDIS_URL in the Sentinel form is accepted: %s', (_name, url) => {
+    expect(loadWatcherConfig({ REDIS_URL: url }).REDIS_URL).toBe(url);
+  });
+
+  it.each<[string, string]>([
+    ['redis+sentinel://a:26379', 'not a Sentinel URL'],
+    ['redis+sentinel://a:26379,b/mymaster', '"b" is not host:port'],
+    ['redis+sentinel://a:99999/mymaster', 'not host:port'],
+  ])('a bad Sentinel URL %s is one line naming REDIS_URL', (url, fragment) => {
+    const lines = problems(() => loadWatcherConfig({ REDIS_URL: url }));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.startsWith('REDIS_URL: ')).toBe(true);
+    expect(lines[0]).toContain(fragment);
+  });
+
   it.each<[string, Record<string, string>]>([
     ['WATCH_TIMEOUT_SECONDS', { WATCH_TIMEOUT_SECONDS: 'forever' }],
     ['WATCH_STALL_SECONDS', { WATCH_STALL_SECONDS: '0' }],

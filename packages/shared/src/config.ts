@@ -22,15 +22,51 @@ const podNamePrefix = makeValidator<string>((input) => {
 });
 
 const redisUrl = makeValidator<string>((input) => {
+  if (/^rediss?\+sentinel:/.test(input)) {
+    parseSentinelUrl(input);
+    return input;
+  }
   let u: URL;
   try {
     u = new URL(input);
   } catch {
-    throw new Error(`"${redact(input)}" is not a URL (expected redis://[user:password@]host:port[/db] or rediss://...)`);
+    throw new Error(`"${redact(input)}" is not a URL (expected redis://[user:password@]host:port[/db], rediss://... or redis+sentinel://[user:password@]host:port,host:port/master[/db])`);
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`scheme ${u.protocol} is not redis: or rediss:`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new Error(`scheme ${u.protocol} is not redis:, rediss: or redis+sentinel:`);
   return input;
 });
+
+export interface SentinelUrl {
+  tls: boolean;
+  username?: string;
+  password?: string;
+  sentinels: { host: string; port: number }[];
+  name: string;
+  db?: number;
+}
+
+/**
+ * redis+sentinel://[user:password@]host:port[,host:port...]/master[/db] (rediss+sentinel: TLS to
+ * the Redis nodes): the Redis primary named master, found through those Sentinels. The password
+ * is the Redis nodes'; the Sentinels are asked without one.
+ */
+export function parseSentinelUrl(input: string): SentinelUrl {
+  const m = /^(rediss?)\+sentinel:\/\/(?:([^@/]*)@)?([^/]+)\/([^/]+)(?:\/(\d+))?\/?$/.exec(input);
+  if (!m) throw new Error(`"${redact(input)}" is not a Sentinel URL (expected redis+sentinel://[user:password@]host:port[,host:port...]/master[/db])`);
+  const [, scheme, auth, hosts = '', name = '', db] = m;
+  const sentinels = hosts.split(',').map((h) => {
+    const hp = /^([^:,]+):(\d{1,5})$/.exec(h.trim());
+    if (!hp || Number(hp[2]) > 65535) throw new Error(`Sentinel address "${h}" is not host:port`);
+    return { host: hp[1] ?? '', port: Number(hp[2]) };
+  });
+  const [user = '', password = ''] = (auth ?? '').split(/:(.*)/s);
+  return {
+    tls: scheme === 'rediss', sentinels, name: decodeURIComponent(name),
+    ...(user ? { username: decodeURIComponent(user) } : {}),
+    ...(password ? { password: decodeURIComponent(password) } : {}),
+    ...(db ? { db: Number(db) } : {}),
+  };
+}
 
 const httpPort = makeValidator<number>((input) => {
   const n = Number(input);
@@ -69,7 +105,7 @@ export function redact(url: string): string {
 const common = {
   NAMESPACES: namespaceList({ default: [], desc: 'Comma-separated namespaces whose Services and pods are watched; empty means all namespaces' }),
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info', desc: 'pino log level' }),
-  REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379', desc: 'Redis holding the event queue: redis:// or rediss:// (TLS), password in the URL' }),
+  REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379', desc: 'Redis holding the event queue: redis:// or rediss:// (TLS), password in the URL; or redis+sentinel://[:password@]host:port,host:port/master for a Redis primary watched by Sentinels (it follows a failover)' }),
   QUEUE_NAME: dnsLabel({ default: 'critsvc-events', desc: 'BullMQ queue name shared by the watchers and the handler' }),
   HTTP_PORT: httpPort({ default: 8080, desc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one)' }),
   HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address the HTTP endpoint binds to' }),
@@ -98,6 +134,12 @@ const handler = {
   EVENT_QUEUE_CONCURRENCY: positive({ default: 16, desc: 'Jobs of the event queue (BullMQ, in Redis) the handler takes at once. Applying a job to the state is synchronous and quick, so this barely matters; decisions are level-based, so order does not matter either' }),
   DECISION_WORKERS: positive({ default: 4, desc: 'Services decided at once (the decision queue: Service keys the events made due). A decision may wait on the API server (live check, create, delete), so this bounds how many outages are handled in parallel' }),
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),
+  LEADER_ELECTION: bool({ default: false, desc: 'true: several handler replicas may run; they elect a leader with a Lease (coordination.k8s.io) and only the leader lists, consumes the queue and acts; the others wait as standbys. false: exactly one handler must run' }),
+  LEASE_NAME: dnsLabel({ default: 'critsvc-handler', desc: 'With LEADER_ELECTION: name of the Lease the handlers compete for' }),
+  LEASE_NAMESPACE: dnsLabel({ default: 'linux-mag', desc: 'With LEADER_ELECTION: namespace of that Lease (deploy/ sets the handler\'s own)' }),
+  LEASE_DURATION_SECONDS: positive({ default: 15, desc: 'With LEADER_ELECTION: a standby takes the Lease over once it has seen it unrenewed this long (a leader that died without releasing it)' }),
+  RENEW_DEADLINE_SECONDS: positive({ default: 10, desc: 'With LEADER_ELECTION: a leader that could not renew its Lease for this long stops acting and exits (Kubernetes restarts it as a standby); less than LEASE_DURATION_SECONDS' }),
+  RETRY_PERIOD_SECONDS: positive({ default: 2, desc: 'With LEADER_ELECTION: the leader renews, and standbys try to take the Lease, this often; 1.2 times it is less than RENEW_DEADLINE_SECONDS' }),
 };
 
 const dashboard = {
@@ -155,7 +197,17 @@ export function loadWatcherConfig(env: Env) {
 }
 
 export function loadHandlerConfig(env: Env) {
-  return cleanEnv(withoutEmpty(env, ['NAMESPACES', 'KUBECONFIG']), handler, { reporter: reporter(handler) });
+  const cfg = cleanEnv(withoutEmpty(env, ['NAMESPACES', 'KUBECONFIG']), handler, { reporter: reporter(handler) });
+  // client-go's own checks: a leader gives up before its Lease can expire, and retries in time.
+  const problems: string[] = [];
+  if (cfg.RENEW_DEADLINE_SECONDS >= cfg.LEASE_DURATION_SECONDS) {
+    problems.push(`RENEW_DEADLINE_SECONDS: ${cfg.RENEW_DEADLINE_SECONDS} must be less than LEASE_DURATION_SECONDS (${cfg.LEASE_DURATION_SECONDS}): a leader must stop acting before a standby may take its Lease`);
+  }
+  if (cfg.RETRY_PERIOD_SECONDS * 1.2 >= cfg.RENEW_DEADLINE_SECONDS) {
+    problems.push(`RETRY_PERIOD_SECONDS: ${cfg.RETRY_PERIOD_SECONDS} x 1.2 must be less than RENEW_DEADLINE_SECONDS (${cfg.RENEW_DEADLINE_SECONDS}): a leader must get a retry in before it gives up`);
+  }
+  if (problems.length) throw new ConfigError(problems);
+  return cfg;
 }
 
 /** Every variable with its default, meaning and the processes that read it (README, --help). */

@@ -2,10 +2,35 @@
 import { isIP } from 'node:net';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
+import { parseSentinelUrl } from './config.ts';
 import type { QueueJob } from './types.ts';
 
-/** REDIS_URL → ioredis options: redis:// or rediss:// (TLS), user, password and db. */
+// Reconnect forever, at most every 2 s: Redis coming back must be noticed quickly.
+const retryStrategy = (times: number): number => Math.min(100 * times, 2_000);
+
+/**
+ * redis+sentinel:// → ioredis asks the Sentinels for the primary's address on every (re)connect,
+ * and reconnects when a Sentinel announces a failover (+switch-master) or the node it reached
+ * turns out to be a replica (failoverDetector / READONLY), so every client follows a promotion.
+ */
+function sentinelOptions(url: string): RedisOptions {
+  const s = parseSentinelUrl(url);
+  return {
+    sentinels: s.sentinels, name: s.name,
+    ...(s.username ? { username: s.username } : {}),
+    ...(s.password ? { password: s.password } : {}),
+    ...(s.db ? { db: s.db } : {}),
+    ...(s.tls ? { tls: {}, enableTLSForSentinelMode: true } : {}),
+    failoverDetector: true,
+    reconnectOnError: (err: Error) => err.message.startsWith('READONLY'),
+    retryStrategy,
+    sentinelRetryStrategy: retryStrategy,
+  };
+}
+
+/** REDIS_URL → ioredis options: redis:// or rediss:// (TLS), user, password and db; or redis+sentinel://. */
 export function redisOptions(url: string): RedisOptions {
+  if (/^rediss?\+sentinel:/.test(url)) return sentinelOptions(url);
   const u = new URL(url);
   const db = u.pathname.replace(/^\//, '');
   return {
@@ -16,8 +41,7 @@ export function redisOptions(url: string): RedisOptions {
     ...(db ? { db: Number(db) } : {}),
     // SNI takes a host name, never an IP (RFC 6066); trust extra CAs with NODE_EXTRA_CA_CERTS.
     ...(u.protocol === 'rediss:' ? { tls: isIP(u.hostname) ? {} : { servername: u.hostname } } : {}),
-    // Reconnect forever, at most every 2 s: Redis coming back must be noticed quickly.
-    retryStrategy: (times: number) => Math.min(100 * times, 2_000),
+    retryStrategy,
   };
 }
 

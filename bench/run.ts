@@ -18,7 +18,8 @@ import { report, type ChurnResult, type CurveStep, type EarlierFigures, type Idl
 import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const clusterDir = join(root, '.cluster-bench');
+/** BENCH_CLUSTER_DIR: another bench's control plane may run beside this one (another directory). */
+const clusterDir = resolve(root, process.env.BENCH_CLUSTER_DIR ?? '.cluster-bench');
 const ENV = process.env;
 const TRIALS = Number(ENV.BENCH_TRIALS ?? 100);
 const ROUNDS = Number(ENV.BENCH_ROUNDS ?? 2);

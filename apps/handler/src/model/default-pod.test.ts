@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { buildDefaultPod, checkTemplate, containerPorts, namespacedReferences, PAGE_ANNOTATIONS, unsafeFields } from './default-pod.ts';
 import { crit, svc } from '../../../../test/support/model-fixtures.ts';
+import type { CritInfo } from './types.ts';
 
 const nginx = { name: 'maintenance', image: 'nginx' };
 const template = (spec: Record<string, unknown>): unknown => ({ template: { spec: { containers: [nginx], ...spec } } });
@@ -57,7 +58,7 @@ describe('containerPorts: the container listens where the Service sends traffic'
 
 describe('buildDefaultPod: what the page is told', () => {
   type Built = { metadata: { annotations: Record<string, string>; ownerReferences: { name: string; controller: boolean }[] }; spec: { containers: { name: string; env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[] }[]; initContainers?: { env: unknown[] }[] } };
-  const build = (spec: Record<string, unknown>, owners = [{ ...crit('b-second', []), message: 'not me' }, { ...crit('a-first', []), message: 'Back at <b>10:00</b>' }]): Built => {
+  const build = (spec: Record<string, unknown>, owners: CritInfo[] = [{ ...crit('b-second', []), message: 'not me' }, { ...crit('a-first', []), message: 'Back at <b>10:00</b>' }]): Built => {
     const checked = checkTemplate(template(spec));
     if (!checked.ok) throw new Error(checked.error);
     return buildDefaultPod(checked.template, svc('frontend', { ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }, { port: 53, targetPort: 5353, protocol: 'UDP' }] }), 'service-watcher-frontend', owners) as Built;

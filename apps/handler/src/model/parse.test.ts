@@ -69,6 +69,7 @@ describe('parseCriticalService', () => {
     ['templateRef not an object', { matchLabels: ml, defaultPod: { templateRef: 7 } }, { matchLabels: ml, problems: [
       'spec.defaultPod.templateRef.namespace must be a DNS label (a namespace name)', 'spec.defaultPod.templateRef.name must be a DNS subdomain (a PodTemplate name)'] }],
     ['a message too long, or not a string', { matchLabels: ml, defaultPod: { message: 'x'.repeat(1025) } }, { matchLabels: ml, problems: ['spec.defaultPod.message must be a string of at most 1024 characters'] }],
+    ['1024 emoji: within the limit (code points, as the schema counts)', { matchLabels: ml, defaultPod: { message: '🔧'.repeat(1024) } }, { matchLabels: ml, message: '🔧'.repeat(1024), problems: [] }],
     ['a message not a string', { matchLabels: ml, defaultPod: { message: 3 } }, { matchLabels: ml, problems: ['spec.defaultPod.message must be a string of at most 1024 characters'] }],
   ])('%s', (_what, spec, expected) => {
     const r = parseCriticalService({ metadata: { name: 'c', uid: 'u', resourceVersion: '1', generation: 3 }, ...(spec === undefined ? {} : { spec }) } as KubeObject);

@@ -162,7 +162,7 @@ function critMatchLabels(spec: Record<string, unknown> | undefined): Checked<Lab
   return { value, problems };
 }
 
-/** The CRD's limits, checked again here: objects stored before the schema can hold anything. */
+/** The CRD's limits, checked again here (lengths in code points, as the schema counts): objects stored before the schema can hold anything. */
 export const MESSAGE_MAX = 1024;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -176,7 +176,7 @@ function critDefaultPod(spec: Record<string, unknown> | undefined): Checked<Defa
   const ref = templateRef(dp.templateRef);
   const msg = dp.message;
   const message: Checked<string | undefined> = msg === undefined || msg === null ? { value: undefined, problems: [] }
-    : typeof msg === 'string' && msg.length <= MESSAGE_MAX ? { value: msg, problems: [] }
+    : typeof msg === 'string' && [...msg].length <= MESSAGE_MAX ? { value: msg, problems: [] }
       : { value: undefined, problems: [`spec.defaultPod.message must be a string of at most ${MESSAGE_MAX} characters`] };
   return {
     value: { ...(ref.value ? { templateRef: ref.value } : {}), ...(message.value !== undefined ? { message: message.value } : {}) },

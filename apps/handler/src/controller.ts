@@ -304,12 +304,15 @@ export class Controller {
   /**
    * The pod to create, from the CriticalServices as the API server has them now and the template
    * of the one that becomes its controller owner (the first by name; the global template if it
-   * names none), as its watch last said.
+   * names none), as its watch last said. The template is checked first as the state has the
+   * owners (no live read while it is unusable), then again if the live owners name another.
    */
   private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[]; template: TemplateRef }> {
+    const stated = this.templates.refOf(controllerCrit(covering));
+    let template = await this.usableTemplate(svc, podName, stated);
     const owners = await this.confirmLame(svc, covering);
     const ref = this.templates.refOf(controllerCrit(owners));
-    const template = await this.usableTemplate(svc, podName, ref);
+    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
     return { pod: buildDefaultPod(template, svc, podName, owners), owners, template: ref };
   }
 

@@ -17,9 +17,10 @@ import { parse } from 'yaml';
 import { buildDefaultPod, checkTemplate, PAGE_ANNOTATIONS } from '../../apps/handler/src/model/default-pod.ts';
 import { crit as critInfo, svc as svcInfo } from '../support/model-fixtures.ts';
 import { pipelineHarness } from '../support/harness.ts';
-import { freshNamespace, kube, statusOf, suffix } from '../support/kube.ts';
+import { ensureNamespace, freshNamespace, kube, statusOf, suffix } from '../support/kube.ts';
 import { createCrit, createService, createTemplate, critStatus, defaultPods, events } from '../support/objects.ts';
 import { Pipeline } from '../support/pipeline.ts';
+import { serviceAccountKubeconfig } from '../support/service-account.ts';
 import { eventually, stays } from '../support/wait.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
@@ -183,6 +184,28 @@ describe('a CriticalService with its own PodTemplate and message', () => {
     const till = await eventually('till\'s default pod', async () => defaultPodOf(ns, 'till'), 20_000);
     expect(till.spec?.containers[0]?.image).toBe('example.org/page:v3');
     expect(h.pipeline.procs.handler.exits).toEqual([]);
+  });
+
+  it('a template deploy/\'s RBAC does not name: the handler, on its own ServiceAccount, says forbidden and creates nothing from it', async () => {
+    const applied = spawnSync('kubectl', ['apply', '-f', join(root, 'deploy/namespace.yaml'), '-f', join(root, 'deploy/rbac.yaml')], { env: { ...process.env, KUBECONFIG: inject('kubeconfig') }, encoding: 'utf8' });
+    expect(applied.status, applied.stderr).toBe(0);
+    await ensureNamespace(k, 'linux-mag');
+    await createTemplate(k, 'linux-mag');
+    const ns = await freshNamespace(k, 'page-rbac');
+    const pages = await freshNamespace(k, 'pages');
+    await putTemplate(pages, 'other-page', 'example.org/page:v1');
+    const handler = await serviceAccountKubeconfig(k, 'linux-mag', 'critsvc-handler');
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: 'linux-mag', kubeconfigs: { handler } });
+    const crit = `page-rbac-${suffix()}`;
+    h.crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }], defaultPod: { templateRef: { namespace: pages, name: 'other-page' } } });
+    await createService(k, ns, 'shop', { labels: { tier: 'gold' } });
+    const cond = await eventually('TemplateAvailable=False', async () =>
+      (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable' && c.status === 'False'));
+    expect(cond.message).toContain(`PodTemplate ${pages}/other-page cannot be read: forbidden`);
+    await eventually('a PodTemplateUnusable Warning on shop', async () =>
+      (await events(k, ns)).some((e) => e.reason === 'PodTemplateUnusable' && e.object === 'shop' && e.message.includes('forbidden')));
+    expect(await defaultPods(k, ns)).toEqual([]);
   });
 
   it('a CriticalService naming a template by a name the schema refuses is rejected by the API server', async () => {

@@ -8,8 +8,9 @@
 #                 built from the Go module proxy (scripts/cluster/build-binaries.sh); kubectl,
 #                 which the tests shell out to, is linked into $CRITSVC_TOOLS_DIR (first on PATH)
 #   with `test`:  chromium, and podman, podman-compose, mmdebstrap, runc (Debian packages) for
-#                 the container test (test/integration/container.test.ts), and redis-sentinel
-#                 (Debian package) for the failover test (test/integration/sentinel.test.ts)
+#                 the container test (test/integration/container.test.ts), redis-sentinel
+#                 (Debian package) for the failover test (test/integration/sentinel.test.ts) and
+#                 nginx-light for the maintenance page's test (test/integration/page.test.ts)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=env.sh
@@ -85,6 +86,15 @@ install_sentinel() {
   (systemctl disable --now redis-sentinel 2>/dev/null || service redis-sentinel stop 2>/dev/null || true) >/dev/null
 }
 
+install_page_server() {
+  # page.test runs deploy/pod-template.yaml's page with Debian's nginx (the image's is not pullable here).
+  PATH="$PATH:/usr/sbin" command -v nginx >/dev/null && return 0
+  say "installing nginx-light (Debian package) for the maintenance page's test"
+  apt_install nginx-light
+  # Debian starts and enables the nginx service on port 80 where systemd runs: the test needs none.
+  if [ -d /run/systemd/system ]; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+}
+
 install_kubectl() { # <build-binaries.sh output>
   local kubectl
   kubectl="$(sed -n 's/^KUBECTL=//p' <<<"$1")"
@@ -96,7 +106,7 @@ install_kubectl() { # <build-binaries.sh output>
 install_node
 install_pnpm
 install_redis
-if [ "${1:-}" = test ]; then install_chromium; install_containers; install_sentinel; fi
+if [ "${1:-}" = test ]; then install_chromium; install_containers; install_sentinel; install_page_server; fi
 install_kubectl "$(bash "$ROOT/scripts/cluster/build-binaries.sh")"
 if [ ! -d "$ROOT/node_modules/.pnpm" ] || [ "$ROOT/pnpm-lock.yaml" -nt "$ROOT/node_modules/.pnpm/lock.yaml" ]; then
   say "installing workspace dependencies"

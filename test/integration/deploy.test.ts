@@ -55,6 +55,9 @@ const needed: Row[] = [
   ['critsvc-handler', 'list', 'criticalservices', CRD, true],
   ['critsvc-handler', 'patch', 'criticalservices', { ...CRD, sub: 'status', name: 'x' }, true],
   ['critsvc-handler', 'get', 'podtemplates', { ns: 'linux-mag', name: 'critical-service-pod-template' }, true],
+  // The template's watch: list and watch with fieldSelector metadata.name=<name> (the API server authorizes them by that name).
+  ['critsvc-handler', 'list', 'podtemplates', { ns: 'linux-mag', name: 'critical-service-pod-template' }, true],
+  ['critsvc-handler', 'watch', 'podtemplates', { ns: 'linux-mag', name: 'critical-service-pod-template' }, true],
   ['critsvc-handler', 'create', 'events', { ns: 'any' }, true],
   ['critsvc-handler', 'get', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true], // leader election
   ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true],
@@ -81,6 +84,8 @@ const dangerous: Row[] = [
   ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'another-lease' }, false],
   ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'kube-system', name: 'kube-controller-manager' }, false],
   ['critsvc-handler', 'delete', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, false],
+  ['critsvc-handler', 'list', 'podtemplates', { ns: 'linux-mag' }, false], // every template there
+  ['critsvc-handler', 'watch', 'podtemplates', { ns: 'linux-mag', name: 'another' }, false],
   ['critsvc-handler', 'create', 'clusterrolebindings', { group: 'rbac.authorization.k8s.io' }, false],
   ['critsvc-dashboard', 'list', 'pods', {}, false],
 ];

@@ -51,6 +51,7 @@ export async function createTemplate(k: Kube, ns: string, name = 'critical-servi
 export interface CritSpec {
   namespace?: string;
   matchLabels: { key: string; value: string }[];
+  defaultPod?: { templateRef?: { namespace: string; name: string }; message?: string };
 }
 
 export async function createCrit(k: Kube, name: string, spec: CritSpec): Promise<void> {

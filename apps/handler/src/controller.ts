@@ -5,16 +5,16 @@ import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
-import { buildDefaultPod } from './model/default-pod.ts';
+import { buildDefaultPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
 import type { Change } from './model/store.ts';
 import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
-import type { CritInfo, PodInfo, ServiceInfo } from './model/types.ts';
+import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
 import type { Blocked, ServiceVerdict } from './model/status.ts';
 import { Reporter } from './reporter.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
 import { StatusWriter } from './status-writer.ts';
-import { TemplateSource } from './template-source.ts';
+import { Templates } from './template-watch.ts';
 import { DecisionQueue } from './decision-queue.ts';
 import { Timeline } from './timeline.ts';
 
@@ -30,7 +30,7 @@ export interface ControllerParts {
   /** Services waiting for a decision (not the event queue in Redis: that one feeds handleJob). */
   queue: DecisionQueue;
   expectations: Expectations;
-  templates: TemplateSource;
+  templates: Templates;
   reporter: Reporter;
 }
 
@@ -38,7 +38,7 @@ export class Controller {
   readonly store: Store;
   private readonly queue: DecisionQueue;
   private readonly expectations: Expectations;
-  private readonly templates: TemplateSource;
+  private readonly templates: Templates;
   private readonly reporter: Reporter;
   private readonly status: StatusWriter;
   /** When the events not yet acted on were seen, and the stages since, per Service: for latency. */
@@ -76,8 +76,8 @@ export class Controller {
     this.store = parts.store ?? new Store();
     this.queue = parts.queue ?? new DecisionQueue(200, 30_000);
     this.expectations = parts.expectations ?? new Expectations();
-    this.templates = parts.templates ?? new TemplateSource(kube, template.namespace, template.name);
-    this.reporter = parts.reporter ?? new Reporter(kube, log, metrics, template);
+    this.templates = parts.templates ?? new Templates({ global: template, watch: kube.watchTemplate, log, changed: (_ref, usable) => this.templateChanged(usable) });
+    this.reporter = parts.reporter ?? new Reporter(kube, log, metrics);
     this.loader = new StateLoader({
       namespaces: cfg.NAMESPACES, kube, store: this.store, log, metrics,
       onChange: (change, seenAt) => this.onChange(change, seenAt),
@@ -86,7 +86,7 @@ export class Controller {
     });
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: () => this.templates.problem, blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      templateProblem: (crit) => this.templates.problem(this.templates.refOf(crit)), blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
   }
 
@@ -96,6 +96,7 @@ export class Controller {
    */
   async sync(signal: AbortSignal): Promise<void> {
     const started = Date.now();
+    this.templates.follow(this.store.crits.values());
     await this.loader.loadAll(signal);
     if (signal.aborted) return;
     this.synced = true;
@@ -133,6 +134,7 @@ export class Controller {
     clearInterval(this.relistTimer);
     this.queue.shutDown();
     await this.running;
+    await this.templates.stop();
     await this.status.stop();
   }
 
@@ -181,6 +183,13 @@ export class Controller {
       this.log.warn({ criticalService: after.name, problems: after.problems }, 'CriticalService makes no sense; it covers nothing until fixed');
     }
     this.status.mark(after?.name ?? before?.name ?? '');
+    this.templates.follow(this.store.crits.values());
+  }
+
+  /** A template turned usable (or changed, or broke): status says so; Services waiting for it are decided now. */
+  private templateChanged(usable: boolean): void {
+    this.status.markAll();
+    if (usable && this.synced) this.resyncAll();
   }
 
   private trigger(key: string, seenAt: number): void {
@@ -296,9 +305,10 @@ export class Controller {
 
   /** Reads (template, live check) and the pod they make; then the write; then what is said of it. */
   private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
-    const { pod, owners } = await this.prepareCreate(svc, podName, action.owners);
-    const result = await this.submitCreate(key, svc, podName, pod);
-    this.reporter.templateFixed();
+    const { pod, owners, template } = await this.prepareCreate(svc, podName, action.owners);
+    const result = await this.submitCreate(key, svc, podName, pod, template);
+    this.reporter.templateFixed(template);
+    this.templates.worked(template);
     this.reporter.settled(key, 'template', 'refused');
     this.blocked.delete(key);
     this.metrics.actions.inc({ action: 'create', result });
@@ -307,27 +317,41 @@ export class Controller {
     if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
 
-  /** The pod to create, from the template as it is and the CriticalServices as the API server has them now. */
-  private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[] }> {
-    const tmpl = await this.templates.get();
+  /**
+   * The pod to create, from the CriticalServices as the API server has them now and the template
+   * of the one that becomes its controller owner (the first by name; the global template if it
+   * names none), as its watch last said. The template is checked first as the state has the
+   * owners (no live read while it is unusable), then again if the live owners name another.
+   */
+  private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[]; template: TemplateRef }> {
+    const stated = this.templates.refOf(controllerCrit(covering));
+    let template = await this.usableTemplate(svc, podName, stated);
+    const owners = await this.confirmLame(svc, covering);
+    const ref = this.templates.refOf(controllerCrit(owners));
+    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
+    return { pod: buildDefaultPod(template, svc, podName, owners), owners, template: ref };
+  }
+
+  private async usableTemplate(svc: ServiceInfo, podName: string, ref: TemplateRef): Promise<UsableTemplate> {
+    const tmpl = this.templates.get(ref);
+    if (!tmpl.ok && tmpl.pending) throw new TemplateUnusable(tmpl.error); // its first list decides again
     if (!tmpl.ok) {
       this.status.markAll();
-      await this.reporter.templateProblem(tmpl.error);
+      await this.reporter.templateProblem(ref, tmpl.error);
       await this.reporter.once(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
-        `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${this.cfg.POD_TEMPLATE_NAMESPACE}/${this.cfg.POD_TEMPLATE_NAME}` });
+        `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${ref.namespace}/${ref.name}` });
       throw new TemplateUnusable(tmpl.error);
     }
     const refs = tmpl.template.references;
-    if (refs.length && svc.namespace !== this.cfg.POD_TEMPLATE_NAMESPACE) {
+    if (refs.length && svc.namespace !== ref.namespace) {
       await this.reporter.once(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
         `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`);
     }
-    const owners = await this.confirmLame(svc, covering);
-    return { pod: buildDefaultPod(tmpl.template, svc, podName, owners), owners };
+    return tmpl.template;
   }
 
   /** The create itself, awaited as an expectation; a refusal is told apart: the template's fault (422) or admission's. */
-  private async submitCreate(key: string, svc: ServiceInfo, podName: string, pod: Record<string, unknown>): Promise<CreateResult> {
+  private async submitCreate(key: string, svc: ServiceInfo, podName: string, pod: Record<string, unknown>, template: TemplateRef): Promise<CreateResult> {
     this.expectations.expectCreate(key, podName);
     this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000); // decided again if the pod is never seen
     try {
@@ -338,7 +362,7 @@ export class Controller {
       if (isTransient(err)) throw err;
       if (httpStatus(err) === 422) {
         // The pod itself is invalid: the template is to blame.
-        this.templates.invalidate(`the pod built from it was refused: ${apiMessage(err)}`);
+        this.templates.invalidate(template, `the pod built from it was refused: ${apiMessage(err)}`);
         throw new TemplateUnusable(apiMessage(err));
       }
       // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the

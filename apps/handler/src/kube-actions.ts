@@ -4,10 +4,15 @@ import { hostname } from 'node:os';
 import {
   CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig,
 } from '@kubernetes/client-node';
-import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
+import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, ListWatcher, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { hasOwnershipMarks, SERVICE_LABEL } from './model/rules.ts';
-import type { OwnerRef } from './model/types.ts';
+import type { OwnerRef, TemplateRef } from './model/types.ts';
+import type { TemplateWatch, WatchTemplate } from './template-watch.ts';
+
+/** The template watches' server-side timeout and stall margin (the watchers' defaults). */
+const TEMPLATE_WATCH_TIMEOUT_SECONDS = 300;
+const TEMPLATE_WATCH_STALL_SECONDS = 30;
 
 export type CreateResult = 'created' | 'exists';
 /** refused: the live pod lacks critsvc's ownership marks (or is another Service's): never touched. */
@@ -54,7 +59,11 @@ export interface KubeActions {
   readService(namespace: string, name: string): Promise<KubeObject | undefined>;
   listPods(namespace: string, labelSelector: string): Promise<KubeObject[]>;
   readCriticalService(name: string): Promise<KubeObject | undefined>;
-  readTemplate(namespace: string, name: string): Promise<unknown>;
+  /**
+   * Lists then watches one PodTemplate (fieldSelector metadata.name, so that RBAC resourceNames
+   * can allow just it), resuming, re-listing on 410 and reconnecting as the watchers do.
+   */
+  watchTemplate: WatchTemplate;
   recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
   /** Every page of a list (plain JSON, 500 objects a page), for the start-up state. */
@@ -135,8 +144,8 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     async readCriticalService(name) {
       return (await getJson(kc, `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}`)) as KubeObject | undefined;
     },
-    async readTemplate(namespace, name) {
-      return core.readNamespacedPodTemplate({ namespace, name });
+    watchTemplate(ref, on) {
+      return templateWatch(kc, ref, on);
     },
     async recordEvent(svc, type, reason, message) {
       const now = new Date();
@@ -171,4 +180,26 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       } while (cont);
     },
   };
+}
+
+function templateWatch(kc: KubeConfig, ref: TemplateRef, on: Parameters<WatchTemplate>[1]): TemplateWatch {
+  const path = `/api/v1/namespaces/${ref.namespace}/podtemplates`;
+  const query = { fieldSelector: `metadata.name=${ref.name}` };
+  return new ListWatcher<'PodTemplate'>({
+    kc, log: on.log, push: on.push,
+    target: {
+      kind: 'PodTemplate', scope: ref.namespace, path, query,
+      list: async ({ limit, continue: c }) => {
+        try {
+          return await listPage(kc, path, limit, c, query);
+        } catch (err) {
+          on.listFailed(err);
+          throw err;
+        }
+      },
+    },
+    // The whole object: the template is what matters.
+    strip: (obj) => obj as KubeObject,
+    timeoutSeconds: TEMPLATE_WATCH_TIMEOUT_SECONDS, stallSeconds: TEMPLATE_WATCH_STALL_SECONDS,
+  });
 }

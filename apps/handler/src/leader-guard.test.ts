@@ -6,7 +6,7 @@ import { leaderOnly, NotLeader } from './leader-guard.ts';
 function recording(): { kube: KubeActions; calls: string[] } {
   const calls: string[] = [];
   const record = (op: string) => async () => { calls.push(op); return undefined as never; };
-  const kube = Object.fromEntries(['createPod', 'deletePod', 'patchPodOwners', 'readPod', 'readService', 'listPods', 'readCriticalService', 'readTemplate', 'recordEvent', 'patchCritStatus']
+  const kube = Object.fromEntries(['createPod', 'deletePod', 'patchPodOwners', 'readPod', 'readService', 'listPods', 'readCriticalService', 'recordEvent', 'patchCritStatus']
     .map((op) => [op, record(op)])) as unknown as KubeActions;
   return { kube, calls };
 }
@@ -35,7 +35,7 @@ describe('leaderOnly', () => {
     const { kube, calls } = recording();
     const guarded = leaderOnly(kube, () => false);
     await guarded.readPod('n', 'p');
-    await guarded.readTemplate('n', 't');
-    expect(calls).toEqual(['readPod', 'readTemplate']);
+    await guarded.readService('n', 's');
+    expect(calls).toEqual(['readPod', 'readService']);
   });
 });

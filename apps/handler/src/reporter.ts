@@ -13,18 +13,16 @@ export class Reporter {
   /** Service → what was already reported, by topic (template, refused, name-taken, …). */
   private readonly reported = new Map<string, Map<string, string>>();
   private readonly warnings: EventLimiter;
-  /** The template problem last reported on the PodTemplate. */
-  private templateReported: string | undefined;
+  /** PodTemplate (namespace/name) → the problem last reported on it. */
+  private readonly templateReported = new Map<string, string>();
   private readonly kube: KubeActions;
   private readonly log: Logger;
   private readonly metrics: HandlerMetrics;
-  private readonly template: { namespace: string; name: string };
 
-  constructor(kube: KubeActions, log: Logger, metrics: HandlerMetrics, template: { namespace: string; name: string }, warnings = new EventLimiter()) {
+  constructor(kube: KubeActions, log: Logger, metrics: HandlerMetrics, warnings = new EventLimiter()) {
     this.kube = kube;
     this.log = log;
     this.metrics = metrics;
-    this.template = template;
     this.warnings = warnings;
   }
 
@@ -50,10 +48,11 @@ export class Reporter {
   }
 
   /** One Warning on the PodTemplate itself per problem: the place to look, whatever the number of lame Services. */
-  async templateProblem(problem: string): Promise<void> {
-    if (this.templateReported === problem) return;
-    this.templateReported = problem;
-    const ref = { kind: 'PodTemplate' as const, ...this.template, uid: '' };
+  async templateProblem(template: { namespace: string; name: string }, problem: string): Promise<void> {
+    const key = `${template.namespace}/${template.name}`;
+    if (this.templateReported.get(key) === problem) return;
+    this.templateReported.set(key, problem);
+    const ref = { kind: 'PodTemplate' as const, namespace: template.namespace, name: template.name, uid: '' };
     try {
       await this.kube.recordEvent(ref, 'Warning', 'PodTemplateUnusable', `no default pod can be created from it: ${problem}`);
     } catch (err) {
@@ -62,8 +61,8 @@ export class Reporter {
     }
   }
 
-  templateFixed(): void {
-    this.templateReported = undefined;
+  templateFixed(template: { namespace: string; name: string }): void {
+    this.templateReported.delete(`${template.namespace}/${template.name}`);
   }
 
   async event(svc: ServiceInfo, type: EventType, reason: string, message: string): Promise<void> {

@@ -6,6 +6,7 @@ import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { computeStatus, withTransitionTimes, type Blocked, type Condition, type ServiceVerdict } from './model/status.ts';
 import type { Store } from './model/store.ts';
+import type { CritInfo } from './model/types.ts';
 
 export interface StatusWriterOptions {
   kube: KubeActions;
@@ -13,7 +14,8 @@ export interface StatusWriterOptions {
   store: Store;
   watched: readonly string[];
   readyOnly: boolean;
-  templateProblem: () => string | undefined;
+  /** Why the template the CriticalService's default pods are made from is unusable now. */
+  templateProblem: (crit: CritInfo) => string | undefined;
   blocked: (serviceKey: string) => Blocked | undefined;
   /** The controller's last verdict on a Service (see StatusInput.decided). */
   decided: (serviceKey: string) => ServiceVerdict | undefined;
@@ -103,7 +105,7 @@ export class StatusWriter {
       this.written.delete(name);
       return;
     }
-    const problem = this.o.templateProblem();
+    const problem = this.o.templateProblem(crit);
     const status = computeStatus({
       crit, services: store.services.values(), podsIn: (ns) => store.podsIn(ns), watched: this.o.watched,
       readyOnly: this.o.readyOnly, blocked: this.o.blocked, decided: this.o.decided, unlisted: this.o.unlisted, ...(problem ? { templateProblem: problem } : {}),

@@ -7,7 +7,7 @@ export type { HttpEndpoint } from './http.ts';
 export { apiClient, apiMessage, getJson, httpStatus, isTransient, listPage, logError, loadKubeConfig, requestJson, sharedDispatcher } from './kube.ts';
 export type { RawPage } from './kube.ts';
 export { ListWatcher } from './list-watcher.ts';
-export type { ListPage, WatchTarget } from './list-watcher.ts';
+export type { ListedJob, ListPage, WatchTarget } from './list-watcher.ts';
 export { createLogger } from './logger.ts';
 export type { Logger } from './logger.ts';
 export { Outbox } from './outbox.ts';

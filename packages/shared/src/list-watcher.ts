@@ -20,24 +20,31 @@ import { preciseNow } from './clock.ts';
 import { httpStatus, logError, type RawPage } from './kube.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
-import { objectKey, type Kind, type QueueJob, type WatchEventType } from './types.ts';
+import { objectKey, type Kind, type KubeObject, type SyncJob, type WatchEventType, type WatchJob } from './types.ts';
 
 /** One page of a list, as the API server returns it. */
 export type ListPage = RawPage;
 
-export interface WatchTarget {
-  kind: Kind;
+export interface WatchTarget<K extends string = Kind> {
+  kind: K;
   /** A namespace, or '' for all namespaces / a cluster-scoped resource. */
   scope: string;
   /** e.g. /api/v1/namespaces/ns/pods */
   path: string;
   list: (opts: { limit: number; continue?: string }) => Promise<ListPage>;
+  /** Added to every watch request (list adds its own), e.g. a fieldSelector naming one object. */
+  query?: Record<string, string>;
 }
 
-export interface ListWatcherOptions {
+/** A queue job, for any kind watched (the queue's kinds by default). */
+export type ListedJob<K extends string = Kind> = (Omit<WatchJob, 'kind'> & { kind: K }) | (Omit<SyncJob, 'kind'> & { kind: K });
+
+export interface ListWatcherOptions<K extends string = Kind> {
   kc: KubeConfig;
-  target: WatchTarget;
-  push: (job: QueueJob) => void;
+  target: WatchTarget<K>;
+  push: (job: ListedJob<K>) => void;
+  /** What is kept of each object: by default the queue's trimming of the kind. */
+  strip?: (obj: unknown) => KubeObject;
   log: Logger;
   /** Server-side timeout of one watch request, before the jitter (WATCH_TIMEOUT_SECONDS). */
   timeoutSeconds: number;
@@ -89,8 +96,8 @@ export function eventEffect(type: string, obj: unknown): EventEffect {
   return { effect: 'unknown' };
 }
 
-export class ListWatcher {
-  private readonly opts: ListWatcherOptions;
+export class ListWatcher<K extends string = Kind> {
+  private readonly opts: ListWatcherOptions<K>;
   private readonly backoff = new Backoff(250, 30_000);
   private readonly stopCtl = new AbortController();
   private current: AbortController | undefined;
@@ -102,7 +109,7 @@ export class ListWatcher {
   lists = 0;
   watches = 0;
 
-  constructor(opts: ListWatcherOptions) {
+  constructor(opts: ListWatcherOptions<K>) {
     this.opts = opts;
     this.resourceVersion = opts.resumeFrom;
   }
@@ -163,11 +170,11 @@ export class ListWatcher {
     const keys: string[] = [];
     let cont: string | undefined;
     let rv: string;
-    const jobs: QueueJob[] = [];
+    const jobs: ListedJob<K>[] = [];
     do {
       const page = await target.list({ limit: LIST_PAGE, ...(cont ? { continue: cont } : {}) });
       for (const item of page.items) {
-        const object = stripObject(target.kind, item);
+        const object = this.strip(item);
         keys.push(objectKey(object.metadata));
         jobs.push({ kind: target.kind, type: 'ADDED', object, seenAt: this.now() });
       }
@@ -182,6 +189,10 @@ export class ListWatcher {
     this.backoff.reset();
     log.info({ kind: target.kind, scope: target.scope, objects: keys.length, resourceVersion: rv }, 'listed');
     return rv;
+  }
+
+  private strip(obj: unknown): KubeObject {
+    return this.opts.strip ? this.opts.strip(obj) : stripObject(this.opts.target.kind as Kind, obj);
   }
 
   private now(): number {
@@ -220,7 +231,7 @@ export class ListWatcher {
         }
         resolve(end);
       };
-      watch.watch(target.path, { allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: serverSeconds }, onEvent, done)
+      watch.watch(target.path, { ...target.query, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: serverSeconds }, onEvent, done)
         .then((c) => {
           this.current = c;
           if (this.stopCtl.signal.aborted || this.relistRequested || stalled) c.abort();
@@ -254,7 +265,7 @@ export class ListWatcher {
 
   private pushObject(type: WatchEventType, obj: unknown, rv: string | undefined): void {
     const { target, push } = this.opts;
-    const object = stripObject(target.kind, obj);
+    const object = this.strip(obj);
     if (!object.metadata?.name) {
       this.log.warn({ kind: target.kind, type }, 'watch event without metadata.name; skipped');
       return;

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { buildDefaultPod, checkTemplate, containerPorts, namespacedReferences, unsafeFields } from './default-pod.ts';
+import { buildDefaultPod, checkTemplate, containerPorts, namespacedReferences, PAGE_ANNOTATIONS, unsafeFields } from './default-pod.ts';
 import { crit, svc } from '../../../../test/support/model-fixtures.ts';
+import type { CritInfo } from './types.ts';
 
 const nginx = { name: 'maintenance', image: 'nginx' };
 const template = (spec: Record<string, unknown>): unknown => ({ template: { spec: { containers: [nginx], ...spec } } });
@@ -52,5 +53,49 @@ describe('containerPorts: the container listens where the Service sends traffic'
     ['same target twice → one port', { ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }, { port: 81, targetPort: 8080, protocol: 'TCP' }] }, [], [{ containerPort: 8080, protocol: 'TCP' }]],
   ])('%s', (_name, o, templatePorts, expected) => {
     expect(containerPorts(svc('frontend', o), templatePorts)).toEqual(expected);
+  });
+});
+
+describe('buildDefaultPod: what the page is told', () => {
+  type Built = { metadata: { annotations: Record<string, string>; ownerReferences: { name: string; controller: boolean }[] }; spec: { containers: { name: string; env: { name: string; value?: string; valueFrom?: { fieldRef: { fieldPath: string } } }[] }[]; initContainers?: { env: unknown[] }[] } };
+  const build = (spec: Record<string, unknown>, owners: CritInfo[] = [{ ...crit('b-second', []), message: 'not me' }, { ...crit('a-first', []), message: 'Back at <b>10:00</b>' }]): Built => {
+    const checked = checkTemplate(template(spec));
+    if (!checked.ok) throw new Error(checked.error);
+    return buildDefaultPod(checked.template, svc('frontend', { ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }, { port: 53, targetPort: 5353, protocol: 'UDP' }] }), 'service-watcher-frontend', owners) as Built;
+  };
+
+  it('annotates the Service, its namespace, the controller CriticalService (first by name), its message and the TCP ports', () => {
+    const pod = build({});
+    expect(pod.metadata.annotations).toMatchObject({
+      [PAGE_ANNOTATIONS.service]: 'frontend', [PAGE_ANNOTATIONS.namespace]: 'ns', [PAGE_ANNOTATIONS.criticalService]: 'a-first',
+      [PAGE_ANNOTATIONS.message]: 'Back at <b>10:00</b>', [PAGE_ANNOTATIONS.ports]: '8080', 'service-watcher': 'owned',
+    });
+    expect(pod.metadata.ownerReferences.find((o) => o.controller)?.name).toBe('a-first');
+  });
+
+  it('no message: an empty annotation (the page has its own text)', () => {
+    expect(build({}, [crit('c', [])]).metadata.annotations[PAGE_ANNOTATIONS.message]).toBe('');
+  });
+
+  it('hands the annotations to every container and init container as env through the downward API, first, replacing the template\'s own of those names', () => {
+    const pod = build({
+      containers: [{ ...nginx, env: [{ name: 'CRITSVC_MESSAGE', value: 'forged' }, { name: 'KEEP', value: '1' }] }, { name: 'side', image: 'busybox' }],
+      initContainers: [{ name: 'init', image: 'busybox' }],
+    });
+    for (const c of [...pod.spec.containers, ...(pod.spec.initContainers ?? [])] as { env: { name: string }[] }[]) {
+      expect(c.env.slice(0, 5).map((e) => e.name)).toEqual(['CRITSVC_SERVICE', 'CRITSVC_NAMESPACE', 'CRITSVC_CRITICAL_SERVICE', 'CRITSVC_MESSAGE', 'CRITSVC_PORTS']);
+    }
+    const env = pod.spec.containers[0]?.env ?? [];
+    expect(env.find((e) => e.name === 'CRITSVC_MESSAGE')).toEqual({ name: 'CRITSVC_MESSAGE', valueFrom: { fieldRef: { fieldPath: `metadata.annotations['critsvc.mycrd.com/message']` } } });
+    expect(env.filter((e) => e.name === 'CRITSVC_MESSAGE')).toHaveLength(1);
+    expect(env.at(-1)).toEqual({ name: 'KEEP', value: '1' });
+  });
+
+  it('the template cannot forge the page annotations or the ownership mark', () => {
+    const checked = checkTemplate({ template: { metadata: { annotations: { [PAGE_ANNOTATIONS.service]: 'other', 'service-watcher': 'x' } }, spec: { containers: [nginx] } } });
+    if (!checked.ok) throw new Error(checked.error);
+    const pod = buildDefaultPod(checked.template, svc('frontend'), 'p', [crit('c', [])]) as Built;
+    expect(pod.metadata.annotations[PAGE_ANNOTATIONS.service]).toBe('frontend');
+    expect(pod.metadata.annotations['service-watcher']).toBe('owned');
   });
 });

@@ -151,13 +151,65 @@ export function ownerReference(o: OwnerRef): Record<string, unknown> {
   return { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: o.name, uid: o.uid, controller: o.controller, blockOwnerDeletion: false };
 }
 
+/**
+ * What a default pod is told of its job (the maintenance page shows it): annotations, which the
+ * downward API hands to its containers as env (and as files, if the template mounts them), in
+ * whatever namespace the pod lands.
+ */
+export const PAGE_ANNOTATIONS = {
+  service: 'critsvc.mycrd.com/service',
+  namespace: 'critsvc.mycrd.com/namespace',
+  criticalService: 'critsvc.mycrd.com/critical-service',
+  message: 'critsvc.mycrd.com/message',
+  /** The TCP ports the Service sends traffic to, comma-separated: where the page must listen. */
+  ports: 'critsvc.mycrd.com/ports',
+} as const;
+
+export const PAGE_ENV: Readonly<Record<keyof typeof PAGE_ANNOTATIONS, string>> = {
+  service: 'CRITSVC_SERVICE',
+  namespace: 'CRITSVC_NAMESPACE',
+  criticalService: 'CRITSVC_CRITICAL_SERVICE',
+  message: 'CRITSVC_MESSAGE',
+  ports: 'CRITSVC_PORTS',
+};
+
+const PAGE_ENV_NAMES = new Set(Object.values(PAGE_ENV));
+
+/** The downward API env, first (the template's own env may use $(CRITSVC_MESSAGE)); the template's entries of the same names give way. */
+function withPageEnv(c: Json): Json {
+  const own = Array.isArray(c.env) ? c.env.filter((e) => !(isRecord(e) && PAGE_ENV_NAMES.has(String(e.name)))) : [];
+  const page = (Object.keys(PAGE_ENV) as (keyof typeof PAGE_ENV)[]).map((k) => ({
+    name: PAGE_ENV[k], valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${PAGE_ANNOTATIONS[k]}']` } },
+  }));
+  return { ...c, env: [...page, ...own] };
+}
+
+/**
+ * The CriticalService a Service's default pod belongs to (its controller owner): the first
+ * covering it by name. Its template and message make the pod.
+ */
+export function controllerCrit(owners: readonly CritInfo[]): CritInfo | undefined {
+  return [...owners].sort((a, b) => a.name.localeCompare(b.name))[0];
+}
+
 export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podName: string, owners: CritInfo[]): Json {
   const containers = (template.spec.containers as Json[]).map((c, i) => {
-    if (i !== 0) return { ...c };
+    if (i !== 0) return withPageEnv(c);
     const ports = containerPorts(svc, c.ports);
     const { ports: _drop, ...rest } = c;
-    return ports && ports.length ? { ...rest, ports } : rest;
+    return withPageEnv(ports && ports.length ? { ...rest, ports } : rest);
   });
+  const first = containers[0]?.ports;
+  const tcp = Array.isArray(first) ? first.filter((p) => isRecord(p) && (p.protocol ?? 'TCP') === 'TCP' && typeof p.containerPort === 'number').map((p) => String((p as Json).containerPort)) : [];
+  const ctl = controllerCrit(owners);
+  const page = {
+    [PAGE_ANNOTATIONS.service]: svc.name,
+    [PAGE_ANNOTATIONS.namespace]: svc.namespace,
+    [PAGE_ANNOTATIONS.criticalService]: ctl?.name ?? '',
+    [PAGE_ANNOTATIONS.message]: ctl?.message ?? '',
+    [PAGE_ANNOTATIONS.ports]: tcp.join(','),
+  };
+  const initContainers = Array.isArray(template.spec.initContainers) ? { initContainers: template.spec.initContainers.filter(isRecord).map(withPageEnv) } : {};
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -165,10 +217,10 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
       name: podName,
       namespace: svc.namespace,
       labels: { ...template.labels, ...svc.selector, [MANAGED_BY_LABEL]: MANAGED_BY_VALUE, [SERVICE_LABEL]: svc.name },
-      annotations: { ...template.annotations, [OWNER_ANNOTATION]: OWNER_ANNOTATION_VALUE },
+      annotations: { ...template.annotations, ...page, [OWNER_ANNOTATION]: OWNER_ANNOTATION_VALUE },
       ownerReferences: desiredOwners([], owners).map(ownerReference),
     },
     // No ServiceAccount token: a default pod never talks to the API server.
-    spec: { ...template.spec, containers, automountServiceAccountToken: false },
+    spec: { ...template.spec, containers, ...initContainers, automountServiceAccountToken: false },
   };
 }

@@ -52,13 +52,25 @@ describe('parsePod', () => {
 });
 
 describe('parseCriticalService', () => {
-  it.each<[string, unknown, { namespace?: string; matchLabels: unknown[]; problems: string[] }]>([
+  const ml = [{ key: 'a', value: 'b' }];
+  it.each<[string, unknown, { namespace?: string; matchLabels: unknown[]; problems: string[]; templateRef?: unknown; message?: string }]>([
     ['valid', { namespace: 'ns', matchLabels: [{ key: 'role', value: 'fe' }] }, { namespace: 'ns', matchLabels: [{ key: 'role', value: 'fe' }], problems: [] }],
     ['no namespace: any watched namespace', { matchLabels: [{ key: 'role', value: '' }] }, { matchLabels: [{ key: 'role', value: '' }], problems: [] }],
     ['no spec', undefined, { matchLabels: [], problems: ['spec is missing'] }],
     ['empty matchLabels', { matchLabels: [] }, { matchLabels: [], problems: ['spec.matchLabels must be a non-empty list of {key, value}'] }],
     ['a bad item among good ones', { matchLabels: [{ key: 'a', value: 'b' }, { key: '' }] }, { matchLabels: [{ key: 'a', value: 'b' }], problems: ['spec.matchLabels[1] needs a string key and value'] }],
     ['namespace not a string', { namespace: 5, matchLabels: [{ key: 'a', value: 'b' }] }, { matchLabels: [{ key: 'a', value: 'b' }], problems: ['spec.namespace must be a non-empty string'] }],
+    ['a defaultPod with its template and message', { matchLabels: ml, defaultPod: { templateRef: { namespace: 'pages', name: 'shop.page' }, message: 'Back at 10:00 <b>' } },
+      { matchLabels: ml, templateRef: { namespace: 'pages', name: 'shop.page' }, message: 'Back at 10:00 <b>', problems: [] }],
+    ['a defaultPod with a message only', { matchLabels: ml, defaultPod: { message: '' } }, { matchLabels: ml, message: '', problems: [] }],
+    ['defaultPod not an object', { matchLabels: ml, defaultPod: 'x' }, { matchLabels: ml, problems: ['spec.defaultPod must be an object'] }],
+    ['templateRef with bad names', { matchLabels: ml, defaultPod: { templateRef: { namespace: 'Bad_NS', name: '' } } }, { matchLabels: ml, problems: [
+      'spec.defaultPod.templateRef.namespace must be a DNS label (a namespace name)', 'spec.defaultPod.templateRef.name must be a DNS subdomain (a PodTemplate name)'] }],
+    ['templateRef not an object', { matchLabels: ml, defaultPod: { templateRef: 7 } }, { matchLabels: ml, problems: [
+      'spec.defaultPod.templateRef.namespace must be a DNS label (a namespace name)', 'spec.defaultPod.templateRef.name must be a DNS subdomain (a PodTemplate name)'] }],
+    ['a message too long, or not a string', { matchLabels: ml, defaultPod: { message: 'x'.repeat(1025) } }, { matchLabels: ml, problems: ['spec.defaultPod.message must be a string of at most 1024 characters'] }],
+    ['1024 emoji: within the limit (code points, as the schema counts)', { matchLabels: ml, defaultPod: { message: '🔧'.repeat(1024) } }, { matchLabels: ml, message: '🔧'.repeat(1024), problems: [] }],
+    ['a message not a string', { matchLabels: ml, defaultPod: { message: 3 } }, { matchLabels: ml, problems: ['spec.defaultPod.message must be a string of at most 1024 characters'] }],
   ])('%s', (_what, spec, expected) => {
     const r = parseCriticalService({ metadata: { name: 'c', uid: 'u', resourceVersion: '1', generation: 3 }, ...(spec === undefined ? {} : { spec }) } as KubeObject);
     expect(r.ok && r.value).toEqual({ name: 'c', uid: 'u', resourceVersion: '1', generation: 3, ...expected });

@@ -2,7 +2,7 @@
 // the log instead of an exception: one bad object must never stop the handler.
 import type { KubeObject } from '@critsvc/shared/model';
 import { hasOwnershipMarks, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
-import type { CritInfo, LabelPair, Labels, OwnerRef, PodInfo, ServiceInfo, ServicePort } from './types.ts';
+import type { CritInfo, LabelPair, Labels, OwnerRef, PodInfo, ServiceInfo, ServicePort, TemplateRef } from './types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
 
@@ -122,12 +122,13 @@ export function parseCriticalService(obj: KubeObject): Parsed<CritInfo> {
   const spec = isRecord(obj.spec) ? obj.spec : undefined;
   const namespace = critNamespace(spec);
   const matchLabels = critMatchLabels(spec);
-  const problems = [...(spec ? [] : ['spec is missing']), ...namespace.problems, ...matchLabels.problems];
+  const defaultPod = critDefaultPod(spec);
+  const problems = [...(spec ? [] : ['spec is missing']), ...namespace.problems, ...matchLabels.problems, ...defaultPod.problems];
   const generation = typeof obj.metadata?.generation === 'number' ? obj.metadata.generation : 0;
   return {
     ok: true,
     value: { name: id.value.name, uid: id.value.uid, resourceVersion: id.value.resourceVersion, generation,
-      ...(namespace.value !== undefined ? { namespace: namespace.value } : {}), matchLabels: matchLabels.value, problems },
+      ...(namespace.value !== undefined ? { namespace: namespace.value } : {}), matchLabels: matchLabels.value, ...defaultPod.value, problems },
   };
 }
 
@@ -159,4 +160,35 @@ function critMatchLabels(spec: Record<string, unknown> | undefined): Checked<Lab
     }
   });
   return { value, problems };
+}
+
+/** The CRD's limits, checked again here (lengths in code points, as the schema counts): objects stored before the schema can hold anything. */
+export const MESSAGE_MAX = 1024;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+type DefaultPodSpec = Pick<CritInfo, 'templateRef' | 'message'>;
+
+function critDefaultPod(spec: Record<string, unknown> | undefined): Checked<DefaultPodSpec> {
+  const dp = spec?.defaultPod;
+  if (dp === undefined || dp === null) return { value: {}, problems: [] };
+  if (!isRecord(dp)) return { value: {}, problems: ['spec.defaultPod must be an object'] };
+  const ref = templateRef(dp.templateRef);
+  const msg = dp.message;
+  const message: Checked<string | undefined> = msg === undefined || msg === null ? { value: undefined, problems: [] }
+    : typeof msg === 'string' && [...msg].length <= MESSAGE_MAX ? { value: msg, problems: [] }
+      : { value: undefined, problems: [`spec.defaultPod.message must be a string of at most ${MESSAGE_MAX} characters`] };
+  return {
+    value: { ...(ref.value ? { templateRef: ref.value } : {}), ...(message.value !== undefined ? { message: message.value } : {}) },
+    problems: [...ref.problems, ...message.problems],
+  };
+}
+
+function templateRef(ref: unknown): Checked<TemplateRef | undefined> {
+  if (ref === undefined || ref === null) return { value: undefined, problems: [] };
+  const r = isRecord(ref) ? ref : {};
+  const problems: string[] = [];
+  if (typeof r.namespace !== 'string' || r.namespace.length > 63 || !DNS_LABEL.test(r.namespace)) problems.push('spec.defaultPod.templateRef.namespace must be a DNS label (a namespace name)');
+  if (typeof r.name !== 'string' || r.name.length > 253 || !DNS_SUBDOMAIN.test(r.name)) problems.push('spec.defaultPod.templateRef.name must be a DNS subdomain (a PodTemplate name)');
+  return problems.length ? { value: undefined, problems } : { value: { namespace: String(r.namespace), name: String(r.name) }, problems };
 }

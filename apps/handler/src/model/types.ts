@@ -56,6 +56,12 @@ export interface LabelPair {
   value: string;
 }
 
+/** A PodTemplate, by namespace and name. */
+export interface TemplateRef {
+  namespace: string;
+  name: string;
+}
+
 export interface CritInfo {
   name: string;
   uid: string;
@@ -64,6 +70,10 @@ export interface CritInfo {
   /** undefined: any watched namespace. */
   namespace?: string;
   matchLabels: LabelPair[];
+  /** spec.defaultPod.templateRef: the PodTemplate its default pods are made from; undefined: the global one. */
+  templateRef?: TemplateRef;
+  /** spec.defaultPod.message: handed to the default pod (the maintenance page shows it). */
+  message?: string;
   /** Non-empty when the stored object makes no sense; such a CriticalService covers nothing. */
   problems: string[];
 }

@@ -45,13 +45,17 @@ export class Recorder {
 
   /** The next event (from now on) matching `pred`. */
   next(pred: (e: PodEvent) => boolean, what = 'a pod event', timeoutMs = this.timeoutMs): Promise<PodEvent> {
-    return new Promise((resolve, reject) => {
+    const p = new Promise<PodEvent>((resolve, reject) => {
       const t = setTimeout(() => reject(new Error(`timed out waiting for ${what}; last events: ${this.events.slice(-6).map((e) => `${e.type} ${e.name}${e.ready ? ' ready' : ''}`).join(', ')}`)), timeoutMs);
       this.waiters.push({ pred, resolve: (e) => {
         clearTimeout(t);
         resolve(e);
       } });
     });
+    // A trial that fails before awaiting it (an API call refused under load) must not crash the
+    // bench with an unhandled rejection: whoever awaits it still gets the error.
+    p.catch(() => undefined);
+    return p;
   }
 
   stop(): void {

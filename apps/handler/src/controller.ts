@@ -16,9 +16,12 @@ import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
 import { StatusWriter } from './status-writer.ts';
 import { TemplateSource } from './template-source.ts';
 import { DecisionQueue } from './decision-queue.ts';
+import { DefaultPodBudget } from './default-pod-budget.ts';
+import { LIMIT_REASON } from './model/blast-radius.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
+  | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'
+  | 'MAX_DEFAULT_PODS' | 'MAX_DEFAULT_PODS_PER_NAMESPACE'>;
 
 
 
@@ -47,6 +50,7 @@ export class Controller {
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
+  private readonly budget: DefaultPodBudget;
   private readonly loader: StateLoader;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -71,6 +75,7 @@ export class Controller {
     this.expectations = parts.expectations ?? new Expectations();
     this.templates = parts.templates ?? new TemplateSource(kube, template.namespace, template.name);
     this.reporter = parts.reporter ?? new Reporter(kube, log, metrics, template);
+    this.budget = new DefaultPodBudget({ perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS }, this.store, this.expectations);
     this.loader = new StateLoader({
       namespaces: cfg.NAMESPACES, kube, store: this.store, log, metrics,
       onChange: (change, seenAt) => this.onChange(change, seenAt),
@@ -165,6 +170,7 @@ export class Controller {
 
   private onChange(change: Change, seenAt: number): void {
     if (change.kind === 'Pod') this.expectations.observe(change.before, change.after);
+    if (change.kind === 'Pod' && frees(change)) this.retryLimited();
     if (change.kind === 'CriticalService') this.onCritChange(change);
     for (const key of this.store.affectedServices(change)) this.trigger(key, seenAt);
   }
@@ -188,19 +194,36 @@ export class Controller {
       serviceKey: key, service: this.store.services.get(key), crits: this.store.crits.values(),
       podsInNamespace: this.store.podsIn(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
       podNamePrefix: this.cfg.POD_NAME_PREFIX, inFlight: this.expectations.inFlight(key),
-      now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs,
+      now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs, createBlocked: () => this.budget.check(key),
     });
   }
 
   async reconcile(key: string): Promise<void> {
     if (!this.synced) return;
     const decision = this.decideFor(key);
+    this.record(key, decision);
+    // Counted against the blast-radius limits from now: the next decision must see this create.
+    const creating = decision.actions.some((a) => a.type === 'create');
+    if (creating) this.budget.reserve(key);
+    try {
+      await this.carryOut(key, decision);
+    } finally {
+      if (creating) this.budget.release(key);
+      if (creating && !this.expectations.inFlight(key).creating) this.retryLimited(); // the create failed: its room is free
+    }
+  }
+
+  /** What the decision says beyond its actions: metrics, hold-off spell, requeue, blocked, status. */
+  private record(key: string, decision: Decision): void {
     this.metrics.decisions.inc({ wanted: String(decision.wanted) });
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
     this.noteBlocked(key, decision);
     this.status.markCovering(key, decision.covering.map((c) => c.name));
+  }
+
+  private async carryOut(key: string, decision: Decision): Promise<void> {
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
     else this.reporter.forget(key);
@@ -221,6 +244,11 @@ export class Controller {
     }
   }
 
+  /** A default pod went (or a create failed): the Services the limits held back are decided again. */
+  private retryLimited(): void {
+    for (const [key, why] of this.blocked) if (why.reason === LIMIT_REASON) this.queue.add(key);
+  }
+
   /** What keeps a lame Service without a default pod; an admission refusal stands until a create succeeds. */
   private noteBlocked(key: string, decision: Decision): void {
     const why = blockedBy(decision);
@@ -233,6 +261,8 @@ export class Controller {
     if (conflict) await this.reporter.once(svc, 'selector', `${conflict.label}=${conflict.wanted}`, 'Warning', 'SelectorConflictsWithMarks', blockedBy(decision)?.message ?? '');
     if (decision.nameTakenBy) await this.reporter.once(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
       `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
+    if (decision.limitedBy) await this.reporter.once(svc, 'limit', 'limit', 'Warning', LIMIT_REASON, `no default pod for this lame critical Service: ${decision.limitedBy.message}`);
+    else this.reporter.settled(svc.key, 'limit');
     const legacy = decision.legacy.map((p) => p.name).sort().join(', ');
     if (legacy) await this.reporter.once(svc, 'legacy', legacy, 'Warning', 'LegacyDefaultPod',
       `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`);
@@ -392,12 +422,18 @@ export class StateDisagrees extends Error {
 
 /** Why the decision leaves a lame Service without a default pod, when it is not a matter of time. */
 function blockedBy(d: Decision): Blocked | undefined {
+  if (d.limitedBy) return d.limitedBy;
   const c = d.selectorConflict;
   if (c) {
     return { reason: 'SelectorConflictsWithMarks', message: `the selector requires ${c.label}=${c.wanted}, but critsvc sets ${c.label}=${c.ours} on its default pods (its ownership marks); no default pod can serve this Service` };
   }
   if (d.nameTakenBy) return { reason: 'DefaultPodNameTaken', message: `pod ${d.nameTakenBy.name} exists without critsvc's ownership marks` };
   return undefined;
+}
+
+/** A default pod of ours went away or began terminating: room under the blast-radius limits. */
+function frees({ before, after }: Extract<Change, { kind: 'Pod' }>): boolean {
+  return before?.owned === true && !before.terminating && (!after || after.terminating);
 }
 
 /** What a delete or owners patch means: this pod, standing in for this Service. */

@@ -98,6 +98,8 @@ const handler = {
   EVENT_QUEUE_CONCURRENCY: positive({ default: 16, desc: 'Jobs of the event queue (BullMQ, in Redis) the handler takes at once. Applying a job to the state is synchronous and quick, so this barely matters; decisions are level-based, so order does not matter either' }),
   DECISION_WORKERS: positive({ default: 4, desc: 'Services decided at once (the decision queue: Service keys the events made due). A decision may wait on the API server (live check, create, delete), so this bounds how many outages are handled in parallel' }),
   STATUS_FLUSH_MS: positive({ default: 500, desc: 'CriticalService status writes are batched over this many milliseconds' }),
+  MAX_DEFAULT_PODS_PER_NAMESPACE: count({ default: 0, desc: 'Blast radius: most default pods in one namespace (created and being created; terminating ones not counted). Past it a lame critical Service gets none: it is listed in blockedServices (DefaultPodLimitReached) with a Warning Event, and gets its pod once another default pod goes. 0: no limit (the default: the point of critsvc is that every lame critical Service gets one)' }),
+  MAX_DEFAULT_PODS: count({ default: 0, desc: 'Blast radius: most default pods in all watched namespaces together, counted and reported like MAX_DEFAULT_PODS_PER_NAMESPACE. 0: no limit' }),
 };
 
 const dashboard = {

@@ -2,6 +2,7 @@
 // reordered events all lead to the same answer. The only memory it is given is when the
 // Service's current lame or healthy spell began, for the hold-offs.
 import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorConflict, selectorMatches } from './rules.ts';
+import type { Blocked } from './status.ts';
 import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
 export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse';
@@ -40,6 +41,11 @@ export interface DecideInput {
   /** The spell the previous decision returned for this Service. */
   spell?: Spell;
   holdOffs: HoldOffs;
+  /**
+   * Asked only when a create is due: why one more default pod is not allowed (the blast-radius
+   * limits, see blast-radius.ts), or undefined. A function, so that counting is done only then.
+   */
+  createBlocked?: () => Blocked | undefined;
 }
 
 export interface Decision {
@@ -61,6 +67,8 @@ export interface Decision {
   legacy: PodInfo[];
   /** Our default pod for this Service, if one exists and stays. */
   defaultPod?: PodInfo;
+  /** A create was due but the blast-radius limits forbid it: report, and decide again once a default pod goes. */
+  limitedBy?: Blocked;
 }
 
 /** What the state says of the Service, before any hold-off. */
@@ -118,7 +126,7 @@ function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spe
 }
 
 /** A default pod is wanted: keep the one that fits, delete the others, create it if missing (and allowed yet). */
-function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict'> {
+function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict' | 'limitedBy'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
   const { actions, keep } = sortOurPods(svc, seen.ours, podName);
   const holder = seen.pods.find((p) => p.name === podName);
@@ -128,10 +136,18 @@ function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCre
   if (keep) {
     const owners = ownersAction(svc, keep, seen.covering);
     if (owners) actions.push(owners);
-  } else if (!input.inFlight.creating && mayCreate) {
-    actions.push(...createActions(svc, holder, podName, seen.covering));
   }
-  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+  const limitedBy = keep || !mayCreate ? undefined : planCreate(actions, svc, holder, podName, seen, input);
+  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}), ...(limitedBy ? { limitedBy } : {}) };
+}
+
+/** Adds the create (and what it needs) to `actions`, unless the blast-radius limits forbid it: then says why. */
+function planCreate(actions: Action[], svc: ServiceInfo, holder: PodInfo | undefined, podName: string, seen: Seen, input: DecideInput): Blocked | undefined {
+  if (input.inFlight.creating) return undefined;
+  const creates = createActions(svc, holder, podName, seen.covering);
+  const limitedBy = creates.length ? input.createBlocked?.() : undefined;
+  if (!limitedBy) actions.push(...creates);
+  return limitedBy;
 }
 
 /** Create the default pod, if its name is free or held by our own previous one on its way out. */

@@ -18,6 +18,7 @@ import { TemplateSource } from './template-source.ts';
 import { DecisionQueue } from './decision-queue.ts';
 import { DefaultPodBudget } from './default-pod-budget.ts';
 import { LIMIT_REASON } from './model/blast-radius.ts';
+import { OutageClock } from './outage-clock.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
   | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'
@@ -51,6 +52,7 @@ export class Controller {
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
   private readonly budget: DefaultPodBudget;
+  private readonly clock: OutageClock;
   private readonly loader: StateLoader;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -75,6 +77,7 @@ export class Controller {
     this.expectations = parts.expectations ?? new Expectations();
     this.templates = parts.templates ?? new TemplateSource(kube, template.namespace, template.name);
     this.reporter = parts.reporter ?? new Reporter(kube, log, metrics, template);
+    this.clock = new OutageClock(metrics);
     this.budget = new DefaultPodBudget({ perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS }, this.store, this.expectations);
     this.loader = new StateLoader({
       namespaces: cfg.NAMESPACES, kube, store: this.store, log, metrics,
@@ -134,6 +137,11 @@ export class Controller {
     await this.status.stop();
   }
 
+  /** Why the PodTemplate could not be used at the last attempt; undefined while it works (or was not needed yet). */
+  get templateProblem(): string | undefined {
+    return this.templates.problem;
+  }
+
   get queueLength(): number {
     return this.queue.length;
   }
@@ -170,6 +178,7 @@ export class Controller {
 
   private onChange(change: Change, seenAt: number): void {
     if (change.kind === 'Pod') this.expectations.observe(change.before, change.after);
+    if (change.kind === 'Pod') this.clock.podChanged(change.before, change.after, seenAt);
     if (change.kind === 'Pod' && frees(change)) this.retryLimited();
     if (change.kind === 'CriticalService') this.onCritChange(change);
     for (const key of this.store.affectedServices(change)) this.trigger(key, seenAt);
@@ -216,6 +225,7 @@ export class Controller {
   /** What the decision says beyond its actions: metrics, hold-off spell, requeue, blocked, status. */
   private record(key: string, decision: Decision): void {
     this.metrics.decisions.inc({ wanted: String(decision.wanted) });
+    this.clock.decided(key, decision.lame && decision.covering.length > 0, this.triggeredAt.get(key));
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
@@ -226,7 +236,7 @@ export class Controller {
   private async carryOut(key: string, decision: Decision): Promise<void> {
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
-    else this.reporter.forget(key);
+    else this.forget(key);
     try {
       for (const action of decision.actions) await this.act(key, action);
       this.queue.forget(key);
@@ -242,6 +252,11 @@ export class Controller {
       const level = isTransient(err) ? 'warn' : 'error';
       this.logFor(key)[level]({ err: logError(err), retryInMs }, 'action failed; retrying');
     }
+  }
+
+  private forget(key: string): void {
+    this.reporter.forget(key);
+    this.clock.forget(key);
   }
 
   /** A default pod went (or a create failed): the Services the limits held back are decided again. */
@@ -288,6 +303,7 @@ export class Controller {
     }
     if (result !== 'deleted') await this.repairPod(pod, result);
     if (result === 'refused') return;
+    if (result === 'deleted') this.clock.deleted(key);
     this.observeLatency(key, 'delete');
     this.logFor(key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.store.services.get(key);
@@ -317,6 +333,7 @@ export class Controller {
     this.blocked.delete(key);
     this.metrics.actions.inc({ action: 'create', result });
     this.observeLatency(key, 'create');
+    if (result === 'created') this.clock.created(key);
     this.logFor(key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
     if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }

@@ -38,6 +38,8 @@ runMain('handler', async () => {
       }
     },
   });
+  new Gauge({ name: 'critsvc_handler_ready', help: '1 once the handler\'s state is complete (the start-up list done): it decides only then', registers: [metrics.registry], collect() { this.set(controller.synced ? 1 : 0); } });
+  new Gauge({ name: 'critsvc_pod_template_usable', help: '0 while the PodTemplate could not be used at the last attempt (missing, invalid, refused as invalid), else 1', registers: [metrics.registry], collect() { this.set(controller.templateProblem ? 0 : 1); } });
   new Gauge({ name: 'critsvc_decision_queue_depth', help: 'Services waiting for a decision (the decision queue)', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
 
   // A holder, not the Worker itself: the shutdown hook and /healthz exist before the Worker does.

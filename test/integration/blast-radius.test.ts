@@ -57,4 +57,25 @@ describe('blast-radius limits', () => {
     expect((await critStatus(k, crit))?.conditions?.some((c) => c.type === 'WithinDefaultPodLimits')).toBe(false);
     expect(h.pipeline.procs.handler.exits).toEqual([]);
   });
+
+  it('MAX_DEFAULT_PODS_PER_NAMESPACE=1: one default pod per namespace, whatever the other namespaces hold', async () => {
+    const [a, b] = [await freshNamespace(k, 'blast-a'), await freshNamespace(k, 'blast-b')];
+    await createTemplate(k, a);
+    h.pipeline = await Pipeline.start({ namespaces: [a, b], redisUrl: h.redis.url, templateNamespace: a, env: { MAX_DEFAULT_PODS_PER_NAMESPACE: '1' } });
+    for (const name of ['one', 'two']) await createService(k, a, name, { labels: { tier: 'gold' }, selector: { app: name } });
+    await createService(k, b, 'three', { labels: { tier: 'gold' }, selector: { app: 'three' } });
+    const crit = `blast-${suffix()}`;
+    h.crits.push(crit);
+    await createCrit(k, crit, { matchLabels: [{ key: 'tier', value: 'gold' }] });
+
+    await eventually('one default pod in each namespace', async () => (await defaultPods(k, a)).length === 1 && (await defaultPods(k, b)).length === 1);
+    const blocked = await eventually('the second Service of the first namespace blocked', async () => {
+      const s = (await critStatus(k, crit)) as { blockedServices?: Blocked[] } | undefined;
+      return s?.blockedServices?.length === 1 ? s.blockedServices[0] : undefined;
+    });
+    expect(blocked.service.startsWith(`${a}/`)).toBe(true);
+    expect(blocked.message).toContain(`namespace ${a}`);
+    expect(blocked.message).toContain('MAX_DEFAULT_PODS_PER_NAMESPACE is 1');
+    await stays('still one default pod in the first namespace', async () => (await defaultPods(k, a)).length <= 1, 2_000);
+  });
 });

@@ -1,5 +1,6 @@
 // The queue dashboard against a running pipeline, in a real headless Chromium: the queue and a
-// real job with its payload are on the page; it is read-only by default; basic auth works.
+// real job, listed by its object (`Service ADDED ns/name`), with its payload are on the page; the
+// throughput chart has the handler's per-minute counts; it is read-only by default; basic auth works.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
@@ -8,7 +9,7 @@ import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube } from '../support/kube.ts';
 import { createService, createTemplate } from '../support/objects.ts';
-import { Pipeline } from '../support/pipeline.ts';
+import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -34,6 +35,7 @@ async function startDashboard(env: Record<string, string> = {}): Promise<number>
 
 beforeAll(async () => {
   redis = await TestRedis.start();
+  await ensureCrd(k); // watcher-crds is ready only once the CRD exists (a fresh cluster has none)
   ns = await freshNamespace(k, 'dash');
   await createTemplate(k, ns);
   pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
@@ -59,8 +61,8 @@ describe('queue dashboard', () => {
       await page.goto(`http://127.0.0.1:${port}/`);
       await page.getByText(pipeline.queue).first().waitFor({ timeout: 15_000 });
       await page.goto(`http://127.0.0.1:${port}/queue/${encodeURIComponent(pipeline.queue)}?status=completed`);
-      // The Service created above travelled as a job; its payload (unfolded) names it.
-      await page.getByText('Service:ADDED', { exact: true }).first().waitFor({ timeout: 15_000 });
+      // The Service created above travelled as a job, listed by its object; its payload (unfolded) names it.
+      await page.getByText(`Service ADDED ${ns}/checkout-api`, { exact: true }).first().waitFor({ timeout: 15_000 });
       // Unfold the payloads' JSON trees (bull-board shows nested objects folded).
       const folded = page.locator('[aria-label="expand JSON"][aria-expanded="false"]');
       for (let i = 0; i < 50 && (await folded.count()) > 0; i++) await folded.first().click();
@@ -69,6 +71,26 @@ describe('queue dashboard', () => {
     } finally {
       // Kept for a person to look at (and to see what went wrong when it fails).
       await page.screenshot({ path: join(artifacts, 'dashboard.png'), fullPage: false });
+    }
+    await page.close();
+  });
+
+  it('shows the throughput the handler\'s Worker records', async () => {
+    const port = await startDashboard();
+    // The API the chart reads: BullMQ's completed count (and per-minute points, one a minute),
+    // kept by the handler's Worker only when its `metrics` option is set.
+    await eventually('completed jobs counted', async () => {
+      const res = await fetch(`http://127.0.0.1:${port}/api/queues/${encodeURIComponent(pipeline.queue)}/metrics`);
+      const body = (await res.json()) as { completed: { meta: { count: number } } | null };
+      return (body.completed?.meta.count ?? 0) > 0;
+    });
+    const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    try {
+      await page.goto(`http://127.0.0.1:${port}/queue/${encodeURIComponent(pipeline.queue)}`);
+      await page.getByText('Throughput (jobs / min)').first().waitFor({ timeout: 15_000 });
+      expect(await page.getByText('No metrics collected yet', { exact: false }).count()).toBe(0);
+    } finally {
+      await page.screenshot({ path: join(artifacts, 'dashboard-throughput.png'), fullPage: false });
     }
     await page.close();
   });

@@ -1,5 +1,6 @@
-// dashboard: bull-board on the critsvc queue — waiting/active/completed/failed jobs and their
-// payloads. Read-only unless DASHBOARD_READ_ONLY=false; basic auth when a user is configured.
+// dashboard: bull-board on the critsvc queue — waiting/active/completed/failed jobs (named by
+// object: `Pod DELETED default/nginx`), their payloads and the throughput chart.
+// Read-only unless DASHBOARD_READ_ONLY=false; basic auth when a user is configured.
 import { timingSafeEqual } from 'node:crypto';
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
@@ -31,7 +32,13 @@ runMain('dashboard', async () => {
 
   const board = new ExpressAdapter();
   board.setBasePath('/');
-  createBullBoard({ queues: [new BullMQAdapter(queue, { readOnlyMode: config.DASHBOARD_READ_ONLY, displayName: config.QUEUE_NAME })], serverAdapter: board });
+  // showMetrics: the queue page's throughput chart (jobs/min completed and failed), from the
+  // per-minute counts the handler's Worker keeps in Redis.
+  createBullBoard({
+    queues: [new BullMQAdapter(queue, { readOnlyMode: config.DASHBOARD_READ_ONLY, displayName: config.QUEUE_NAME })],
+    serverAdapter: board,
+    options: { uiConfig: { showMetrics: true, boardTitle: 'critsvc queue' } },
+  });
 
   const app = express();
   app.disable('x-powered-by');

@@ -17,9 +17,13 @@ import { StatusWriter } from './status-writer.ts';
 import { Templates } from './template-watch.ts';
 import { DecisionQueue } from './decision-queue.ts';
 import { Timeline } from './timeline.ts';
+import { DefaultPodBudget } from './default-pod-budget.ts';
+import { LIMIT_REASON } from './model/blast-radius.ts';
+import { OutageClock } from './outage-clock.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'>;
+  | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'
+  | 'MAX_DEFAULT_PODS' | 'MAX_DEFAULT_PODS_PER_NAMESPACE'>;
 
 
 
@@ -50,6 +54,8 @@ export class Controller {
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
+  private readonly budget: DefaultPodBudget;
+  private readonly clock: OutageClock;
   private readonly loader: StateLoader;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
@@ -78,6 +84,8 @@ export class Controller {
     this.expectations = parts.expectations ?? new Expectations();
     this.templates = parts.templates ?? new Templates({ global: template, watch: kube.watchTemplate, log, changed: (_ref, usable) => this.templateChanged(usable) });
     this.reporter = parts.reporter ?? new Reporter(kube, log, metrics);
+    this.clock = new OutageClock(metrics);
+    this.budget = new DefaultPodBudget({ perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS }, this.store, this.expectations);
     this.loader = new StateLoader({
       namespaces: cfg.NAMESPACES, kube, store: this.store, log, metrics,
       onChange: (change, seenAt) => this.onChange(change, seenAt),
@@ -138,6 +146,16 @@ export class Controller {
     await this.status.stop();
   }
 
+  /** Why a PodTemplate in use (the global one, or one a CriticalService names) cannot be used now; undefined while all can. */
+  get templateProblem(): string | undefined {
+    const refs = [this.templates.refOf(undefined), ...[...this.store.crits.values()].map((c) => this.templates.refOf(c))];
+    for (const ref of refs) {
+      const problem = this.templates.problem(ref);
+      if (problem) return problem;
+    }
+    return undefined;
+  }
+
   get queueLength(): number {
     return this.queue.length;
   }
@@ -174,6 +192,8 @@ export class Controller {
 
   private onChange(change: Change, seenAt: number): void {
     if (change.kind === 'Pod') this.expectations.observe(change.before, change.after);
+    if (change.kind === 'Pod') this.clock.podChanged(change.before, change.after, seenAt);
+    if (change.kind === 'Pod' && frees(change)) this.retryLimited();
     if (change.kind === 'CriticalService') this.onCritChange(change);
     for (const key of this.store.affectedServices(change)) this.trigger(key, seenAt);
   }
@@ -204,7 +224,7 @@ export class Controller {
       serviceKey: key, service: this.store.services.get(key), crits: this.store.crits.values(),
       pods: this.store.podLookup(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
       podNamePrefix: this.cfg.POD_NAME_PREFIX, inFlight: this.expectations.inFlight(key),
-      now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs,
+      now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs, createBlocked: () => this.budget.check(key),
     });
   }
 
@@ -213,14 +233,35 @@ export class Controller {
     this.timeline.started(key);
     const decision = this.decideFor(key);
     this.timeline.decided(key);
+    this.record(key, decision);
+    // Counted against the blast-radius limits from now: the next decision must see this create.
+    const creating = decision.actions.some((a) => a.type === 'create');
+    if (creating) this.budget.reserve(key);
+    try {
+      await this.carryOut(key, decision);
+    } finally {
+      if (creating) this.budget.release(key);
+      if (creating && !this.expectations.inFlight(key).creating) this.retryLimited(); // the create failed: its room is free
+    }
+  }
+
+  /** What the decision says beyond its actions: metrics, hold-off spell, requeue, blocked, status. */
+  private record(key: string, decision: Decision): void {
     this.metrics.decisions.inc({ wanted: String(decision.wanted) });
+    this.clock.decided(key, decision.lame && decision.covering.length > 0, this.timeline.seenAt(key));
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
-    this.record(key, decision);
+    if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods });
+    else this.verdicts.delete(key);
+    this.noteBlocked(key, decision);
+    this.status.markCovering(key, decision.covering.map((c) => c.name));
+  }
+
+  private async carryOut(key: string, decision: Decision): Promise<void> {
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
-    else this.reporter.forget(key);
+    else this.forget(key);
     try {
       for (const action of decision.actions) await this.act(key, action);
       this.queue.forget(key);
@@ -238,12 +279,14 @@ export class Controller {
     }
   }
 
-  /** What status shows of the decision: the verdict, what blocks it, and which CriticalServices to refresh. */
-  private record(key: string, decision: Decision): void {
-    if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods });
-    else this.verdicts.delete(key);
-    this.noteBlocked(key, decision);
-    this.status.markCovering(key, decision.covering.map((c) => c.name));
+  private forget(key: string): void {
+    this.reporter.forget(key);
+    this.clock.forget(key);
+  }
+
+  /** A default pod went (or a create failed): the Services the limits held back are decided again. */
+  private retryLimited(): void {
+    for (const [key, why] of this.blocked) if (why.reason === LIMIT_REASON) this.queue.add(key);
   }
 
   /** What keeps a lame Service without a default pod; an admission refusal stands until a create succeeds. */
@@ -258,6 +301,8 @@ export class Controller {
     if (conflict) await this.reporter.once(svc, 'selector', `${conflict.label}=${conflict.wanted}`, 'Warning', 'SelectorConflictsWithMarks', blockedBy(decision)?.message ?? '');
     if (decision.nameTakenBy) await this.reporter.once(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
       `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
+    if (decision.limitedBy) await this.reporter.once(svc, 'limit', 'limit', 'Warning', LIMIT_REASON, `no default pod for this lame critical Service: ${decision.limitedBy.message}`);
+    else this.reporter.settled(svc.key, 'limit');
     const legacy = decision.legacy.map((p) => p.name).sort().join(', ');
     if (legacy) await this.reporter.once(svc, 'legacy', legacy, 'Warning', 'LegacyDefaultPod',
       `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`);
@@ -283,6 +328,7 @@ export class Controller {
     }
     if (result !== 'deleted') await this.repairPod(pod, result);
     if (result === 'refused') return;
+    if (result === 'deleted') this.clock.deleted(key);
     this.timeline.done(key, 'delete');
     this.logFor(key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.store.services.get(key);
@@ -313,6 +359,7 @@ export class Controller {
     this.blocked.delete(key);
     this.metrics.actions.inc({ action: 'create', result });
     this.timeline.done(key, 'create');
+    if (result === 'created') this.clock.created(key);
     this.logFor(key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
     if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
@@ -428,12 +475,18 @@ export class StateDisagrees extends Error {
 
 /** Why the decision leaves a lame Service without a default pod, when it is not a matter of time. */
 function blockedBy(d: Decision): Blocked | undefined {
+  if (d.limitedBy) return d.limitedBy;
   const c = d.selectorConflict;
   if (c) {
     return { reason: 'SelectorConflictsWithMarks', message: `the selector requires ${c.label}=${c.wanted}, but critsvc sets ${c.label}=${c.ours} on its default pods (its ownership marks); no default pod can serve this Service` };
   }
   if (d.nameTakenBy) return { reason: 'DefaultPodNameTaken', message: `pod ${d.nameTakenBy.name} exists without critsvc's ownership marks` };
   return undefined;
+}
+
+/** A default pod of ours went away or began terminating: room under the blast-radius limits. */
+function frees({ before, after }: Extract<Change, { kind: 'Pod' }>): boolean {
+  return before?.owned === true && !before.terminating && (!after || after.terminating);
 }
 
 /** What a delete or owners patch means: this pod, standing in for this Service. */

@@ -55,6 +55,13 @@ export class Expectations {
     return settled;
   }
 
+  /** The Services whose create was sent and not yet seen back (expired ones dropped). */
+  creatingKeys(): string[] {
+    const now = this.now();
+    for (const [key, c] of this.creating) if (c.until < now) this.creating.delete(key);
+    return [...this.creating.keys()];
+  }
+
   inFlight(serviceKey: string): { creating: boolean; deleting: ReadonlySet<string> } {
     const now = this.now();
     const c = this.creating.get(serviceKey);

@@ -2,7 +2,7 @@
 import {
   configOrExit, createLogger, loadHandlerConfig, loadKubeConfig, onShutdown, redact, redisOptions, runMain, startHttp,
 } from '@critsvc/shared';
-import { Queue, Worker } from 'bullmq';
+import { MetricsTime, Queue, Worker } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { Controller } from './controller.ts';
 import { kubeActions } from './kube-actions.ts';
@@ -42,6 +42,8 @@ runMain('handler', async () => {
       }
     },
   });
+  new Gauge({ name: 'critsvc_handler_ready', help: '1 once the handler\'s state is complete (the start-up list done): it decides only then', registers: [metrics.registry], collect() { this.set(controller.synced ? 1 : 0); } });
+  new Gauge({ name: 'critsvc_pod_template_usable', help: '0 while a PodTemplate critsvc uses (the global one, or one a CriticalService names) cannot be used (missing, invalid, refused as invalid), as its watch says; else 1', registers: [metrics.registry], collect() { this.set(controller.templateProblem ? 0 : 1); } });
   new Gauge({ name: 'critsvc_decision_queue_depth', help: 'Services waiting for a decision (the decision queue)', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
 
   // A holder, not the Worker itself: the shutdown hook and /healthz exist before the Worker does.
@@ -89,7 +91,9 @@ runMain('handler', async () => {
   controller.start();
   // Started only now: the jobs waiting for us are applied on top of the complete state, and
   // those older than it are recognised as stale.
-  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data), { connection, concurrency: config.EVENT_QUEUE_CONCURRENCY });
+  // metrics: BullMQ's completed/failed counts per minute (a week: ~10k small numbers in Redis), the dashboard's throughput chart.
+  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data),
+    { connection, concurrency: config.EVENT_QUEUE_CONCURRENCY, metrics: { maxDataPoints: MetricsTime.ONE_WEEK } });
   started.worker = worker;
   const full = new RedisFullRecovery({ queue: inspector, redis: identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
   worker.on('error', (err) => {

@@ -20,6 +20,14 @@ export function handlerMetrics() {
     eventsSuppressed: new Counter({ name: 'critsvc_events_suppressed_total', help: 'Warning Events not recorded because that reason passed its rate limit (25, then 1 a minute, across Services), by reason', labelNames: ['reason'], registers: [registry] }),
     leader: new Gauge({ name: 'critsvc_leader', help: 'With LEADER_ELECTION: 1 while this handler holds the leader Lease and acts, 0 while it is a standby', registers: [registry] }),
     statusWrites: new Counter({ name: 'critsvc_status_writes_total', help: 'CriticalService status patches', registers: [registry] }),
+    // Per CriticalService (label criticalservice): one series per CriticalService, a handful made
+    // by admins, never per Service or pod, so the cardinality stays bounded. Set with its status.
+    lameServices: new Gauge({ name: 'critsvc_lame_services', help: 'Lame Services a CriticalService covers (no real pod), served by a default pod or not', labelNames: ['criticalservice'], registers: [registry] }),
+    defaultPods: new Gauge({ name: 'critsvc_default_pods', help: 'Default pods (not terminating) serving the Services a CriticalService covers', labelNames: ['criticalservice'], registers: [registry] }),
+    blockedServices: new Gauge({ name: 'critsvc_blocked_services', help: 'Lame Services a CriticalService covers that critsvc cannot give a default pod (status blockedServices: selector conflict, name taken, admission refused, blast-radius limit)', labelNames: ['criticalservice'], registers: [registry] }),
+    timeToFallback: new Histogram({ name: 'critsvc_time_to_fallback_seconds', help: 'From the watcher seeing the event that made a critical Service lame to its default pod created (the API server accepted it)', buckets: [0.01, 0.025, 0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60, 300], registers: [registry] }),
+    outageWindow: new Histogram({ name: 'critsvc_outage_window_seconds', help: 'From the watcher seeing the event that made a critical Service lame to the watcher seeing its default pod Ready: the outage as the handler sees it', buckets: [0.05, 0.1, 0.2, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 900], registers: [registry] }),
+    flaps: new Counter({ name: 'critsvc_flaps_total', help: 'Flaps within 60 s (FLAP_WINDOW_MS): kind lame-again, a critical Service lame again within 60 s of turning healthy; kind recreated, a default pod created within 60 s of the previous one for that Service being deleted', labelNames: ['kind'], registers: [registry] }),
   };
 }
 

@@ -103,6 +103,7 @@ export class StatusWriter {
     const crit = store.crits.get(name);
     if (!crit) {
       this.written.delete(name);
+      for (const g of [this.o.metrics.lameServices, this.o.metrics.defaultPods, this.o.metrics.blockedServices]) g.remove({ criticalservice: name });
       return;
     }
     const problem = this.o.templateProblem(crit);
@@ -110,6 +111,9 @@ export class StatusWriter {
       crit, services: store.services.values(), podsIn: (ns) => store.podsIn(ns), watched: this.o.watched,
       readyOnly: this.o.readyOnly, blocked: this.o.blocked, decided: this.o.decided, unlisted: this.o.unlisted, ...(problem ? { templateProblem: problem } : {}),
     });
+    this.o.metrics.lameServices.set({ criticalservice: name }, status.lameCount);
+    this.o.metrics.defaultPods.set({ criticalservice: name }, status.defaultPodCount);
+    this.o.metrics.blockedServices.set({ criticalservice: name }, status.blockedCount);
     const json = JSON.stringify(status);
     const prev = this.written.get(name);
     if (prev?.json === json) return;

@@ -36,6 +36,11 @@ export class Timeline {
     if (!this.marks.has(key)) this.marks.set(key, { seenAt, takenAt: this.now() });
   }
 
+  /** When the earliest event not acted on yet was seen (the watcher's time), if any. */
+  seenAt(key: string): number | undefined {
+    return this.marks.get(key)?.seenAt;
+  }
+
   /** A decision starts (again, after a retry: the stages describe the last attempt). */
   started(key: string): void {
     const m = this.marks.get(key);

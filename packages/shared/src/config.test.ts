@@ -38,6 +38,8 @@ describe('config', () => {
     ['POD_NAME_PREFIX', { POD_NAME_PREFIX: 'a'.repeat(41) }, 'at most 40'],
     ['READY_PODS_ONLY', { READY_PODS_ONLY: 'maybe' }, ''],
     ['RESYNC_SECONDS', { RESYNC_SECONDS: '-1' }, 'positive'],
+    ['MAX_DEFAULT_PODS', { MAX_DEFAULT_PODS: '-3' }, 'whole number'],
+    ['MAX_DEFAULT_PODS_PER_NAMESPACE', { MAX_DEFAULT_PODS_PER_NAMESPACE: 'ten' }, 'whole number'],
     ['TEMPLATE_RETRY_SECONDS', { TEMPLATE_RETRY_SECONDS: '0' }, 'positive'],
     ['STATUS_FLUSH_MS', { STATUS_FLUSH_MS: 'soon' }, 'positive'],
     ['LAME_GRACE_SECONDS', { LAME_GRACE_SECONDS: '-1' }, '0 or more'],

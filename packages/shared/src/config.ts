@@ -140,6 +140,8 @@ const handler = {
   LEASE_DURATION_SECONDS: positive({ default: 15, desc: 'With LEADER_ELECTION: a standby takes the Lease over once it has seen it unrenewed this long (a leader that died without releasing it)' }),
   RENEW_DEADLINE_SECONDS: positive({ default: 10, desc: 'With LEADER_ELECTION: a leader that could not renew its Lease for this long stops acting and exits (Kubernetes restarts it as a standby); less than LEASE_DURATION_SECONDS' }),
   RETRY_PERIOD_SECONDS: positive({ default: 2, desc: 'With LEADER_ELECTION: the leader renews, and standbys try to take the Lease, this often; 1.2 times it is less than RENEW_DEADLINE_SECONDS' }),
+  MAX_DEFAULT_PODS_PER_NAMESPACE: count({ default: 0, desc: 'Blast radius: most default pods in one namespace (created and being created; terminating ones not counted). Past it a lame critical Service gets none: it is listed in blockedServices (DefaultPodLimitReached) with a Warning Event, and gets its pod once another default pod goes. 0: no limit (the default: the point of critsvc is that every lame critical Service gets one)' }),
+  MAX_DEFAULT_PODS: count({ default: 0, desc: 'Blast radius: most default pods in all watched namespaces together, counted and reported like MAX_DEFAULT_PODS_PER_NAMESPACE. 0: no limit' }),
 };
 
 const dashboard = {

@@ -1,6 +1,8 @@
+// The names jobs are listed under in the queue dashboard, and the Redis connection options.
 import { describe, expect, it } from 'vitest';
 import { redact } from './config.ts';
-import { redisOptions } from './queue.ts';
+import { jobName, redisOptions } from './queue.ts';
+import type { QueueJob } from './types.ts';
 
 describe('redisOptions', () => {
   it('redis+sentinel:// gives ioredis the Sentinels, the master name and the nodes\' password', () => {
@@ -23,5 +25,17 @@ describe('redisOptions', () => {
   it('the password of a Sentinel URL never reaches a log', () => {
     expect(redact('redis+sentinel://:s3cret@a:1,b:2/m')).not.toContain('s3cret');
     expect(redact('redis+sentinel://:s3cret@a:1/m')).not.toContain('s3cret');
+  });
+});
+
+describe('jobName', () => {
+  it.each<[QueueJob, string]>([
+    [{ kind: 'Pod', type: 'DELETED', object: { metadata: { namespace: 'default', name: 'nginx' } }, seenAt: 0 }, 'Pod DELETED default/nginx'],
+    [{ kind: 'Service', type: 'ADDED', object: { metadata: { namespace: 'shop', name: 'checkout-api' } }, seenAt: 0 }, 'Service ADDED shop/checkout-api'],
+    [{ kind: 'CriticalService', type: 'MODIFIED', object: { metadata: { name: 'frontend' } }, seenAt: 0 }, 'CriticalService MODIFIED frontend'],
+    [{ kind: 'Pod', type: 'SYNCED', scope: 'default', resourceVersion: '7', keys: [], seenAt: 0 }, 'Pod SYNCED default'],
+    [{ kind: 'Service', type: 'SYNCED', scope: '', resourceVersion: '7', keys: [], seenAt: 0 }, 'Service SYNCED all'],
+  ])('%j → %s', (job, name) => {
+    expect(jobName(job)).toBe(name);
   });
 });

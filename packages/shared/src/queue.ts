@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
 import { parseSentinelUrl } from './config.ts';
-import type { QueueJob } from './types.ts';
+import { objectKey, type QueueJob } from './types.ts';
 
 // Reconnect forever, at most every 2 s: Redis coming back must be noticed quickly.
 const retryStrategy = (times: number): number => Math.min(100 * times, 2_000);
@@ -53,8 +53,14 @@ export const JOB_OPTIONS: JobsOptions = {
   backoff: { type: 'exponential', delay: 500 },
 };
 
+/**
+ * What the dashboard lists a job as: `Pod DELETED default/nginx`, `CriticalService ADDED frontend`,
+ * `Pod SYNCED default` (a list's end marker; `all` when every namespace was listed), so the list
+ * can be scanned by object.
+ */
 export function jobName(job: QueueJob): string {
-  return `${job.kind}:${job.type}`;
+  if (job.type === 'SYNCED') return `${job.kind} SYNCED ${job.scope || 'all'}`;
+  return `${job.kind} ${job.type} ${objectKey(job.object.metadata)}`;
 }
 
 // Also bounds a Redis that accepts connections but never becomes ready (e.g. a wrong password).

@@ -177,3 +177,31 @@ describe('hold-offs', () => {
       .toEqual(['delete service-watcher-frontend (service-gone)']);
   });
 });
+
+describe('blast-radius limits', () => {
+  const limited = { reason: 'DefaultPodLimitReached', message: 'limit' };
+
+  it('a create that the limits forbid is not made; the Service is reported as limited', () => {
+    const d = decide(input({ createBlocked: () => limited }));
+    expect(d.actions).toEqual([]);
+    expect(d.wanted).toBe(true);
+    expect(d.limitedBy).toEqual(limited);
+  });
+
+  it('the limits are asked only when a create is due: a kept default pod, a healthy Service or a create in flight are not limited', () => {
+    let asked = 0;
+    const createBlocked = (): undefined => void asked++;
+    decide(input({ createBlocked, podsInNamespace: [defaultPod()] }));
+    decide(input({ createBlocked, podsInNamespace: [pod('nginx', { role: 'frontend' })] }));
+    decide(input({ createBlocked, inFlight: { creating: true, deleting: new Set() } }));
+    decide(input({ createBlocked, podsInNamespace: [pod('service-watcher-frontend', { app: 'mine' })] }));
+    expect(asked).toBe(0);
+    expect(summary(input({ createBlocked }))).toEqual(['create service-watcher-frontend']);
+    expect(asked).toBe(1);
+  });
+
+  it('a limited Service keeps its deletes of misfits (they lower the count)', () => {
+    const d = decide(input({ createBlocked: () => limited, service: svc('frontend', { selector: { app: 'web' } }), podsInNamespace: [defaultPod({ labels: ourLabels })] }));
+    expect(d.actions.map(describe1)).toEqual(['delete service-watcher-frontend (selector-changed)']);
+  });
+});

@@ -3,6 +3,7 @@
 // Service's current lame or healthy spell began, for the hold-offs.
 import type { PodLookup } from './pod-lookup.ts';
 import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorConflict, selectorMatches, SERVICE_LABEL } from './rules.ts';
+import type { Blocked } from './status.ts';
 import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
 export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse';
@@ -42,6 +43,11 @@ export interface DecideInput {
   /** The spell the previous decision returned for this Service. */
   spell?: Spell;
   holdOffs: HoldOffs;
+  /**
+   * Asked only when a create is due: why one more default pod is not allowed (the blast-radius
+   * limits, see blast-radius.ts), or undefined. A function, so that counting is done only then.
+   */
+  createBlocked?: () => Blocked | undefined;
 }
 
 export interface Decision {
@@ -65,6 +71,8 @@ export interface Decision {
   defaultPod?: PodInfo;
   /** Keys of our default pods for this Service as the state holds them now (not terminating): for status. */
   defaultPods: string[];
+  /** A create was due but the blast-radius limits forbid it: report, and decide again once a default pod goes. */
+  limitedBy?: Blocked;
 }
 
 /** What the state says of the Service, before any hold-off. */
@@ -122,7 +130,7 @@ function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spe
 }
 
 /** A default pod is wanted: keep the one that fits, delete the others, create it if missing (and allowed yet). */
-function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict'> {
+function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict' | 'limitedBy'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
   const { actions, keep } = sortOurPods(svc, seen.ours, podName);
   const holder = input.pods.named(podName);
@@ -132,10 +140,18 @@ function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCre
   if (keep) {
     const owners = ownersAction(svc, keep, seen.covering);
     if (owners) actions.push(owners);
-  } else if (!input.inFlight.creating && mayCreate) {
-    actions.push(...createActions(svc, holder, podName, seen.covering));
   }
-  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}) };
+  const limitedBy = keep || !mayCreate ? undefined : planCreate(actions, svc, holder, podName, seen, input);
+  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}), ...(limitedBy ? { limitedBy } : {}) };
+}
+
+/** Adds the create (and what it needs) to `actions`, unless the blast-radius limits forbid it: then says why. */
+function planCreate(actions: Action[], svc: ServiceInfo, holder: PodInfo | undefined, podName: string, seen: Seen, input: DecideInput): Blocked | undefined {
+  if (input.inFlight.creating) return undefined;
+  const creates = createActions(svc, holder, podName, seen.covering);
+  const limitedBy = creates.length ? input.createBlocked?.() : undefined;
+  if (!limitedBy) actions.push(...creates);
+  return limitedBy;
 }
 
 /** Create the default pod, if its name is free or held by our own previous one on its way out. */

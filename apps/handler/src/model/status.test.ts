@@ -43,6 +43,17 @@ describe('CriticalService status', () => {
     expect({ lame: s.lameServices, defaults: s.defaultPods, reads: read.length }).toEqual({ lame: ['ns/b'], defaults: ['ns/service-watcher-b'], reads: 1 });
   });
 
+  it('a Service held back by the blast-radius limits: listed blocked with its reason, and a WithinDefaultPodLimits=False condition', () => {
+    const limited = { reason: 'DefaultPodLimitReached', message: 'MAX_DEFAULT_PODS is 1' };
+    const s = status([goldSvc('a'), goldSvc('b')], [defaultPodFor('a')], { blocked: (key) => (key === 'ns/b' ? limited : undefined) });
+    expect(ready(s)).toBe('False DefaultPodsBlocked');
+    expect(s.blockedServices).toEqual([{ service: 'ns/b', ...limited }]);
+    const c = s.conditions.find((x) => x.type === 'WithinDefaultPodLimits');
+    expect(c).toMatchObject({ status: 'False', reason: 'DefaultPodLimitReached' });
+    expect(c?.message).toContain('ns/b: MAX_DEFAULT_PODS is 1');
+    expect(status([goldSvc('a')], [defaultPodFor('a')]).conditions.map((x) => x.type)).not.toContain('WithinDefaultPodLimits');
+  });
+
   it('an invalid spec and an unwatched namespace say so', () => {
     expect(ready(computeStatus({ crit: { ...gold, problems: ['spec.matchLabels must be a list'] }, services: [], podsIn: () => [], watched: ['ns'], readyOnly: true }))).toBe('False InvalidSpec');
     const s = computeStatus({ crit: { ...gold, namespace: 'elsewhere' }, services: [], podsIn: () => [], watched: ['ns'], readyOnly: true });

@@ -1,4 +1,5 @@
 // What a CriticalService's status says: computed from the state, written only when it changes.
+import { LIMIT_REASON } from './blast-radius.ts';
 import { critCovers, hasRealPod, isConsidered, isWatchedNamespace } from './rules.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
@@ -145,6 +146,11 @@ function conditionsFor(crit: CritInfo, tally: Tally, nsProblem: NamespaceProblem
   else conditions.push(cond('Valid', true, 'SpecValid', 'spec is valid', gen));
   if (nsProblem) conditions.push(cond('NamespaceWatched', false, nsProblem.reason, nsProblem.message, gen));
   if (templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', templateProblem, gen));
+  const limited = tally.blocked.filter((b) => b.reason === LIMIT_REASON);
+  if (limited[0]) {
+    conditions.push(cond('WithinDefaultPodLimits', false, LIMIT_REASON,
+      `${limited.length} lame Service(s) get no default pod because of the blast-radius limits, e.g. ${limited[0].service}: ${limited[0].message}`, gen));
+  }
   const ready = crit.problems.length === 0 && tally.unbacked === 0 && !nsProblem;
   conditions.push(cond('Ready', ready, readyReason(ready, crit, nsProblem, tally), readyMessage(tally), gen));
   return conditions;

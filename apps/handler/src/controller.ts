@@ -1,12 +1,12 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, httpStatus, logError, isTransient, KINDS, objectKey, type HandlerConfig, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
+import { apiMessage, httpStatus, logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger } from '@critsvc/shared';
 import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
 import { buildDefaultPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
-import type { Change } from './model/store.ts';
+import type { ApplyResult, Change } from './model/store.ts';
 import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
@@ -17,6 +17,8 @@ import { StatusWriter } from './status-writer.ts';
 import { Templates } from './template-watch.ts';
 import { DecisionQueue } from './decision-queue.ts';
 import { Timeline } from './timeline.ts';
+import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
+import { asQueueJob, summarize } from './queue-job.ts';
 import { DefaultPodBudget } from './default-pod-budget.ts';
 import { LIMIT_REASON } from './model/blast-radius.ts';
 import { OutageClock } from './outage-clock.ts';
@@ -436,16 +438,11 @@ export class Controller {
     if (verdict.ok) return verdict.owners;
     this.metrics.liveDisagreements.inc();
     this.logFor(svc.key).warn({ why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
-    const seenAt = Date.now();
-    const results = [
-      service ? this.store.repair('Service', service) : this.store.forget('Service', svc.key),
+    this.applyLive([
+      this.store.takeLive('Service', svc.key, service),
       ...pods.map((p) => this.store.repair('Pod', p)),
-      ...covering.map((c, i) => {
-        const live = crits[i];
-        return live ? this.store.repair('CriticalService', live) : this.store.forget('CriticalService', c.name);
-      }),
-    ];
-    for (const r of results) if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, seenAt);
+      ...covering.map((c, i) => this.store.takeLive('CriticalService', c.name, crits[i])),
+    ]);
     throw new StateDisagrees(verdict.why);
   }
 
@@ -453,24 +450,19 @@ export class Controller {
   private async repairPod(pod: PodInfo, result: 'gone' | 'replaced' | 'refused'): Promise<void> {
     // 'gone' was the API server's answer already; the others need the object it holds now.
     const live = result === 'gone' ? undefined : await this.kube.readPod(pod.namespace, pod.name);
-    const r = live ? this.store.repair('Pod', live) : this.store.forget('Pod', pod.key);
-    if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, Date.now());
+    this.applyLive([this.store.takeLive('Pod', pod.key, live)]);
+  }
+
+  /** The state took what the API server said: the Services it concerns are decided again. */
+  private applyLive(results: ApplyResult[]): void {
+    const seenAt = Date.now();
+    for (const r of results) if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, seenAt);
   }
 
   /** A child logger per Service: every line about it carries `svc` (grep '"svc":"ns/name"'). */
   private logFor(key: string): Logger {
     return this.log.child({ svc: key });
   }
-
-}
-
-export class TemplateUnusable extends Error {
-  override name = 'TemplateUnusable';
-}
-
-/** The API server does not confirm what the state says; the state was repaired, the Service is decided again. */
-export class StateDisagrees extends Error {
-  override name = 'StateDisagrees';
 }
 
 /** Why the decision leaves a lame Service without a default pod, when it is not a matter of time. */
@@ -492,34 +484,4 @@ function frees({ before, after }: Extract<Change, { kind: 'Pod' }>): boolean {
 /** What a delete or owners patch means: this pod, standing in for this Service. */
 function podRef(serviceKey: string, pod: PodInfo): PodRef {
   return { namespace: pod.namespace, name: pod.name, uid: pod.uid, service: serviceKey.slice(serviceKey.indexOf('/') + 1) };
-}
-
-/** The API server's admission refused the default pod; reported already, retried with backoff. */
-export class CreateRefused extends Error {
-  override name = 'CreateRefused';
-}
-
-const EVENT_TYPES: readonly unknown[] = ['ADDED', 'MODIFIED', 'DELETED'];
-
-function asQueueJob(data: unknown): QueueJob | undefined {
-  if (typeof data !== 'object' || data === null) return undefined;
-  const d = data as Record<string, unknown>;
-  if (!KINDS.includes(d.kind as Kind)) return undefined;
-  if (d.type === 'SYNCED') return isSyncJob(d) ? (d as unknown as QueueJob) : undefined;
-  if (!isEventJob(d)) return undefined;
-  // Without seenAt the latency is unknown: 0 keeps the job out of the latency metric.
-  return { ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob;
-}
-
-function isSyncJob(d: Record<string, unknown>): boolean {
-  return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && Array.isArray(d.keys);
-}
-
-function isEventJob(d: Record<string, unknown>): boolean {
-  return EVENT_TYPES.includes(d.type) && typeof d.object === 'object' && d.object !== null;
-}
-
-function summarize(data: unknown): string {
-  const s = JSON.stringify(data) ?? String(data);
-  return s.length > 200 ? `${s.slice(0, 200)}…` : s;
 }

@@ -195,7 +195,7 @@ export class StateLoader {
     const key = kind === 'CriticalService' ? name : `${namespace}/${name}`;
     const held = this.o.store.get(kind, key);
     if (live && held && live.metadata?.resourceVersion === held.resourceVersion) return 0;
-    const r = live ? this.o.store.repair(kind, live) : this.o.store.forget(kind, key);
+    const r = this.o.store.takeLive(kind, key, live);
     if (r.outcome !== 'changed') return 0;
     for (const change of r.changes) this.o.onChange(change, Date.now());
     return 1;

@@ -210,6 +210,11 @@ export class Store {
     return { outcome: 'changed', changes: [{ kind, before, after: parsed.value } as Change] };
   }
 
+  /** What the API server just said of one object: its live copy, or undefined when it has none (gone). */
+  takeLive(kind: Kind, key: string, live: KubeObject | undefined): ApplyResult {
+    return live ? this.repair(kind, live) : this.forget(kind, key);
+  }
+
   /** The API server says this object does not exist. */
   forget(kind: Kind, key: string): ApplyResult {
     const before = this.get(kind, key);

@@ -302,6 +302,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'frontend', labels: { critical: 'true' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] } });
   await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'web', labels: { critical: 'true' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
   const before = await metric(p.ports.handler, 'critsvc_events_processed_total');
+  const s0 = await stageScrape(p.ports);
   const t0 = performance.now();
   let ops = 0;
   let inFlight = 0;
@@ -361,7 +362,9 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   await gen;
   clearInterval(sampler);
   const rss = rssMb(p.sup.pid('handler'));
+  const s1 = await stageScrape(p.ports);
   return {
+    stages: { ...meansMs(s0.handler, s1.handler), watch_to_redis: meansMs(s0.watcher, s1.watcher)[''] ?? NaN },
     targetRate: CHURN_RATE, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
     finalWaiting: await metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"'),
     failover: summarize(failover), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),

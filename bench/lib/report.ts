@@ -28,6 +28,8 @@ export interface ScaleStart {
 }
 
 export interface ChurnResult {
+  /** Failover stage means (ms) over the churn, from critsvc's histograms (as at idle). */
+  stages?: Record<string, number>;
   targetRate: number;
   achievedOpsPerS: number;
   handledEventsPerS: number;
@@ -168,6 +170,7 @@ function churnSection(r: ReportInput): string[] {
     `| outage window under churn p50 / p99 | ${ms(medC((c) => c.outage.window.p50))} / ${ms(medC((c) => c.outage.window.p99))} | ${r.churns.map((c) => `${c.outage.window.p50.toFixed(0)}/${c.outage.window.p99.toFixed(0)} (n=${c.outage.window.n}${c.outage.error ? `; stopped: ${c.outage.error}` : ''})`).join(', ')} |`,
     `| hand-back gap under churn (max) | ${ms(Math.max(...r.churns.map((c) => c.outage.gapMaxMs)))} | ${r.churns.map((c) => `${c.outage.gapTrials} with a gap`).join(', ')} |`,
     `| handler RSS / Redis after churn | ${medC((c) => c.handlerRssMb).toFixed(0)} MB / ${medC((c) => c.redisMb).toFixed(1)} MB | |`,
+    `| failover stage means under churn: ${STAGE_ROWS.map(([k]) => k).join(', ')} | | ${r.churns.map((c) => STAGE_ROWS.map(([k]) => ms(k === 'redis_to_handler' ? (c.stages?.queue ?? NaN) - (c.stages?.watch_to_redis ?? NaN) : (c.stages?.[k] ?? NaN))).join(', ')).join('; ')} |`,
     '',
   ];
 }

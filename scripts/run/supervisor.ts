@@ -14,7 +14,7 @@ export const HEAP_PERCENT = 50;
 export const IMAGE_NODE_OPTIONS = `--max-semi-space-size=2 --max-old-space-size-percentage=${HEAP_PERCENT}`;
 
 /** deploy/workers.yaml's memory limits, in MiB (deploy.test checks they agree). */
-export const DEPLOY_MEMORY_MIB: Record<App, number> = { 'watcher-services': 192, 'watcher-pods': 256, 'watcher-crds': 192, handler: 256, dashboard: 192 };
+export const DEPLOY_MEMORY_MIB: Record<App, number> = { 'watcher-services': 192, 'watcher-pods': 256, 'watcher-crds': 192, handler: 384, dashboard: 192 };
 
 /** Outside a container: the heap the image would get under deploy/'s limit, as a fixed size. */
 export function localNodeOptions(app: App): string {

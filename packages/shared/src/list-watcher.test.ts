@@ -1,7 +1,8 @@
 // The pure parts of the list-watch loop; the loop itself runs against a real API server in
 // test/integration/list-watch.test.ts.
 import { describe, expect, it } from 'vitest';
-import { eventEffect, watchEnd, watchTimeouts } from './list-watcher.ts';
+import { eventEffect, listInto, watchEnd, watchTimeouts, type ListPage } from './list-watcher.ts';
+import type { KubeObject } from './types.ts';
 
 describe('watchTimeouts', () => {
   it.each<[number, number, number, number, number]>([
@@ -61,5 +62,28 @@ describe('eventEffect', () => {
     ['an unknown type is skipped', 'SURPRISE', withRv('46'), { effect: 'unknown' }],
   ])('%s', (_, type, obj, effect) => {
     expect(eventEffect(type, obj)).toEqual(effect);
+  });
+});
+
+describe('listInto', () => {
+  const page = (names: string[], cont?: string): ListPage => ({ items: names.map((name) => ({ metadata: { namespace: 'ns', name, resourceVersion: '9' } })), resourceVersion: '9', ...(cont ? { continue: cont } : {}) });
+
+  it('pushes each page as it arrives and asks for the next only once the consumer has room', async () => {
+    const log: string[] = [];
+    const pages = [page(['a', 'b'], 'c1'), page(['c'], 'c2'), page(['d'])];
+    let opened = () => undefined as void;
+    const target = { kind: 'Pod' as const, list: async () => { log.push('list'); return pages.shift() ?? page([]); } };
+    const result = listInto({
+      target, strip: (o) => o as KubeObject, now: () => 1, push: (job) => log.push(job.type === 'ADDED' ? job.object.metadata?.name ?? '' : job.type),
+      room: () => { log.push('room?'); return new Promise<void>((r) => { opened = r; }); },
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    // Held at the first page until room: one page in memory, its objects already pushed.
+    expect(log).toEqual(['list', 'a', 'b', 'room?']);
+    opened();
+    await new Promise((r) => setTimeout(r, 10));
+    opened();
+    expect(await result).toEqual({ resourceVersion: '9', keys: ['ns/a', 'ns/b', 'ns/c', 'ns/d'] });
+    expect(log).toEqual(['list', 'a', 'b', 'room?', 'list', 'c', 'room?', 'list', 'd']);
   });
 });

@@ -51,14 +51,50 @@ export interface ListWatcherOptions<K extends string = Kind> {
   /** A watch still open this long after its server-side timeout is stalled (WATCH_STALL_SECONDS). */
   stallSeconds: number;
   onEvent?: (type: string) => void;
+  /**
+   * Awaited before each page of a list: resolves once the consumer has room again (back-pressure).
+   * A list is pushed page by page, so a watcher holds one page and its outbox, not the whole list.
+   */
+  room?: () => Promise<void>;
   now?: () => number;
   /** Resume from this resourceVersion instead of listing first (as after a reconnect). */
   resumeFrom?: string;
 }
 
+const LIST_PAGE = 500;
+
+/**
+ * A complete list, page by page: each page's objects are pushed as ADDED as soon as it arrives
+ * (each is true at the list's version; a list that fails half-way is simply taken again), and
+ * the next page is asked for only once `room` says the consumer can take more. Gives the list's
+ * version and every key, for the SYNCED marker that tells what is gone.
+ */
+export async function listInto<K extends string>(o: {
+  target: Pick<WatchTarget<K>, 'kind' | 'list'>;
+  push: (job: ListedJob<K>) => void;
+  strip: (obj: unknown) => KubeObject;
+  now: () => number;
+  room?: () => Promise<void>;
+}): Promise<{ resourceVersion: string; keys: string[] }> {
+  const keys: string[] = [];
+  let cont: string | undefined;
+  let rv: string;
+  do {
+    if (cont) await o.room?.();
+    const page = await o.target.list({ limit: LIST_PAGE, ...(cont ? { continue: cont } : {}) });
+    for (const item of page.items) {
+      const object = o.strip(item);
+      keys.push(objectKey(object.metadata));
+      o.push({ kind: o.target.kind, type: 'ADDED', object, seenAt: o.now() });
+    }
+    rv = page.resourceVersion;
+    cont = page.continue || undefined;
+  } while (cont);
+  return { resourceVersion: rv, keys };
+}
+
 export type WatchEnd = { reason: 'closed' | 'gone' | 'stopped' | 'relist' | 'stalled' } | { reason: 'error'; err: unknown };
 
-const LIST_PAGE = 500;
 const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 /**
@@ -167,22 +203,7 @@ export class ListWatcher<K extends string = Kind> {
   /** Pages through the list, pushes every object, then a SYNCED marker with every key. */
   private async listAll(): Promise<string> {
     const { target, push, log } = this.opts;
-    const keys: string[] = [];
-    let cont: string | undefined;
-    let rv: string;
-    const jobs: ListedJob<K>[] = [];
-    do {
-      const page = await target.list({ limit: LIST_PAGE, ...(cont ? { continue: cont } : {}) });
-      for (const item of page.items) {
-        const object = this.strip(item);
-        keys.push(objectKey(object.metadata));
-        jobs.push({ kind: target.kind, type: 'ADDED', object, seenAt: this.now() });
-      }
-      rv = page.resourceVersion;
-      cont = page.continue || undefined;
-    } while (cont);
-    // Pushed only once the list is whole: a list that failed half-way sends nothing.
-    for (const job of jobs) push(job);
+    const { resourceVersion: rv, keys } = await listInto({ target, push, strip: (o) => this.strip(o), now: () => this.now(), ...(this.opts.room ? { room: this.opts.room } : {}) });
     push({ kind: target.kind, type: 'SYNCED', scope: target.scope, resourceVersion: rv, keys, seenAt: this.now() });
     this.lists++;
     this.synced = true;

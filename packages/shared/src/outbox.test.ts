@@ -113,6 +113,21 @@ describe('Outbox', () => {
     expect(calls.relist).toBe(0);
   });
 
+  it('room() holds a list while more than half the bound is pending, and lets it go once sends drain it', async () => {
+    const q = queue(false);
+    const { box } = outbox(q, 10, 4);
+    box.start();
+    for (let i = 0; i < 8; i++) box.push(ev(`p${i}`, String(i), 'ADDED'));
+    let roomy = false;
+    const waiting = box.room().then(() => { roomy = true; });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(roomy).toBe(false);
+    q.up = true;
+    await waiting;
+    expect(box.size).toBeLessThanOrEqual(5);
+    await box.close();
+  });
+
   it('past its bound while Redis is down it drops what it holds, and asks for no re-list while Redis stays down', async () => {
     const q = queue(false);
     const { box, calls } = outbox(q, 3);

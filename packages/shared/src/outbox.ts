@@ -163,6 +163,15 @@ export class Outbox {
     return batch;
   }
 
+  /**
+   * Resolves once at most half the bound is pending: a list waits here between pages (back-
+   * pressure) instead of filling the outbox past what the heap holds (the queue's backlog is
+   * full while the handler is away or still listing, or Redis is unreachable).
+   */
+  async room(): Promise<void> {
+    while (this.pending.size > this.opts.maxObjects / 2 && !this.stop.signal.aborted) await sleep(50, this.stop.signal);
+  }
+
   /** Waits until everything pending was sent (or the timeout passes); for clean shutdown. */
   async drain(timeoutMs: number): Promise<boolean> {
     const deadline = Date.now() + timeoutMs;

@@ -61,7 +61,7 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
 
   for (const target of spec.targets(kc, config)) {
     watchers.push(new ListWatcher({
-      kc, target, log: log.child({ scope: target.scope || '*' }), push: (job) => outbox.push(job),
+      kc, target, log: log.child({ scope: target.scope || '*' }), push: (job) => outbox.push(job), room: () => outbox.room(),
       timeoutSeconds: config.WATCH_TIMEOUT_SECONDS, stallSeconds: config.WATCH_STALL_SECONDS,
       onEvent: (type) => events.inc({ kind: spec.kind, type }),
     }));

@@ -59,7 +59,10 @@ export class Proc {
       for (const line of parts) this.take(line);
     });
     child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.raw.push(...chunk.split('\n').filter(Boolean)));
-    child.on('exit', (code) => this.exits.push(code));
+    child.on('exit', (code, signal) => {
+      this.exits.push(code);
+      if (signal) this.raw.push(`(killed by ${signal})`);
+    });
   }
 
   private take(line: string): void {
@@ -143,12 +146,19 @@ export class Pipeline {
   /** Every process answers /readyz (the handler only once its state is complete). */
   async waitReady(names: readonly ProcessName[] = PROCESSES, timeoutMs = 30_000): Promise<void> {
     for (const name of names) {
-      await eventually(`${name} ready`, async () => {
-        const proc = this.procs[name];
-        if (proc.child?.exitCode !== null && proc.child?.exitCode !== undefined) throw new Error(`${name} exited ${proc.child.exitCode}: ${proc.raw.slice(-5).join('\n')}`);
-        if (!proc.port) return false;
-        return (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok;
-      }, timeoutMs);
+      const proc = this.procs[name];
+      try {
+        await eventually(`${name} ready`, async () => {
+          const child = proc.child;
+          // Gone by an exit code or a signal (an OOM abort, a stray kill): say so now, with its last words.
+          if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${name} exited ${child.exitCode ?? child.signalCode}: ${proc.raw.slice(-5).join('\n')}`);
+          if (!proc.port) return false;
+          return (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok;
+        }, timeoutMs);
+      } catch (err) {
+        // A process alive but never ready: its last lines tell why (a list stuck, a connection refused).
+        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${name}'s last lines:\n${proc.raw.slice(-15).join('\n')}`, { cause: err });
+      }
     }
   }
 

@@ -139,7 +139,13 @@ export class Pipeline {
   static async start(opts: PipelineOptions): Promise<Pipeline> {
     const p = new Pipeline(opts);
     for (const name of PROCESSES) p.procs[name].start();
-    await p.waitReady();
+    try {
+      await p.waitReady();
+    } catch (err) {
+      // The caller never gets the pipeline to stop: stop it here, or its processes outlive the test run.
+      await p.stop().catch(() => undefined);
+      throw err;
+    }
     return p;
   }
 

@@ -20,7 +20,7 @@ export function pod(name: string, labels: Record<string, string>, o: Partial<Pod
   const forService = o.forService ?? (owned ? labels[SERVICE_LABEL] ?? 'frontend' : undefined);
   return {
     key: `${namespace}/${name}`, namespace, name, uid: `uid-pod-${name}`, resourceVersion: nextRv(), labels,
-    terminating: false, phase: 'Running', ready: true, hasIP: true, legacy: false, ...o, owned, ...(forService !== undefined ? { forService } : {}),
+    terminating: false, phase: 'Running', ready: true, hasIP: true, legacy: false, standby: false, ...o, owned, ...(forService !== undefined ? { forService } : {}),
   };
 }
 

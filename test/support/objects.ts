@@ -51,7 +51,7 @@ export async function createTemplate(k: Kube, ns: string, name = 'critical-servi
 export interface CritSpec {
   namespace?: string;
   matchLabels: { key: string; value: string }[];
-  defaultPod?: { templateRef?: { namespace: string; name: string }; message?: string };
+  defaultPod?: { templateRef?: { namespace: string; name: string }; message?: string; hotStandby?: boolean };
 }
 
 export async function createCrit(k: Kube, name: string, spec: CritSpec): Promise<void> {
@@ -74,6 +74,8 @@ export interface CritStatus {
   defaultPodCount?: number;
   lameServices?: string[];
   defaultPods?: string[];
+  standbyPodCount?: number;
+  standbyPods?: string[];
   conditions?: { type: string; status: string; reason: string; message: string }[];
 }
 

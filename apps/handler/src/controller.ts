@@ -5,7 +5,7 @@ import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
-import { buildDefaultPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
+import { buildDefaultPod, buildStandbyPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
 import type { ApplyResult, Change } from './model/store.ts';
 import { Store } from './model/store.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
@@ -237,7 +237,7 @@ export class Controller {
     this.timeline.decided(key);
     this.record(key, decision);
     // Counted against the blast-radius limits from now: the next decision must see this create.
-    const creating = decision.actions.some((a) => a.type === 'create');
+    const creating = decision.actions.some((a) => a.type === 'create' || a.type === 'promote');
     if (creating) this.budget.reserve(key);
     try {
       await this.carryOut(key, decision);
@@ -254,7 +254,7 @@ export class Controller {
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
-    if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods });
+    if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods });
     else this.verdicts.delete(key);
     this.noteBlocked(key, decision);
     this.status.markCovering(key, decision.covering.map((c) => c.name));
@@ -313,6 +313,12 @@ export class Controller {
   private async act(key: string, action: Action): Promise<void> {
     if (action.type === 'create') return this.create(key, action.service, action.podName, action);
     if (action.type === 'owners') return this.setOwners(key, action);
+    if (action.type === 'promote') return this.promote(key, action);
+    if (action.type === 'standby') return this.createStandby(key, action);
+    return this.deleteOurs(key, action);
+  }
+
+  private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
     const { pod, reason } = action;
     this.expectations.expectDelete(pod.uid);
     this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
@@ -364,6 +370,55 @@ export class Controller {
     if (result === 'created') this.clock.created(key);
     this.logFor(key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
     if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  /**
+   * Hot standby: the warm pod is relabelled into the Service (one PATCH) instead of a pod created
+   * and started. The same live check as before a create; the next warm pod is decided once the
+   * watch shows this one promoted.
+   */
+  private async promote(key: string, action: Extract<Action, { type: 'promote' }>): Promise<void> {
+    const { pod, service: svc } = action;
+    await this.confirmLame(svc, action.owners);
+    this.expectations.expectPromote(pod.uid);
+    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
+    this.timeline.sent(key);
+    let result;
+    try {
+      result = await this.kube.promotePod(podRef(key, pod), svc.selector);
+    } catch (err) {
+      this.expectations.clearPromote(pod.uid);
+      throw err;
+    }
+    this.metrics.actions.inc({ action: 'promote', result });
+    if (result !== 'promoted') {
+      this.expectations.clearPromote(pod.uid);
+      this.logFor(key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid, result }, 'warm pod not promoted; the state takes the live pod and the Service is decided again');
+      await this.repairPod(pod, result === 'gone' ? 'gone' : 'replaced');
+      return;
+    }
+    this.blocked.delete(key);
+    this.timeline.done(key, 'promote');
+    this.clock.created(key);
+    this.logFor(key).info({ pod: pod.name, ns: pod.namespace, ready: pod.ready }, 'warm pod promoted to default pod');
+    await this.reporter.event(svc, 'Normal', 'DefaultPodPromoted', `Service has no real pod; warm pod ${pod.name} now serves it`);
+  }
+
+  /** Hot standby: a warm pod outside the Service's selector, from the template its default pod would use. */
+  private async createStandby(key: string, action: Extract<Action, { type: 'standby' }>): Promise<void> {
+    const { service: svc, generateName, owners } = action;
+    const ref = this.templates.refOf(controllerCrit(owners));
+    const template = await this.usableTemplate(svc, `${generateName}…`, ref);
+    this.expectations.expectStandby(key);
+    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
+    try {
+      await this.kube.createPod(buildStandbyPod(template, svc, generateName, owners));
+    } catch (err) {
+      this.expectations.clearStandby(key);
+      throw err;
+    }
+    this.metrics.actions.inc({ action: 'standby', result: 'created' });
+    this.logFor(key).info({ generateName, ns: svc.namespace, owners: owners.map((c) => c.name) }, 'warm pod created');
   }
 
   /**

@@ -3,7 +3,7 @@ import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
 import type { PodInfo } from './model/types.ts';
 
 const pod = (name: string, uid: string, o: Partial<PodInfo> = {}): PodInfo => ({
-  key: `ns/${name}`, name, namespace: 'ns', uid, resourceVersion: '1', labels: {}, owned: true, legacy: false, forService: 'fe',
+  key: `ns/${name}`, name, namespace: 'ns', uid, resourceVersion: '1', labels: {}, owned: true, legacy: false, standby: false, forService: 'fe',
   phase: 'Running', ready: true, hasIP: true, terminating: false, ...o,
 });
 

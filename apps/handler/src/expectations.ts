@@ -1,7 +1,7 @@
 // Our own creates and deletes not yet seen back on the watch, so that a decision taken in the
 // meantime does not repeat them. They expire: a lost watch event must not block a Service
 // (the controller decides the Service again when they do).
-import type { PodInfo } from './model/types.ts';
+import type { InFlight, PodInfo } from './model/types.ts';
 
 export const EXPECTATION_TTL_MS = 30_000;
 const TTL_MS = EXPECTATION_TTL_MS;
@@ -9,6 +9,10 @@ const TTL_MS = EXPECTATION_TTL_MS;
 export class Expectations {
   private readonly creating = new Map<string, { podName: string; until: number }>();
   private readonly deleting = new Map<string, number>();
+  /** Services whose warm pod (hot standby) was asked for and not yet seen: its name is the API server's. */
+  private readonly standbyCreating = new Map<string, number>();
+  /** Warm pods relabelled into their Service, not yet seen so: they are its default pod already. */
+  private readonly promoting = new Map<string, number>();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -21,6 +25,22 @@ export class Expectations {
 
   expectDelete(uid: string): void {
     this.deleting.set(uid, this.now() + TTL_MS);
+  }
+
+  expectStandby(serviceKey: string): void {
+    this.standbyCreating.set(serviceKey, this.now() + TTL_MS);
+  }
+
+  clearStandby(serviceKey: string): void {
+    this.standbyCreating.delete(serviceKey);
+  }
+
+  expectPromote(uid: string): void {
+    this.promoting.set(uid, this.now() + TTL_MS);
+  }
+
+  clearPromote(uid: string): void {
+    this.promoting.delete(uid);
   }
 
   clearCreate(serviceKey: string): void {
@@ -36,8 +56,13 @@ export class Expectations {
     if (after?.owned && after.forService !== undefined) {
       const key = `${after.namespace}/${after.forService}`;
       if (this.creating.get(key)?.podName === after.name) this.creating.delete(key);
+      if (after.standby) this.standbyCreating.delete(key);
+      else this.promoting.delete(after.uid);
     }
-    if (before && !after) this.deleting.delete(before.uid);
+    if (before && !after) {
+      this.deleting.delete(before.uid);
+      this.promoting.delete(before.uid);
+    }
   }
 
   /**
@@ -47,6 +72,7 @@ export class Expectations {
    */
   gone(namespace: string, name: string, uid: string): string[] {
     this.deleting.delete(uid);
+    this.promoting.delete(uid);
     const settled: string[] = [];
     for (const [key, c] of this.creating) {
       if (c.podName === name && key.startsWith(`${namespace}/`)) settled.push(key);
@@ -62,11 +88,16 @@ export class Expectations {
     return [...this.creating.keys()];
   }
 
-  inFlight(serviceKey: string): { creating: boolean; deleting: ReadonlySet<string> } {
+  inFlight(serviceKey: string): InFlight {
     const now = this.now();
     const c = this.creating.get(serviceKey);
     if (c && c.until < now) this.creating.delete(serviceKey);
-    for (const [uid, until] of this.deleting) if (until < now) this.deleting.delete(uid);
-    return { creating: this.creating.has(serviceKey), deleting: new Set(this.deleting.keys()) };
+    const s = this.standbyCreating.get(serviceKey);
+    if (s !== undefined && s < now) this.standbyCreating.delete(serviceKey);
+    for (const map of [this.deleting, this.promoting]) for (const [uid, until] of map) if (until < now) map.delete(uid);
+    return {
+      creating: this.creating.has(serviceKey), deleting: new Set(this.deleting.keys()),
+      creatingStandby: this.standbyCreating.has(serviceKey), promoting: new Set(this.promoting.keys()),
+    };
   }
 }

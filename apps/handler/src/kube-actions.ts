@@ -6,7 +6,7 @@ import {
 } from '@kubernetes/client-node';
 import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, ListWatcher, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
-import { hasOwnershipMarks, SERVICE_LABEL } from './model/rules.ts';
+import { hasOwnershipMarks, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './model/rules.ts';
 import type { OwnerRef, TemplateRef } from './model/types.ts';
 import type { TemplateWatch, WatchTemplate } from './template-watch.ts';
 
@@ -18,6 +18,8 @@ export type CreateResult = 'created' | 'exists';
 /** refused: the live pod lacks critsvc's ownership marks (or is another Service's): never touched. */
 export type OwnersResult = 'patched' | 'gone' | 'replaced' | 'refused';
 export type DeleteResult = 'deleted' | 'gone' | 'replaced' | 'refused';
+/** changed: the live pod is ours but no longer a warm pod (promoted already, or relabelled). */
+export type PromoteResult = 'promoted' | 'gone' | 'replaced' | 'refused' | 'changed';
 
 /** Which pod an action means: the queue said so, the live object must agree. */
 export interface PodRef {
@@ -54,6 +56,12 @@ export interface KubeActions {
    * merged in by uid, `stale` removed), after the same live checks as deletePod.
    */
   patchPodOwners(pod: PodRef, owners: OwnerRef[], stale: OwnerRef[]): Promise<OwnersResult>;
+  /**
+   * Hot standby: relabels a warm pod into its Service (adds the selector's labels, removes the
+   * standby label) in one JSON patch whose `test` operations check the live object: that uid,
+   * both ownership marks, that Service, still a warm pod. Nothing else is touched.
+   */
+  promotePod(pod: PodRef, selector: Readonly<Record<string, string>>): Promise<PromoteResult>;
   readPod(namespace: string, name: string): Promise<KubeObject | undefined>;
   /** Plain JSON reads for the live check before a create: the Service, its pods, the CriticalServices. */
   readService(namespace: string, name: string): Promise<KubeObject | undefined>;
@@ -132,6 +140,19 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         return writeFailed(err);
       }
     },
+    async promotePod(ref, selector) {
+      try {
+        await requestJson(kc, 'PATCH', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`,
+          { body: promotionPatch(ref, selector), query: { fieldManager: FIELD_MANAGER }, contentType: 'application/json-patch+json' });
+        return 'promoted';
+      } catch (err) {
+        if (httpStatus(err) === 404) return 'gone';
+        // A test operation failed (422; 409 for a path the pod lacks): say which, from the live pod.
+        if (httpStatus(err) !== 422 && httpStatus(err) !== 409) throw err;
+        const live = await readOurs(ref);
+        return typeof live === 'string' ? live : 'changed';
+      }
+    },
     async readPod(namespace, name) {
       return (await getJson(kc, `/api/v1/namespaces/${namespace}/pods/${name}`)) as KubeObject | undefined;
     },
@@ -180,6 +201,22 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       } while (cont);
     },
   };
+}
+
+/** JSON Pointer escaping of a label or annotation key (RFC 6901). */
+const pointer = (key: string): string => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+export function promotionPatch(ref: PodRef, selector: Readonly<Record<string, string>>): Record<string, unknown>[] {
+  const test = (path: string, value: string): Record<string, unknown> => ({ op: 'test', path, value });
+  return [
+    test('/metadata/uid', ref.uid),
+    test(`/metadata/annotations/${pointer(OWNER_ANNOTATION)}`, OWNER_ANNOTATION_VALUE),
+    test(`/metadata/labels/${pointer(MANAGED_BY_LABEL)}`, MANAGED_BY_VALUE),
+    test(`/metadata/labels/${pointer(SERVICE_LABEL)}`, ref.service),
+    test(`/metadata/labels/${pointer(STANDBY_LABEL)}`, 'true'),
+    { op: 'remove', path: `/metadata/labels/${pointer(STANDBY_LABEL)}` },
+    ...Object.entries(selector).map(([k, v]) => ({ op: 'add', path: `/metadata/labels/${pointer(k)}`, value: v })),
+  ];
 }
 
 function templateWatch(kc: KubeConfig, ref: TemplateRef, on: Parameters<WatchTemplate>[1]): TemplateWatch {

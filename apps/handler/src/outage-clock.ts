@@ -63,7 +63,7 @@ export class OutageClock {
 
   /** A pod changed on the watch: our default pod turning Ready ends the outage for its Service's clients. */
   podChanged(before: PodInfo | undefined, after: PodInfo | undefined, seenAt: number): void {
-    if (!after?.owned || after.forService === undefined || !after.ready || after.terminating || before?.ready) return;
+    if (!after || after.forService === undefined || !startsServing(before, after)) return;
     const outage = this.outages.get(`${after.namespace}/${after.forService}`);
     if (!outage || outage.served) return;
     outage.served = true;
@@ -76,4 +76,10 @@ export class OutageClock {
     this.healthyAt.delete(key);
     this.deletedAt.delete(key);
   }
+}
+
+/** Our default pod just became a ready endpoint: it turned Ready, or a Ready warm pod (hot standby, serving nobody) was promoted. */
+function startsServing(before: PodInfo | undefined, after: PodInfo): boolean {
+  if (!after.owned || after.standby || !after.ready || after.terminating) return false;
+  return !before?.ready || before.standby;
 }

@@ -63,7 +63,7 @@ export class Timeline {
   }
 
   /** The action was done. */
-  done(key: string, action: 'create' | 'delete'): void {
+  done(key: string, action: 'create' | 'delete' | 'promote'): void {
     const m = this.marks.get(key);
     this.marks.delete(key);
     if (!m || m.seenAt <= 0) return;

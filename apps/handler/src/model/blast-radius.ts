@@ -1,7 +1,7 @@
 // Blast radius: how many default pods critsvc may run at once, per namespace and in all. A
 // mistake (a CriticalService matching every Service, a template everyone's selector matches)
 // must not fill the cluster. Counted from the state: our own pods (ownership marks), not the
-// terminating ones (they are going), plus the creates decided or sent and not yet seen back.
+// terminating ones (they are going), nor warm pods (hot standby: they count once promoted), plus the creates decided or sent and not yet seen back.
 import type { Blocked } from './status.ts';
 import type { PodInfo } from './types.ts';
 
@@ -27,7 +27,7 @@ export const hasLimits = (l: DefaultPodLimits): boolean => l.perNamespace > 0 ||
  */
 export function countDefaultPods(pods: Iterable<PodInfo>, inFlight: Iterable<string>, namespace: string): DefaultPodCounts {
   const served = new Set<string>();
-  for (const p of pods) if (p.owned && !p.terminating && p.forService !== undefined) served.add(`${p.namespace}/${p.forService}`);
+  for (const p of pods) if (p.owned && !p.standby && !p.terminating && p.forService !== undefined) served.add(`${p.namespace}/${p.forService}`);
   for (const key of inFlight) served.add(key);
   let inNamespace = 0;
   for (const key of served) if (key.slice(0, key.indexOf('/')) === namespace) inNamespace++;

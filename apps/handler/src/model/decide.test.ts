@@ -2,12 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { decide, type DecideInput, type Decision } from './decide.ts';
 import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
 import { listLookup } from './pod-lookup.ts';
-import { MANAGED_BY_LABEL, SERVICE_LABEL } from './rules.ts';
-import type { PodInfo } from './types.ts';
+import { MANAGED_BY_LABEL, SERVICE_LABEL, STANDBY_LABEL } from './rules.ts';
+import type { InFlight, PodInfo } from './types.ts';
 
 const frontendCrit = crit('frontend', [{ key: 'role', value: 'frontend' }]);
 const ourLabels = { role: 'frontend', [MANAGED_BY_LABEL]: 'critsvc', [SERVICE_LABEL]: 'frontend' };
 const defaultPod = (o: Partial<PodInfo> = {}): PodInfo => pod('service-watcher-frontend', ourLabels, { owned: true, owners: [owner('frontend', true)], ...o });
+
+const none: InFlight = { creating: false, deleting: new Set(), creatingStandby: false, promoting: new Set() };
 
 /** What a case sets: the namespace's pods as a list (looked up through listLookup, as the Store's index answers). */
 type Case = Partial<DecideInput> & { podsInNamespace?: PodInfo[] };
@@ -17,13 +19,15 @@ function input(o: Case = {}): DecideInput {
   return {
     serviceKey: 'ns/frontend', service: svc('frontend'), crits: [frontendCrit], pods: listLookup(podsInNamespace),
     watched: ['ns'], readyOnly: true, podNamePrefix: 'service-watcher',
-    inFlight: { creating: false, deleting: new Set() }, now: 1_000_000, holdOffs: { lameGraceMs: 0, healthyGraceMs: 0 }, ...rest,
+    inFlight: none, now: 1_000_000, holdOffs: { lameGraceMs: 0, healthyGraceMs: 0 }, ...rest,
   };
 }
 
 function describe1(a: Decision['actions'][number]): string {
   if (a.type === 'create') return `create ${a.podName}`;
   if (a.type === 'owners') return `owners ${a.pod.name} ${a.owners.map((o) => `${o.name}${o.controller ? '*' : ''}`).join(',')}${a.stale.length ? ` -${a.stale.map((o) => o.name).join(',')}` : ''}`;
+  if (a.type === 'promote') return `promote ${a.pod.name}`;
+  if (a.type === 'standby') return `standby ${a.generateName}`;
   return `delete ${a.pod.name} (${a.reason})`;
 }
 const summary = (i: DecideInput): string[] => decide(i).actions.map(describe1);
@@ -80,15 +84,76 @@ describe('decide', () => {
     ['a user pod holding the name is never touched', { podsInNamespace: [pod('service-watcher-frontend', { app: 'mine' })] }, []],
     ['a user pod with that name that the Service selects makes it healthy',
       { podsInNamespace: [pod('service-watcher-frontend', { role: 'frontend' })] }, []],
-    ['create already in flight → no second create', { inFlight: { creating: true, deleting: new Set() } }, []],
+    ['create already in flight → no second create', { inFlight: { ...none, creating: true } }, []],
     ['our pod terminating, Service lame → it goes at once (force) and a new one is created under the name',
       { podsInNamespace: [defaultPod({ terminating: true })] },
       ['delete service-watcher-frontend (name-reuse)', 'create service-watcher-frontend']],
-    ['our pod terminating, a create already in flight → nothing', { podsInNamespace: [defaultPod({ terminating: true })], inFlight: { creating: true, deleting: new Set() } }, []],
+    ['our pod terminating, a create already in flight → nothing', { podsInNamespace: [defaultPod({ terminating: true })], inFlight: { ...none, creating: true } }, []],
     ['our pod terminating, Service healthy → left to its grace period', { podsInNamespace: [pod('nginx', { role: 'frontend' }), defaultPod({ terminating: true })] }, []],
-    ['a delete in flight → not deleted twice', { crits: [], podsInNamespace: [defaultPod()], inFlight: { creating: false, deleting: new Set(['uid-pod-service-watcher-frontend']) } }, []],
+    ['a delete in flight → not deleted twice', { crits: [], podsInNamespace: [defaultPod()], inFlight: { ...none, deleting: new Set(['uid-pod-service-watcher-frontend']) } }, []],
   ])('%s', (_name, o, expected) => {
     expect(summary(input(o))).toEqual(expected);
+  });
+
+  describe('hot standby', () => {
+    const hot = { ...frontendCrit, hotStandby: true };
+    const real = pod('nginx', { role: 'frontend' });
+    const warmLabels = { [MANAGED_BY_LABEL]: 'critsvc', [SERVICE_LABEL]: 'frontend', [STANDBY_LABEL]: 'true' };
+    const warm = (suffix: string, o: Partial<PodInfo> = {}): PodInfo =>
+      pod(`service-watcher-frontend-standby-${suffix}`, warmLabels, { owned: true, standby: true, owners: [owner('frontend', true)], ...o });
+    /** A warm pod once promoted: the selector's labels, no standby label. */
+    const promoted = pod('service-watcher-frontend-standby-abcde', ourLabels, { owned: true, owners: [owner('frontend', true)] });
+    it.each<[string, Case, string[]]>([
+      ['healthy, no warm pod → one is started', { crits: [hot], podsInNamespace: [real] }, ['standby service-watcher-frontend-standby-']],
+      ['healthy, a warm pod waits → nothing', { crits: [hot], podsInNamespace: [real, warm('abcde')] }, []],
+      ['healthy, a warm pod asked for, not seen yet → nothing', { crits: [hot], podsInNamespace: [real], inFlight: { ...none, creatingStandby: true } }, []],
+      ['lame, a warm pod → it is promoted, nothing created', { crits: [hot], podsInNamespace: [warm('abcde')] }, ['promote service-watcher-frontend-standby-abcde']],
+      ['lame, a warm pod still starting → promoted all the same (it is ahead of a new pod)',
+        { crits: [hot], podsInNamespace: [warm('abcde', { ready: false, phase: 'Pending' })] }, ['promote service-watcher-frontend-standby-abcde']],
+      ['lame, two warm pods → the Ready one is promoted, the other stays warm',
+        { crits: [hot], podsInNamespace: [warm('aaaaa', { ready: false }), warm('bbbbb')] }, ['promote service-watcher-frontend-standby-bbbbb']],
+      ['lame, no warm pod → the cold create, and no warm pod yet (the create comes first)', { crits: [hot] }, ['create service-watcher-frontend']],
+      ['lame, served by its default pod → the next warm pod is started behind it', { crits: [hot], podsInNamespace: [defaultPod()] },
+        ['standby service-watcher-frontend-standby-']],
+      ['lame, served by a promoted warm pod → it fits (no duplicate), a new warm pod behind it', { crits: [hot], podsInNamespace: [promoted] },
+        ['standby service-watcher-frontend-standby-']],
+      ['a promotion sent, not seen yet → it is the default pod already: nothing created, not judged a misfit',
+        { crits: [hot], podsInNamespace: [warm('abcde')], inFlight: { ...none, promoting: new Set(['uid-pod-service-watcher-frontend-standby-abcde']) } },
+        ['standby service-watcher-frontend-standby-']],
+      ['healthy again → the promoted pod goes (it is a default pod now), a new warm pod is started',
+        { crits: [hot], podsInNamespace: [real, promoted] }, ['delete service-watcher-frontend-standby-abcde (service-healthy)', 'standby service-watcher-frontend-standby-']],
+      ['two warm pods → the Ready one stays', { crits: [hot], podsInNamespace: [real, warm('aaaaa', { ready: false }), warm('bbbbb')] },
+        ['delete service-watcher-frontend-standby-aaaaa (duplicate)']],
+      ['no CriticalService asks for it any more → the warm pod goes', { podsInNamespace: [real, warm('abcde')] },
+        ['delete service-watcher-frontend-standby-abcde (standby-unwanted)']],
+      ['lame, the CriticalService no longer asks for it → the warm pod there is promoted all the same (ahead of a create)', { podsInNamespace: [warm('abcde')] },
+        ['promote service-watcher-frontend-standby-abcde']],
+      ['not critical any more → default and warm pods go', { crits: [], podsInNamespace: [defaultPod(), warm('abcde')] },
+        ['delete service-watcher-frontend (not-critical)', 'delete service-watcher-frontend-standby-abcde (not-critical)']],
+      ['a selector naming the standby label contradicts the marks → no pod of ours serves it, the warm pod goes',
+        { crits: [hot], service: svc('frontend', { selector: { [STANDBY_LABEL]: 'true' } }), podsInNamespace: [real, warm('abcde')] },
+        ['delete service-watcher-frontend-standby-abcde (standby-unwanted)']],
+      ['the selector changed to one the warm pod matches → it goes (it would serve unpromoted), a new one outside it',
+        { crits: [hot], service: svc('frontend', { selector: { [SERVICE_LABEL]: 'frontend', tier: 'web' } }),
+          podsInNamespace: [pod('nginx', { [SERVICE_LABEL]: 'frontend', tier: 'web' }), warm('abcde', { labels: { ...warmLabels, tier: 'web' } })] },
+        ['delete service-watcher-frontend-standby-abcde (selector-changed)', 'standby service-watcher-frontend-standby-']],
+      ['a selector of critsvc\'s marks only → no warm pod (it could not wait outside)',
+        { crits: [hot], service: svc('frontend', { selector: { [SERVICE_LABEL]: 'frontend' } }), podsInNamespace: [pod('nginx', { [SERVICE_LABEL]: 'frontend' })] }, []],
+      ['the warm pod\'s owners follow the covering CriticalServices', { crits: [hot, crit('also', [{ key: 'role', value: 'frontend' }])], podsInNamespace: [real, warm('abcde')] },
+        ['owners service-watcher-frontend-standby-abcde also,frontend*']],
+    ])('%s', (_name, o, expected) => {
+      expect(summary(input(o))).toEqual(expected);
+    });
+
+    it('status sees warm pods apart from default pods', () => {
+      const d = decide(input({ crits: [hot], podsInNamespace: [defaultPod(), warm('abcde')] }));
+      expect({ defaults: d.defaultPods, standbys: d.standbyPods }).toEqual({ defaults: ['ns/service-watcher-frontend'], standbys: ['ns/service-watcher-frontend-standby-abcde'] });
+    });
+
+    it('a promotion counts against the blast-radius limits like a create', () => {
+      const d = decide(input({ crits: [hot], podsInNamespace: [warm('abcde')], createBlocked: () => ({ reason: 'DefaultPodLimitReached', message: 'full' }) }));
+      expect({ actions: d.actions, limited: d.limitedBy?.reason }).toEqual({ actions: [], limited: 'DefaultPodLimitReached' });
+    });
   });
 
   it('reports a foreign pod holding the name', () => {
@@ -193,7 +258,7 @@ describe('blast-radius limits', () => {
     const createBlocked = (): undefined => void asked++;
     decide(input({ createBlocked, podsInNamespace: [defaultPod()] }));
     decide(input({ createBlocked, podsInNamespace: [pod('nginx', { role: 'frontend' })] }));
-    decide(input({ createBlocked, inFlight: { creating: true, deleting: new Set() } }));
+    decide(input({ createBlocked, inFlight: { ...none, creating: true } }));
     decide(input({ createBlocked, podsInNamespace: [pod('service-watcher-frontend', { app: 'mine' })] }));
     expect(asked).toBe(0);
     expect(summary(input({ createBlocked }))).toEqual(['create service-watcher-frontend']);

@@ -2,18 +2,25 @@
 // reordered events all lead to the same answer. The only memory it is given is when the
 // Service's current lame or healthy spell began, for the hold-offs.
 import type { PodLookup } from './pod-lookup.ts';
-import { critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, selectorConflict, selectorMatches, SERVICE_LABEL } from './rules.ts';
+import {
+  critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, isDefaultPodName, MANAGED_BY_LABEL, selectorConflict, selectorMatches, SERVICE_LABEL,
+  standbyGenerateName, wantsStandby,
+} from './rules.ts';
 import type { Blocked } from './status.ts';
-import type { CritInfo, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
+import type { CritInfo, InFlight, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
-export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse';
+export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse' | 'standby-unwanted';
 
 export type Action =
   | { type: 'create'; service: ServiceInfo; podName: string; owners: CritInfo[] }
   /** force: grace period 0 (only for our own default pod already terminating, whose name is needed now). */
   | { type: 'delete'; pod: PodInfo; service: string; reason: DeleteReason; force?: boolean }
   /** The covering CriticalServices changed: the default pod's ownerReferences follow (the garbage collector reads them). */
-  | { type: 'owners'; pod: PodInfo; service: string; owners: OwnerRef[]; stale: OwnerRef[] };
+  | { type: 'owners'; pod: PodInfo; service: string; owners: OwnerRef[]; stale: OwnerRef[] }
+  /** Hot standby: the Service's warm pod is relabelled into its selector (one PATCH) instead of a create. */
+  | { type: 'promote'; pod: PodInfo; service: ServiceInfo; owners: CritInfo[] }
+  /** Hot standby: a warm pod started outside the Service's selector, named by the API server. */
+  | { type: 'standby'; service: ServiceInfo; generateName: string; owners: CritInfo[] };
 
 /** A considered Service is lame or healthy since `since` (ms), as far as the handler has seen. */
 export interface Spell {
@@ -38,7 +45,7 @@ export interface DecideInput {
   readyOnly: boolean;
   podNamePrefix: string;
   /** Our own actions not yet seen back on the watch. */
-  inFlight: { creating: boolean; deleting: ReadonlySet<string> };
+  inFlight: InFlight;
   now: number;
   /** The spell the previous decision returned for this Service. */
   spell?: Spell;
@@ -71,6 +78,8 @@ export interface Decision {
   defaultPod?: PodInfo;
   /** Keys of our default pods for this Service as the state holds them now (not terminating): for status. */
   defaultPods: string[];
+  /** Keys of its warm pods (hot standby), not terminating: for status. */
+  standbyPods: string[];
   /** A create was due but the blast-radius limits forbid it: report, and decide again once a default pod goes. */
   limitedBy?: Blocked;
 }
@@ -79,8 +88,11 @@ export interface Decision {
 interface Seen {
   svc: ServiceInfo | undefined;
   key: string;
+  /** Our default pods for the Service (a warm pod being promoted is one already). */
   ours: PodInfo[];
   live: PodInfo[];
+  /** Our warm pods for it, not terminating, the ready ones first. */
+  warm: PodInfo[];
   considered: boolean;
   covering: CritInfo[];
   lame: boolean;
@@ -92,37 +104,71 @@ function observe(input: DecideInput): Seen {
   const svc = input.service;
   const name = input.serviceKey.slice(input.serviceKey.indexOf('/') + 1);
   // Our default pods carry the Service's name as a label (forService is read from it).
-  const ours = [...input.pods.withLabel(SERVICE_LABEL, name)].filter((p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid));
+  const all = [...input.pods.withLabel(SERVICE_LABEL, name)].filter((p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid));
+  const isDefault = (p: PodInfo): boolean => !p.standby || input.inFlight.promoting.has(p.uid);
+  const ours = all.filter(isDefault);
+  const warm = all.filter((p) => !isDefault(p) && !p.terminating).sort(readyFirst);
   const considered = svc !== undefined && isConsidered(svc, input.watched);
   const covering = considered ? [...input.crits].filter((c) => critCovers(c, svc)) : [];
   const selected = considered ? [...input.pods.candidates(svc.selector)].filter((p) => selectorMatches(svc.selector, p.labels)) : [];
   const lame = considered && !hasRealPod(svc, selected, input.readyOnly);
   return {
-    svc, key: input.serviceKey, ours, live: ours.filter((p) => !p.terminating), considered, covering, lame,
+    svc, key: input.serviceKey, ours, live: ours.filter((p) => !p.terminating), warm, considered, covering, lame,
     spell: considered ? continueSpell(input.spell, lame, input.now) : undefined,
     legacy: selected.filter((p) => p.legacy),
   };
 }
 
 const deletions = (pods: PodInfo[], service: string, reason: DeleteReason): Action[] => pods.map((pod) => ({ type: 'delete', pod, service, reason }));
+/** Ready pods first, then by name: which of several to keep or promote does not change between decisions. */
+const readyFirst = (a: PodInfo, b: PodInfo): number => Number(b.ready) - Number(a.ready) || a.name.localeCompare(b.name);
 
 export function decide(input: DecideInput): Decision {
   const seen = observe(input);
   const { svc, spell, covering } = seen;
-  const summary = { considered: seen.considered, covering, lame: seen.lame, legacy: seen.legacy, defaultPods: seen.live.map((p) => p.key), ...(spell ? { spell } : {}) };
+  const summary = {
+    considered: seen.considered, covering, lame: seen.lame, legacy: seen.legacy, defaultPods: seen.live.map((p) => p.key), standbyPods: seen.warm.map((p) => p.key),
+    ...(spell ? { spell } : {}),
+  };
   if (!svc || !spell || covering.length === 0) {
-    return { ...summary, wanted: false, actions: deletions(seen.live, seen.key, svc ? 'not-critical' : 'service-gone') };
+    return { ...summary, wanted: false, actions: deletions([...seen.live, ...seen.warm], seen.key, svc ? 'not-critical' : 'service-gone') };
   }
   const held = input.now - spell.since;
   if (!seen.lame) {
     // Make before break: real pods serve the Service again; the default pod goes once they have for a while.
     const wait = input.holdOffs.healthyGraceMs - held;
-    if (seen.live.length === 0 || wait <= 0) return { ...summary, wanted: false, actions: deletions(seen.live, svc.key, 'service-healthy') };
-    return { ...summary, wanted: true, requeueAfterMs: wait, ...planDefaultPod(svc, seen, input, false) };
+    const warm = planStandby(svc, seen, input, true, undefined);
+    if (seen.live.length === 0 || wait <= 0) return { ...summary, wanted: false, actions: [...deletions(seen.live, svc.key, 'service-healthy'), ...warm] };
+    const plan = planDefaultPod(svc, seen, input, false);
+    return { ...summary, wanted: true, requeueAfterMs: wait, ...plan, actions: [...plan.actions, ...warm] };
   }
   const wait = input.holdOffs.lameGraceMs - held;
   const plan = planDefaultPod(svc, seen, input, wait <= 0);
-  return { ...summary, wanted: true, ...plan, ...(wait > 0 && !plan.defaultPod ? { requeueAfterMs: wait } : {}) };
+  const promoted = plan.actions.find((a) => a.type === 'promote')?.pod;
+  // The next warm pod is started behind the default pod once it exists, never before (the create is on the outage's path).
+  const warm = planStandby(svc, seen, input, plan.defaultPod !== undefined, promoted);
+  return { ...summary, wanted: true, ...plan, actions: [...plan.actions, ...warm], ...(wait > 0 && !plan.defaultPod ? { requeueAfterMs: wait } : {}) };
+}
+
+/**
+ * Hot standby: one warm pod per Service a covering CriticalService asks it for, kept outside its
+ * selector; the others (and all of them once none asks) go. `promoted` is being promoted now.
+ */
+function planStandby(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean, promoted: PodInfo | undefined): Action[] {
+  const warm = seen.warm.filter((p) => p.uid !== promoted?.uid);
+  // A selector that only names critsvc's marks would select the warm pod: it could not wait outside.
+  const outside = Object.keys(svc.selector).some((k) => k !== MANAGED_BY_LABEL && k !== SERVICE_LABEL);
+  if (!wantsStandby(seen.covering) || !outside || selectorConflict(svc)) return deletions(warm, svc.key, 'standby-unwanted');
+  // The Service's selector changed to one the warm pod matches: it would serve unpromoted.
+  const selected = warm.filter((p) => selectorMatches(svc.selector, p.labels));
+  const [keep, ...extra] = warm.filter((p) => !selected.includes(p));
+  const actions = [...deletions(selected, svc.key, 'selector-changed'), ...deletions(extra, svc.key, 'duplicate')];
+  const owners = keep ? ownersAction(svc, keep, seen.covering) : undefined;
+  if (owners) actions.push(owners);
+  if (!keep && mayCreate && !input.inFlight.creatingStandby) {
+    actions.push({ type: 'standby', service: svc, generateName: standbyGenerateName(input.podNamePrefix, svc.name), owners: seen.covering });
+  }
+  return actions;
 }
 
 function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spell {
@@ -132,7 +178,7 @@ function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spe
 /** A default pod is wanted: keep the one that fits, delete the others, create it if missing (and allowed yet). */
 function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict' | 'limitedBy'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
-  const { actions, keep } = sortOurPods(svc, seen.ours, podName);
+  const { actions, keep } = sortOurPods(svc, seen.ours, input);
   const holder = input.pods.named(podName);
   const nameTakenBy = holder && !holder.owned ? holder : undefined;
   const conflict = selectorConflict(svc);
@@ -148,7 +194,9 @@ function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCre
 /** Adds the create (and what it needs) to `actions`, unless the blast-radius limits forbid it: then says why. */
 function planCreate(actions: Action[], svc: ServiceInfo, holder: PodInfo | undefined, podName: string, seen: Seen, input: DecideInput): Blocked | undefined {
   if (input.inFlight.creating) return undefined;
-  const creates = createActions(svc, holder, podName, seen.covering);
+  // Hot standby: a warm pod, Ready or on its way, is ahead of any pod created now.
+  const warm = seen.warm[0];
+  const creates: Action[] = warm ? [{ type: 'promote', pod: warm, service: svc, owners: seen.covering }] : createActions(svc, holder, podName, seen.covering);
   const limitedBy = creates.length ? input.createBlocked?.() : undefined;
   if (!limitedBy) actions.push(...creates);
   return limitedBy;
@@ -180,21 +228,24 @@ function sameOwners(a: readonly OwnerRef[], b: readonly OwnerRef[]): boolean {
   return id(a) === id(b);
 }
 
-/** Terminating pods are left alone: they are already going. */
-function sortOurPods(svc: ServiceInfo, ours: PodInfo[], podName: string): { actions: Action[]; keep: PodInfo | undefined } {
+/** Terminating pods are left alone: they are already going. Of two that fit (a promoted warm pod and a created one), one stays. */
+function sortOurPods(svc: ServiceInfo, ours: PodInfo[], input: DecideInput): { actions: Action[]; keep: PodInfo | undefined } {
   const actions: Action[] = [];
-  let keep: PodInfo | undefined;
+  const fitting: PodInfo[] = [];
   for (const pod of ours) {
     if (pod.terminating) continue;
-    const reason = misfit(svc, pod, podName);
+    // A warm pod being promoted still has its standby labels in the state: it fits.
+    const reason = input.inFlight.promoting.has(pod.uid) ? undefined : misfit(svc, pod, input.podNamePrefix);
     if (reason) actions.push({ type: 'delete', pod, service: svc.key, reason });
-    else keep = pod;
+    else fitting.push(pod);
   }
+  const [keep, ...extra] = fitting.sort(readyFirst);
+  actions.push(...deletions(extra, svc.key, 'duplicate'));
   return { actions, keep };
 }
 
-function misfit(svc: ServiceInfo, pod: PodInfo, podName: string): DeleteReason | undefined {
-  if (pod.name !== podName) return 'duplicate';
+function misfit(svc: ServiceInfo, pod: PodInfo, prefix: string): DeleteReason | undefined {
+  if (!isDefaultPodName(pod.name, prefix, svc.name)) return 'duplicate';
   // The Service no longer selects it: replace it once it is gone (the name is reused).
   if (!selectorMatches(svc.selector, pod.labels)) return 'selector-changed';
   return undefined;

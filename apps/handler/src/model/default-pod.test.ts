@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildDefaultPod, checkTemplate, containerPorts, namespacedReferences, PAGE_ANNOTATIONS, unsafeFields } from './default-pod.ts';
+import { buildDefaultPod, buildStandbyPod, checkTemplate, containerPorts, namespacedReferences, PAGE_ANNOTATIONS, unsafeFields } from './default-pod.ts';
 import { crit, svc } from '../../../../test/support/model-fixtures.ts';
 import type { CritInfo } from './types.ts';
 
@@ -96,6 +96,20 @@ describe('buildDefaultPod: what the page is told', () => {
     if (!checked.ok) throw new Error(checked.error);
     const pod = buildDefaultPod(checked.template, svc('frontend'), 'p', [crit('c', [])]) as Built;
     expect(pod.metadata.annotations[PAGE_ANNOTATIONS.service]).toBe('frontend');
+    expect(pod.metadata.annotations['service-watcher']).toBe('owned');
+  });
+});
+
+describe('buildStandbyPod', () => {
+  it('is the default pod started outside the Service\'s selector, named by the API server', () => {
+    const checked = checkTemplate({ template: { metadata: { labels: { app: 'web', from: 'template' } }, spec: { containers: [nginx] } } });
+    if (!checked.ok) throw new Error(checked.error);
+    const service = svc('frontend', { selector: { app: 'web', tier: 'front' } });
+    const pod = buildStandbyPod(checked.template, service, 'service-watcher-frontend-standby-', [crit('c', [])]) as { metadata: Record<string, unknown> & { labels: Record<string, string>; annotations: Record<string, string> } };
+    expect(pod.metadata.name).toBeUndefined();
+    expect(pod.metadata.generateName).toBe('service-watcher-frontend-standby-');
+    // No label of the selector, even one the template sets: the Service does not select it.
+    expect(pod.metadata.labels).toEqual({ from: 'template', 'app.kubernetes.io/managed-by': 'critsvc', 'critsvc.mycrd.com/service': 'frontend', 'critsvc.mycrd.com/standby': 'true' });
     expect(pod.metadata.annotations['service-watcher']).toBe('owned');
   });
 });

@@ -1,5 +1,5 @@
 // Pure builders: the PodTemplate's check and the default pod made from it.
-import { desiredOwners, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
+import { desiredOwners, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './rules.ts';
 import type { CritInfo, OwnerRef, ServiceInfo, ServicePort } from './types.ts';
 
 type Json = Record<string, unknown>;
@@ -224,3 +224,16 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
     spec: { ...template.spec, containers, ...initContainers, automountServiceAccountToken: false },
   };
 }
+
+/**
+ * A warm pod for the Service (hot standby): the default pod it would get, started in advance but
+ * outside the Service's selector (none of the selector's labels, the standby label), so that it
+ * serves nobody until promoted. The API server names it (generateName).
+ */
+export function buildStandbyPod(template: UsableTemplate, svc: ServiceInfo, generateName: string, owners: CritInfo[]): Json {
+  const pod = buildDefaultPod(template, svc, '', owners);
+  const { name: _name, labels, ...meta } = pod.metadata as Json & { labels: Record<string, string> };
+  const outside = Object.fromEntries(Object.entries(labels).filter(([k]) => !(k in svc.selector) || k === MANAGED_BY_LABEL || k === SERVICE_LABEL));
+  return { ...pod, metadata: { ...meta, generateName, labels: { ...outside, [STANDBY_LABEL]: 'true' } } };
+}
+

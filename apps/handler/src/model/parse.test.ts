@@ -71,6 +71,9 @@ describe('parseCriticalService', () => {
     ['a message too long, or not a string', { matchLabels: ml, defaultPod: { message: 'x'.repeat(1025) } }, { matchLabels: ml, problems: ['spec.defaultPod.message must be a string of at most 1024 characters'] }],
     ['1024 emoji: within the limit (code points, as the schema counts)', { matchLabels: ml, defaultPod: { message: '🔧'.repeat(1024) } }, { matchLabels: ml, message: '🔧'.repeat(1024), problems: [] }],
     ['a message not a string', { matchLabels: ml, defaultPod: { message: 3 } }, { matchLabels: ml, problems: ['spec.defaultPod.message must be a string of at most 1024 characters'] }],
+    ['hot standby asked for', { matchLabels: ml, defaultPod: { hotStandby: true } }, { matchLabels: ml, hotStandby: true, problems: [] }],
+    ['hot standby false: as if absent', { matchLabels: ml, defaultPod: { hotStandby: false } }, { matchLabels: ml, problems: [] }],
+    ['hot standby not a boolean', { matchLabels: ml, defaultPod: { hotStandby: 'yes' } }, { matchLabels: ml, problems: ['spec.defaultPod.hotStandby must be true or false'] }],
   ])('%s', (_what, spec, expected) => {
     const r = parseCriticalService({ metadata: { name: 'c', uid: 'u', resourceVersion: '1', generation: 3 }, ...(spec === undefined ? {} : { spec }) } as KubeObject);
     expect(r.ok && r.value).toEqual({ name: 'c', uid: 'u', resourceVersion: '1', generation: 3, ...expected });

@@ -1,7 +1,7 @@
 // Raw objects from the queue → validated infos. A malformed object yields an error string for
 // the log instead of an exception: one bad object must never stop the handler.
 import type { KubeObject } from '@critsvc/shared/model';
-import { hasOwnershipMarks, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL } from './rules.ts';
+import { hasOwnershipMarks, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './rules.ts';
 import type { CritInfo, LabelPair, Labels, OwnerRef, PodInfo, ServiceInfo, ServicePort, TemplateRef } from './types.ts';
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; error: string };
@@ -99,6 +99,7 @@ export function parsePod(obj: KubeObject): Parsed<PodInfo> {
       owned,
       legacy: !owned && annotations[OWNER_ANNOTATION] === OWNER_ANNOTATION_VALUE,
       ...(forService !== undefined ? { forService } : {}),
+      standby: owned && labels[STANDBY_LABEL] === 'true',
       ...(owned ? { owners: critOwners(obj.metadata?.ownerReferences) } : {}),
       terminating: typeof obj.metadata?.deletionTimestamp === 'string',
       ...podStatus(obj.status),
@@ -167,21 +168,30 @@ export const MESSAGE_MAX = 1024;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
-type DefaultPodSpec = Pick<CritInfo, 'templateRef' | 'message'>;
+type DefaultPodSpec = Pick<CritInfo, 'templateRef' | 'message' | 'hotStandby'>;
 
 function critDefaultPod(spec: Record<string, unknown> | undefined): Checked<DefaultPodSpec> {
   const dp = spec?.defaultPod;
   if (dp === undefined || dp === null) return { value: {}, problems: [] };
   if (!isRecord(dp)) return { value: {}, problems: ['spec.defaultPod must be an object'] };
   const ref = templateRef(dp.templateRef);
-  const msg = dp.message;
-  const message: Checked<string | undefined> = msg === undefined || msg === null ? { value: undefined, problems: [] }
-    : typeof msg === 'string' && [...msg].length <= MESSAGE_MAX ? { value: msg, problems: [] }
-      : { value: undefined, problems: [`spec.defaultPod.message must be a string of at most ${MESSAGE_MAX} characters`] };
+  const message = pageMessage(dp.message);
+  const hotStandby = optionalBoolean(dp.hotStandby, 'spec.defaultPod.hotStandby');
   return {
-    value: { ...(ref.value ? { templateRef: ref.value } : {}), ...(message.value !== undefined ? { message: message.value } : {}) },
-    problems: [...ref.problems, ...message.problems],
+    value: { ...(ref.value ? { templateRef: ref.value } : {}), ...(message.value !== undefined ? { message: message.value } : {}), ...(hotStandby.value ? { hotStandby: true } : {}) },
+    problems: [...ref.problems, ...message.problems, ...hotStandby.problems],
   };
+}
+
+function pageMessage(msg: unknown): Checked<string | undefined> {
+  if (msg === undefined || msg === null) return { value: undefined, problems: [] };
+  if (typeof msg === 'string' && [...msg].length <= MESSAGE_MAX) return { value: msg, problems: [] };
+  return { value: undefined, problems: [`spec.defaultPod.message must be a string of at most ${MESSAGE_MAX} characters`] };
+}
+
+function optionalBoolean(v: unknown, field: string): Checked<boolean | undefined> {
+  if (v === undefined || v === null) return { value: undefined, problems: [] };
+  return typeof v === 'boolean' ? { value: v, problems: [] } : { value: undefined, problems: [`${field} must be true or false`] };
 }
 
 function templateRef(ref: unknown): Checked<TemplateRef | undefined> {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { critCovers, defaultPodName, hasOwnershipMarks, isConsidered, isRealPod, selectorMatches } from './rules.ts';
+import { critCovers, defaultPodName, hasOwnershipMarks, isConsidered, isDefaultPodName, isRealPod, selectorMatches, standbyGenerateName } from './rules.ts';
 import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
 
 describe('defaultPodName', () => {
@@ -16,6 +16,22 @@ describe('defaultPodName', () => {
     expect(out).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
     expect(defaultPodName('service-watcher', name)).toBe(out);
     expect(defaultPodName('service-watcher', `${name.slice(0, -1)}z`)).not.toBe(out);
+  });
+});
+
+describe('standbyGenerateName', () => {
+  it.each([['frontend'], ['a'.repeat(63)], [`${'c'.repeat(45)}-${'d'.repeat(10)}`]])('for %s: a 63-character DNS label once the API server adds 5 characters', (name) => {
+    const base = standbyGenerateName('service-watcher', name);
+    const full = `${base}x7k2q`;
+    expect(full.length).toBeLessThanOrEqual(63);
+    expect(full).toMatch(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    // A promoted warm pod is a default pod of that Service, under its name.
+    expect(isDefaultPodName(full, 'service-watcher', name)).toBe(true);
+    expect(isDefaultPodName(`${base}x7k2qq`, 'service-watcher', name)).toBe(false);
+  });
+  it('gives a warm pod\'s name to no other Service', () => {
+    expect(standbyGenerateName('service-watcher', 'frontend')).toBe('service-watcher-frontend-standby-');
+    expect(isDefaultPodName('service-watcher-frontend-standby-x7k2q', 'service-watcher', 'frontend-standby')).toBe(false);
   });
 });
 

@@ -7,6 +7,8 @@ export const OWNER_ANNOTATION_VALUE = 'owned';
 export const MANAGED_BY_LABEL = 'app.kubernetes.io/managed-by';
 export const MANAGED_BY_VALUE = 'critsvc';
 export const SERVICE_LABEL = 'critsvc.mycrd.com/service';
+/** On a warm pod of ours (hot standby): it waits outside the Service's selector; promotion removes it. */
+export const STANDBY_LABEL = 'critsvc.mycrd.com/standby';
 
 /** Both marks are needed: a pod that copies one of them is still somebody else's. */
 export function hasOwnershipMarks(labels: Labels, annotations: Labels): boolean {
@@ -23,6 +25,9 @@ export function selectorConflict(svc: Pick<ServiceInfo, 'name' | 'selector'>): {
   if (managedBy !== undefined && managedBy !== MANAGED_BY_VALUE) return { label: MANAGED_BY_LABEL, wanted: managedBy, ours: MANAGED_BY_VALUE };
   const service = svc.selector[SERVICE_LABEL];
   if (service !== undefined && service !== svc.name) return { label: SERVICE_LABEL, wanted: service, ours: svc.name };
+  // Default pods never carry it (it makes a warm pod of ours): a pod with it would be taken for one.
+  const standby = svc.selector[STANDBY_LABEL];
+  if (standby !== undefined) return { label: STANDBY_LABEL, wanted: standby, ours: '(absent)' };
   return undefined;
 }
 
@@ -75,6 +80,31 @@ export function defaultPodName(prefix: string, service: string): string {
   const head = full.slice(0, 63 - hash.length - 1).replace(/[-.]+$/, '');
   return `${head}-${hash}`;
 }
+
+/** Room left for the API server's 5 random characters after generateName: the names stay DNS labels (63). */
+const STANDBY_BASE_MAX = 63 - 5 - '-standby-'.length;
+
+/**
+ * The generateName of a Service's warm pods: `<default pod name>-standby-` (the default pod's name
+ * cut to fit, so that the pod's name stays a 63-character label). Each is named anew: a promoted
+ * one keeps its name as the Service's default pod, and the next one waits behind it.
+ */
+export function standbyGenerateName(prefix: string, service: string): string {
+  return `${defaultPodName(prefix, service).slice(0, STANDBY_BASE_MAX).replace(/[-.]+$/, '')}-standby-`;
+}
+
+/** A name critsvc gives a Service's default pod: the default name, or that of a warm pod it promoted. */
+export function isDefaultPodName(name: string, prefix: string, service: string): boolean {
+  return name === defaultPodName(prefix, service) || isStandbyName(name, prefix, service);
+}
+
+export function isStandbyName(name: string, prefix: string, service: string): boolean {
+  const base = standbyGenerateName(prefix, service);
+  return name.length === base.length + 5 && name.startsWith(base);
+}
+
+/** Whether any CriticalService covering a Service asks for a warm pod. */
+export const wantsStandby = (covering: readonly CritInfo[]): boolean => covering.some((c) => c.hotStandby === true);
 
 /**
  * Every covering CriticalService, by name, exactly one of them the controller: the current one

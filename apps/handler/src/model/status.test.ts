@@ -38,7 +38,7 @@ describe('CriticalService status', () => {
     const s = computeStatus({
       crit: gold, services: [goldSvc('a'), goldSvc('b')], watched: ['ns'], readyOnly: true,
       podsIn: (ns) => { read.push(ns); return [realPod('a')]; },
-      decided: (key) => (key === 'ns/b' ? { lame: true, defaults: ['ns/service-watcher-b'] } : undefined),
+      decided: (key) => (key === 'ns/b' ? { lame: true, defaults: ['ns/service-watcher-b'], standbys: [] } : undefined),
     });
     expect({ lame: s.lameServices, defaults: s.defaultPods, reads: read.length }).toEqual({ lame: ['ns/b'], defaults: ['ns/service-watcher-b'], reads: 1 });
   });

@@ -28,6 +28,9 @@ export interface CritStatus {
   defaultPodCount: number;
   lameServices: string[];
   defaultPods: string[];
+  /** Hot standby: warm pods waiting outside their Service's selector. */
+  standbyPodCount: number;
+  standbyPods: string[];
   blockedCount: number;
   blockedServices: ({ service: string } & Blocked)[];
   unwatchedNamespace?: string;
@@ -57,13 +60,15 @@ export interface ServiceVerdict {
   lame: boolean;
   /** Keys of the Service's default pods (not terminating). */
   defaults: readonly string[];
+  /** Keys of its warm pods (hot standby), not terminating. */
+  standbys: readonly string[];
 }
 
 /** The same verdict, read from the pods: for a Service no decision has looked at yet. */
 function verdictFromPods(svc: ServiceInfo, input: StatusInput): ServiceVerdict {
   const pods = [...input.podsIn(svc.namespace)];
-  const defaults = pods.filter((p) => p.owned && p.forService === svc.name && !p.terminating).map((p) => p.key);
-  return { lame: !hasRealPod(svc, pods, input.readyOnly), defaults };
+  const ours = pods.filter((p) => p.owned && p.forService === svc.name && !p.terminating);
+  return { lame: !hasRealPod(svc, pods, input.readyOnly), defaults: ours.filter((p) => !p.standby).map((p) => p.key), standbys: ours.filter((p) => p.standby).map((p) => p.key) };
 }
 
 function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Condition {
@@ -82,6 +87,8 @@ export function computeStatus(input: StatusInput): CritStatus {
     defaultPodCount: tally.defaults.length,
     lameServices: tally.lame.slice(0, STATUS_LIST_CAP),
     defaultPods: tally.defaults.slice(0, STATUS_LIST_CAP),
+    standbyPodCount: tally.standbys.length,
+    standbyPods: tally.standbys.slice(0, STATUS_LIST_CAP),
     blockedCount: tally.blocked.length,
     blockedServices: tally.blocked.slice(0, STATUS_LIST_CAP),
     ...(unwatched ? { unwatchedNamespace: unwatched } : {}),
@@ -95,6 +102,7 @@ interface Tally {
   unbacked: number;
   lame: string[];
   defaults: string[];
+  standbys: string[];
   blocked: ({ service: string } & Blocked)[];
 }
 
@@ -102,6 +110,7 @@ function tallyServices(input: StatusInput): Tally {
   const { crit } = input;
   const lame: string[] = [];
   const defaults: string[] = [];
+  const standbys: string[] = [];
   const blocked: ({ service: string } & Blocked)[] = [];
   let covered = 0;
   let unbacked = 0;
@@ -110,6 +119,7 @@ function tallyServices(input: StatusInput): Tally {
     covered++;
     const verdict = input.decided?.(svc.key) ?? verdictFromPods(svc, input);
     defaults.push(...verdict.defaults);
+    standbys.push(...verdict.standbys);
     if (verdict.lame) {
       lame.push(svc.key);
       if (verdict.defaults.length > 0) continue;
@@ -121,8 +131,9 @@ function tallyServices(input: StatusInput): Tally {
   // Sorted: the writer skips a status whose JSON equals the last one written, so iteration order must not show.
   lame.sort();
   defaults.sort();
+  standbys.sort();
   blocked.sort((a, b) => a.service.localeCompare(b.service));
-  return { covered, unbacked, lame, defaults, blocked };
+  return { covered, unbacked, lame, defaults, standbys, blocked };
 }
 
 interface NamespaceProblem {

@@ -81,7 +81,7 @@ describe('Store', () => {
     const base: PodInfo = pod('a', { role: 'frontend' }, { owned: true, forService: 'web', owners: [{ name: 'c', uid: 'cu', controller: true }], hasIP: true });
     const other: Record<string, unknown> = {
       uid: 'other', labels: { role: 'x' }, owned: false, legacy: true, forService: 'api', owners: [{ name: 'c', uid: 'cu', controller: false }],
-      terminating: true, phase: 'Failed', ready: !base.ready, hasIP: false,
+      terminating: true, phase: 'Failed', ready: !base.ready, hasIP: false, standby: true,
     };
     const identity = new Set(['key', 'namespace', 'name', 'resourceVersion']);
     for (const field of Object.keys(base).filter((f) => !identity.has(f))) {

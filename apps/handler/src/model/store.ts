@@ -327,7 +327,7 @@ export class Store {
 
 /** Everything about a pod that decisions, expectations and status read, compared (not its resourceVersion). */
 export function samePodForDecisions(a: PodInfo, b: PodInfo): boolean {
-  return a.uid === b.uid && a.owned === b.owned && a.legacy === b.legacy && a.forService === b.forService
+  return a.uid === b.uid && a.owned === b.owned && a.standby === b.standby && a.legacy === b.legacy && a.forService === b.forService
     && a.terminating === b.terminating && a.phase === b.phase && a.ready === b.ready && a.hasIP === b.hasIP
     && sameLabels(a.labels, b.labels) && sameOwners(a.owners, b.owners);
 }

@@ -42,6 +42,8 @@ export interface PodInfo {
   legacy: boolean;
   /** For an owned pod: the Service it stands in for. */
   forService?: string;
+  /** An owned pod kept warm outside the Service's selector (hot standby), not a default pod yet. */
+  standby: boolean;
   /** For an owned pod: the CriticalServices among its ownerReferences; other owners are kept as they are. */
   owners?: OwnerRef[];
   terminating: boolean;
@@ -74,6 +76,19 @@ export interface CritInfo {
   templateRef?: TemplateRef;
   /** spec.defaultPod.message: handed to the default pod (the maintenance page shows it). */
   message?: string;
+  /** spec.defaultPod.hotStandby: a warm pod waits outside the Service's selector and is relabelled into it on lameness. */
+  hotStandby?: boolean;
   /** Non-empty when the stored object makes no sense; such a CriticalService covers nothing. */
   problems: string[];
+}
+
+/** A Service's own actions sent and not yet seen back on the watch. */
+export interface InFlight {
+  creating: boolean;
+  /** uids of pods being deleted. */
+  deleting: ReadonlySet<string>;
+  /** A warm pod (hot standby) asked for. */
+  creatingStandby: boolean;
+  /** uids of warm pods relabelled into their Service: its default pod already. */
+  promoting: ReadonlySet<string>;
 }

@@ -14,7 +14,7 @@ import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, DEPLOY_MEMORY_MIB, IMAGE_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
-import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart } from './lib/report.ts';
+import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart, type StandbyResult } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -35,7 +35,10 @@ const CHURN_IN_FLIGHT = Number(ENV.BENCH_CHURN_IN_FLIGHT ?? 48);
 /** The pipeline's healthy hold-off in the bench (default 5 s): short, so that trials follow each other quickly. */
 const HEALTHY_GRACE = ENV.BENCH_HEALTHY_GRACE_SECONDS ?? '1';
 /** Which parts run (a quick look at failover: BENCH_PARTS=idle). */
-const PARTS = new Set((ENV.BENCH_PARTS ?? 'idle,scale').split(',').map((x) => x.trim()));
+const PARTS = new Set((ENV.BENCH_PARTS ?? 'idle,standby,scale').split(',').map((x) => x.trim()));
+/** Hot standby vs cold: trials of each, and how long kwok takes to start a default pod (a realistic start). */
+const STANDBY_TRIALS = Number(ENV.BENCH_STANDBY_TRIALS ?? 20);
+const START_DELAY = ENV.BENCH_START_DELAY ?? '2s';
 /** Pipelines started and not stopped yet: a failing run must not leave them behind. */
 const running = new Set<Supervisor>();
 const SERVICE_LABEL = 'critsvc.mycrd.com/service';
@@ -193,6 +196,49 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
   m.ratioP50 = m.critsvcP50 / m.floorP50;
   m.ratioP99 = m.critsvcP99 / m.floorP99;
   return { rounds, median: m };
+}
+
+/**
+ * Outage window with default pods that take START_DELAY to start (kwok's stage delay, from the
+ * template's pod annotation): cold (created on lameness) and hot (spec.defaultPod.hotStandby: a
+ * warm pod promoted), one Service, same pipeline, alternating runs.
+ */
+async function standby(ctx: Ctx): Promise<StandbyResult> {
+  const nsS = 'bench-standby';
+  await ns(ctx, nsS);
+  await ctx.api.must('POST', `/api/v1/namespaces/${nsS}/podtemplates`, { metadata: { name: 'slow-page' }, template: {
+    metadata: { annotations: { 'critsvc.test/start-delay': START_DELAY } },
+    spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'page', image: 'nginx:1.27-alpine', ports: [{ containerPort: 80 }] }] },
+  } });
+  await ctx.api.must('POST', `/api/v1/namespaces/${nsS}/services`, { metadata: { name: 'web', labels: { role: 'standby' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
+  const p = await startPipeline(ctx, nsS, 'bench-standby');
+  await waitUntil('pipeline ready', async () => (await Promise.all(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
+  const crit = (hotStandby: boolean): object => ({ apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: 'bench-standby' },
+    spec: { namespace: nsS, matchLabels: [{ key: 'role', value: 'standby' }], defaultPod: { templateRef: { namespace: nsS, name: 'slow-page' }, hotStandby } } });
+  await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', crit(false));
+  try {
+    const runs: StandbyResult['runs'] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const run: Partial<StandbyResult['runs'][number]> = {};
+      for (const hot of [false, true]) {
+        await ctx.api.must('PATCH', '/apis/mycrd.com/v1/criticalservices/bench-standby', { spec: { defaultPod: { hotStandby: hot } } }, 'application/merge-patch+json');
+        log(`standby round ${round}: ${hot ? 'hot' : 'cold'}, ${STANDBY_TRIALS} outage-window trials (default pods start in ${START_DELAY})`);
+        const o = await outage(ctx, nsS, 'web', STANDBY_TRIALS, 60_000, hot);
+        log(`standby round ${round}: ${hot ? 'hot' : 'cold'} outage window p50 ${ms(o.window.p50)} p99 ${ms(o.window.p99)}, hand-back gap max ${ms(o.gapMaxMs)}`);
+        run[hot ? 'hot' : 'cold'] = o;
+        // outage() leaves its last real pod; the next run starts with a pod of its own (its first wait sees the stand-in go).
+        await ctx.api.call('DELETE', `/api/v1/namespaces/${nsS}/pods/web-ep-${STANDBY_TRIALS}`);
+      }
+      runs.push(run as StandbyResult['runs'][number]);
+    }
+    return { startDelay: START_DELAY, runs, median: {
+      coldP50: median(runs.map((r) => r.cold.window.p50)), coldP99: median(runs.map((r) => r.cold.window.p99)),
+      hotP50: median(runs.map((r) => r.hot.window.p50)), hotP99: median(runs.map((r) => r.hot.window.p99)),
+    } };
+  } finally {
+    await p.sup.stop();
+    await ctx.api.call('DELETE', '/apis/mycrd.com/v1/criticalservices/bench-standby');
+  }
 }
 
 async function populate(ctx: Ctx): Promise<{ seconds: number; services: number; critical: number; pods: number }> {
@@ -412,6 +458,7 @@ async function main(): Promise<void> {
   log(`machine: ${machine.cores} cores, ${machine.memoryGiB} GiB`);
 
   const idleResult = PARTS.has('idle') ? await idle(ctx) : undefined;
+  const standbyResult = PARTS.has('standby') && state.mode !== 'bare' ? await standby(ctx) : undefined;
   let pop: Awaited<ReturnType<typeof populate>> | undefined;
   const starts: ScaleStart[] = [];
   const churns: ChurnResult[] = [];
@@ -432,7 +479,7 @@ async function main(): Promise<void> {
   const curveSteps = PARTS.has('curve') ? await curve(ctx) : [];
   ctx.api.close();
   const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? (ENV.BENCH_CGROUPS === '0' ? DEFAULT_NODE_OPTIONS : `${IMAGE_NODE_OPTIONS}, each process in a memory cgroup with deploy/'s limit (${Object.entries(DEPLOY_MEMORY_MIB).filter(([a]) => a !== 'dashboard').map(([a, m]) => `${a} ${m} MiB`).join(', ')})`);
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions }, idle: idleResult, population: pop, starts, churns, curve: curveSteps };
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);

@@ -16,6 +16,13 @@ export interface IdleResult {
   median: { critsvcP50: number; critsvcP95: number; critsvcP99: number; floorP50: number; floorP95: number; floorP99: number; floorClientNodeP50: number; floorClientNodeP95: number; floorClientNodeP99: number; recoveryP50: number; recoveryP99: number; ratioP50: number; ratioP99: number; outageP50: number; outageP99: number; gapMaxMs: number };
 }
 
+/** Outage window cold (default pod created on lameness) vs hot (a warm pod promoted), default pods taking startDelay to start. */
+export interface StandbyResult {
+  startDelay: string;
+  runs: { cold: OutageResult; hot: OutageResult }[];
+  median: { coldP50: number; coldP99: number; hotP50: number; hotP99: number };
+}
+
 export interface ScaleStart {
   /** Processes that died and were restarted (an OOM kill under the memory limit among them). */
   restarts?: Record<string, number>;
@@ -66,6 +73,7 @@ export interface ReportInput {
   machine: { cores: number; cpu: string; memoryGiB: number };
   versions: Record<string, string>;
   idle: IdleResult | undefined;
+  standby?: StandbyResult | undefined;
   population: Population | undefined;
   starts: ScaleStart[];
   churns: ChurnResult[];
@@ -245,15 +253,34 @@ function earlierSection(r: ReportInput): string[] {
   ];
 }
 
+function standbySection(sb: StandbyResult): string[] {
+  const row = (what: string, pick: (x: { cold: OutageResult; hot: OutageResult }) => OutageResult): string =>
+    `| ${what} | ${sb.runs.map((x) => `${ms(pick(x).window.p50)} / ${ms(pick(x).window.p99)}`).join(' | ')} | ${sb.runs.map((x) => ms(pick(x).gapMaxMs)).join(', ')} |`;
+  return [
+    '## Hot standby: outage window cold vs hot',
+    '',
+    `Default pods take ${sb.startDelay} to start (kwok's pod-ready stage delay, set by the template's pod annotation \`critsvc.test/start-delay\`); real pods start at once. Same Service, same pipeline, the CriticalService's \`spec.defaultPod.hotStandby\` off then on. Outage window as at idle: the last real pod's endpoint gone → a stand-in's endpoint ready (EndpointSlices). Cold: the default pod is created on lameness, then scheduled and started. Hot: the warm pod, Ready in advance outside the selector, is relabelled into the Service (one PATCH); each trial starts once a new warm pod is Ready. ${sb.runs[0]?.cold.window.n ?? 0} trials per mode per run.`,
+    '',
+    `| mode | ${sb.runs.map((_, i) => `run ${i + 1} p50 / p99`).join(' | ')} | hand-back gap max |`,
+    `|---|${sb.runs.map(() => '---|').join('')}---|`,
+    row('cold (create on lameness)', (x) => x.cold),
+    row('hot standby (promote)', (x) => x.hot),
+    '',
+    `Median over runs: cold p50 ${ms(sb.median.coldP50)}, p99 ${ms(sb.median.coldP99)}; hot p50 ${ms(sb.median.hotP50)}, p99 ${ms(sb.median.hotP99)}.`,
+    '',
+  ];
+}
+
 export function report(r: ReportInput): string {
   return [
     `# critsvc benchmark — ${r.date.slice(0, 10)}`,
     '',
     `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB. Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
     `Everything ran on this one machine: ${r.clusterMode === 'bare' ? 'etcd and kube-apiserver alone (a bare control plane: the load generator sets the pods\' status)' : 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok'}, redis-server, the four critsvc processes, the load generator and the measuring watches.`,
-    `Each figure is the median over ${Math.max(r.idle?.rounds.length ?? 0, r.starts.length, 1)} runs (rounds); the per-run values are in the JSON next to this file. critsvc processes ran with NODE_OPTIONS=\`${r.nodeOptions}\`.`,
+    `Each figure is the median over ${Math.max(r.idle?.rounds.length ?? 0, r.standby?.runs.length ?? 0, r.starts.length, 1)} runs (rounds); the per-run values are in the JSON next to this file. critsvc processes ran with NODE_OPTIONS=\`${r.nodeOptions}\`.`,
     '',
     ...(r.idle ? idleSection(r, r.idle) : []),
+    ...(r.standby ? standbySection(r.standby) : []),
     ...(r.population ? scaleSection(r, r.population) : []),
     ...(r.churns.length ? churnSection(r) : []),
     ...(r.curve.length ? curveSection(r) : []),

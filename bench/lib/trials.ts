@@ -82,34 +82,58 @@ export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: n
  * once) → the default pod's endpoint is ready. Hand-back gap: time without any ready endpoint
  * while a new real pod takes over and the default pod leaves (the goal is 0).
  */
-export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: number, timeoutMs = 30_000): Promise<OutageResult> {
+/**
+ * Outage-window trials. hot: the Service's CriticalService asks for hot standby, so the stand-in is
+ * a warm pod promoted (named service-watcher-<svc>-standby-…), and each trial starts once a new
+ * warm pod is Ready again.
+ */
+export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: number, timeoutMs = 30_000, hot = false): Promise<OutageResult> {
   const ep = await EndpointWatch.start(ctx.kc, namespace, svc, () => performance.now());
   ep.timeoutMs = timeoutMs;
   const base = `/api/v1/namespaces/${namespace}/pods`;
-  const stand = `service-watcher-${svc}`;
+  // The default pod, or a warm pod promoted: warm pods are outside the selector, never endpoints before.
+  const isStandIn = (name: string): boolean => name.startsWith(`service-watcher-${svc}`);
   const windows: number[] = [];
   const gaps: number[] = [];
   try {
     let real = `${svc}-ep-0`;
     await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
     await ep.until((c) => c.ready.join() === real);
+    await waitUntil('no stand-in left (hot: a warm pod Ready)', async () => settled(await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`), hot), 30_000, 50);
     for (let i = 1; i <= n; i++) {
       // Under load the EndpointSlice controller may publish "real gone, default pod ready" in one
       // update: clients then never saw zero endpoints, and the window is 0.
       const lost = ep.until((c) => !c.ready.includes(real));
-      const back = ep.until((c) => c.ready.includes(stand));
+      const back = ep.until((c) => c.ready.some(isStandIn));
       const [l, b] = await Promise.all([lost, back, ctx.api.must('DELETE', `${base}/${real}`)]);
       windows.push(Math.max(0, b.at - l.at));
       const next = `${svc}-ep-${i}`;
       const t0 = performance.now();
       const [handed] = await Promise.all([ep.until((c) => c.ready.join() === next), ctx.api.must('POST', base, kwokPodBody(next, { app: svc }))]);
       gaps.push(ep.zeroMs(t0, handed.at));
-      // The next default pod reuses the name: wait until this one is gone.
-      await waitUntil('the default pod gone', async () => (await ctx.api.call('GET', `${base}/${stand}`)).status === 404, 30_000, 50);
+      // The next default pod reuses the name: wait until this one is gone (and, hot, a warm pod is Ready again).
+      await waitUntil('the stand-in gone', async () => settled(await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`), hot), 30_000, 50);
       real = next;
     }
   } finally {
     ep.stop();
   }
   return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length };
+}
+
+const SERVICE_LABEL = 'critsvc.mycrd.com/service';
+const STANDBY_LABEL = 'critsvc.mycrd.com/standby';
+
+interface ListedPod {
+  metadata?: { labels?: Record<string, string>; deletionTimestamp?: string };
+  status?: { conditions?: { type: string; status: string }[] };
+}
+
+/** No default pod of the Service left, terminating or not; hot: one warm pod, Ready. */
+function settled(res: { status: number; body: unknown }, hot: boolean): boolean {
+  const items = ((res.body as { items?: ListedPod[] }).items ?? []);
+  const warm = items.filter((p) => p.metadata?.labels?.[STANDBY_LABEL] === 'true');
+  if (warm.length !== items.length) return false;
+  if (!hot) return true;
+  return warm.some((p) => !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
 }

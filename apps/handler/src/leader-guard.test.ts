@@ -6,7 +6,7 @@ import { leaderOnly, NotLeader } from './leader-guard.ts';
 function recording(): { kube: KubeActions; calls: string[] } {
   const calls: string[] = [];
   const record = (op: string) => async () => { calls.push(op); return undefined as never; };
-  const kube = Object.fromEntries(['createPod', 'deletePod', 'patchPodOwners', 'readPod', 'readService', 'listPods', 'readCriticalService', 'recordEvent', 'patchCritStatus']
+  const kube = Object.fromEntries(['createPod', 'deletePod', 'patchPodOwners', 'promotePod', 'readPod', 'readService', 'listPods', 'readCriticalService', 'recordEvent', 'patchCritStatus']
     .map((op) => [op, record(op)])) as unknown as KubeActions;
   return { kube, calls };
 }
@@ -16,6 +16,7 @@ describe('leaderOnly', () => {
     ['createPod', (k) => k.createPod({})],
     ['deletePod', (k) => k.deletePod({ namespace: 'n', name: 'p', uid: 'u', service: 's' })],
     ['patchPodOwners', (k) => k.patchPodOwners({ namespace: 'n', name: 'p', uid: 'u', service: 's' }, [], [])],
+    ['promotePod', (k) => k.promotePod({ namespace: 'n', name: 'p', uid: 'u', service: 's' }, { app: 'web' })],
     ['recordEvent', (k) => k.recordEvent({ namespace: 'n', name: 's', uid: 'u' }, 'Normal', 'R', 'm')],
     ['patchCritStatus', (k) => k.patchCritStatus('c', {})],
   ];

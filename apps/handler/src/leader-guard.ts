@@ -22,6 +22,7 @@ export function leaderOnly(kube: KubeActions, mayAct: () => boolean): KubeAction
     async createPod(pod) { check('createPod'); return kube.createPod(pod); },
     async deletePod(pod, force) { check('deletePod'); return kube.deletePod(pod, force); },
     async patchPodOwners(pod, owners, stale) { check('patchPodOwners'); return kube.patchPodOwners(pod, owners, stale); },
+    async promotePod(pod, selector) { check('promotePod'); return kube.promotePod(pod, selector); },
     async recordEvent(svc, type, reason, message) { check('recordEvent'); return kube.recordEvent(svc, type, reason, message); },
     async patchCritStatus(name, status) { check('patchCritStatus'); return kube.patchCritStatus(name, status); },
   };

@@ -28,7 +28,8 @@ COPY scripts/build.ts scripts/
 COPY scripts/run/build.ts scripts/run/
 COPY apps /app/apps
 COPY packages /app/packages
-RUN pnpm build
+# tsc -b's record of what it built (dist/.tsbuildinfo) is no use at run time.
+RUN pnpm build && rm apps/*/dist/.tsbuildinfo packages/shared/dist/.tsbuildinfo
 
 # The final stage is Debian slim plus the Node binary alone: no npm, npx, corepack or yarn (nothing
 # is installed at run time) and no C headers, ~80 MB less than the node image.

@@ -55,10 +55,10 @@ export default defineConfig(
     },
   },
   {
-    // What the watchers load: client-node's own modules, never its index, which loads the whole
+    // What the processes load: client-node's own modules, never its index, which loads the whole
     // generated API (~45 MB per process; packages/shared/src/narrow-client-node.ts). Types are free.
-    files: ['packages/shared/src/**/*.ts', 'apps/watcher-*/src/**/*.ts'],
-    ignores: ['**/*.test.ts'],
+    files: ['packages/shared/src/**/*.ts', 'apps/watcher-*/src/**/*.ts', 'apps/handler/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'apps/handler/src/model/**'],
     rules: {
       '@typescript-eslint/no-restricted-imports': ['error', {
         paths: [{ name: '@kubernetes/client-node', allowTypeImports: true, message: 'Import from @kubernetes/client-node/dist/<module>.js: the index loads every generated model and API (narrow-client-node.ts).' }],

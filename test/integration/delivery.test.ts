@@ -165,14 +165,20 @@ describe('README', () => {
 
 /**
  * Preloaded into a process (NODE_OPTIONS=--import): at exit, writes which TypeScript modules it
- * loaded and whether Node's type stripper (amaro) was loaded, to the file PROBE_OUT names.
+ * loaded, whether Node's type stripper (amaro) was loaded, and which of client-node's modules that
+ * load its whole generated API (~30 MB), to the file PROBE_OUT names.
  */
 const PROBE = `
 import { registerHooks } from 'node:module';
 import { writeFileSync } from 'node:fs';
 const ts = [];
-registerHooks({ load(url, context, next) { if (/\\.[cm]?ts$/.test(url)) ts.push(url); return next(url, context); } });
-process.on('exit', () => writeFileSync(process.env.PROBE_OUT, JSON.stringify({ ts, amaro: process.moduleLoadList.some((m) => m.includes('amaro')) })));
+const generated = [];
+registerHooks({ load(url, context, next) {
+  if (/\\.[cm]?ts$/.test(url)) ts.push(url);
+  if (/client-node\\/dist\\/(index|api|gen\\/index|gen\\/models\\/all)\\.js$/.test(url)) generated.push(url.replace(/.*client-node\\//, ''));
+  return next(url, context);
+} });
+process.on('exit', () => writeFileSync(process.env.PROBE_OUT, JSON.stringify({ ts, amaro: process.moduleLoadList.some((m) => m.includes('amaro')), generated })));
 `;
 
 describe('the container command outside a container', () => {
@@ -186,7 +192,7 @@ describe('the container command outside a container', () => {
     await ensureCrd(kube());
     return () => rmSync(probeDir, { recursive: true, force: true });
   }, 120_000);
-  it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready, running plain JavaScript (no type stripper loaded)', async (proc) => {
+  it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready, running plain JavaScript (no type stripper loaded) without client-node\'s generated API', async (proc) => {
     const probeOut = join(probeDir, `${proc}.json`);
     const child = spawn(join(root, 'docker/entrypoint.sh'), [proc], {
       env: { PATH: process.env.PATH ?? '', KUBECONFIG: inject('kubeconfig'), REDIS_URL: inject('redisUrl'), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NAMESPACES: 'default', QUEUE_NAME: `entrypoint-${proc}`,
@@ -203,7 +209,7 @@ describe('the container command outside a container', () => {
       child.kill('SIGTERM');
     }
     await exited;
-    expect(JSON.parse(readFileSync(probeOut, 'utf8'))).toEqual({ ts: [], amaro: false });
+    expect(JSON.parse(readFileSync(probeOut, 'utf8'))).toEqual({ ts: [], amaro: false, generated: [] });
   });
 
   it('exits 1 with one line per bad variable', () => {

@@ -146,7 +146,7 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
  * builds and reads as plain JSON anyway. A refusal throws client-node's ApiException (code, body),
  * as the typed calls do.
  */
-export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string,
+export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string,
   opts: { body?: unknown; query?: Record<string, string>; contentType?: string } = {}): Promise<{ status: number; body: unknown }> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');

@@ -1,10 +1,11 @@
 // client-node's KubeConfig without its generated API. `@kubernetes/client-node`'s index, and its
 // config.js alone (for two names: createConfiguration, ServerConfiguration), load every generated
 // model and API class: ~45 MB of RSS per process (2.0.1, measured: config.js 122-127 MB with them,
-// 79 MB without). A watcher needs none of them: KubeConfig and its auth, Watch, ApiException.
-// This resolve hook gives config.js a module that exports just those two names from client-node's
-// own files; everything else, auth included, is client-node's code as shipped. It must run before
-// client-node is loaded (main.ts registers it, then imports the rest dynamically). Should a later
+// 79 MB without). No process needs them: the watchers use KubeConfig and its auth, Watch and
+// ApiException; the handler too, and sends its few writes as plain JSON (requestJson). This resolve
+// hook gives config.js a module that exports just those two names from client-node's own files;
+// everything else, auth included, is client-node's code as shipped. It must run before client-node
+// is loaded (each main.ts registers it, then imports the rest dynamically). Should a later
 // config.js import more from './gen/index.js', linking fails at start-up (and in its test), loudly.
 import { registerHooks } from 'node:module';
 

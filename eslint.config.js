@@ -55,6 +55,17 @@ export default defineConfig(
     },
   },
   {
+    // What the processes load: client-node's own modules, never its index, which loads the whole
+    // generated API (~45 MB per process; packages/shared/src/narrow-client-node.ts). Types are free.
+    files: ['packages/shared/src/**/*.ts', 'apps/watcher-*/src/**/*.ts', 'apps/handler/src/**/*.ts'],
+    ignores: ['**/*.test.ts', 'apps/handler/src/model/**'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: '@kubernetes/client-node', allowTypeImports: true, message: 'Import from @kubernetes/client-node/dist/<module>.js: the index loads every generated model and API (narrow-client-node.ts).' }],
+      }],
+    },
+  },
+  {
     // Entry points hand process.env to the config loader; scripts and tests run outside the product.
     files: ['apps/*/src/main.ts', 'packages/shared/src/config.ts', 'scripts/**', 'test/**', 'bench/**', '**/*.test.ts'],
     rules: { 'no-restricted-properties': 'off' },

@@ -12,6 +12,7 @@ import { clusterDown, readState, type ClusterState } from '../scripts/cluster/st
 import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, DEPLOY_MEMORY_MIB, IMAGE_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
+import { abortOnFailure } from './lib/abort.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
 import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart, type StandbyResult } from './lib/report.ts';
@@ -492,9 +493,6 @@ async function main(): Promise<void> {
 }
 
 
-main().catch(async (err: unknown) => {
-  console.error(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}`);
-  for (const sup of running) await sup.stop().catch(() => undefined);
-  await clusterDown(clusterDir).catch(() => undefined);
-  process.exit(1);
-});
+// A failure, or a stray rejected promise, stops every pipeline started and the bench cluster.
+const abort = abortOnFailure({ running, cleanup: () => clusterDown(clusterDir), log: (line) => console.error(line) });
+main().catch(abort);

@@ -2,8 +2,8 @@
 // (as Kubernetes would) and stops them all cleanly on Ctrl-C.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { build, distArgs } from './build.ts';
 
 /**
  * The image's heap setting: the old generation gets half of the container's memory limit (Node 24
@@ -62,6 +62,8 @@ export interface SupervisorOptions {
   memoryLimitMib?: (app: App) => number;
   /** Raw JSON logs instead of the readable form. */
   json?: boolean;
+  /** Bring dist/ up to date before the first start (default true; scripts/run/build.ts). */
+  build?: boolean;
   out?: (line: string) => void;
 }
 
@@ -95,7 +97,9 @@ export class Supervisor {
     this.listeners.push(fn);
   }
 
+  /** Runs the built JavaScript (brought up to date first), not the sources: no type stripper loaded. */
   start(): void {
+    if (this.o.build !== false) build(this.o.root);
     for (const app of this.o.apps ?? APPS) this.spawn(app);
   }
 
@@ -104,7 +108,7 @@ export class Supervisor {
     const cgroup = limit === undefined ? undefined : memoryCgroup(`${app}-${process.pid}`, limit);
     if (cgroup) this.cgroups.set(app, cgroup);
     const env = { NODE_OPTIONS: cgroup ? IMAGE_NODE_OPTIONS : localNodeOptions(app), ...this.o.env, ...this.o.envFor?.(app) };
-    const argv = [process.execPath, join(this.o.root, 'apps', app, 'src', 'main.ts')];
+    const argv = [process.execPath, ...distArgs(this.o.root, app)];
     // In its cgroup before Node starts: V8 sizes the heap at start-up.
     const [cmd, ...args] = cgroup ? ['/bin/sh', '-c', `echo $$ > '${cgroup.procs}' && exec "$0" "$@"`, ...argv] : argv;
     const child = spawn(cmd ?? process.execPath, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,7 +1,8 @@
 // What can be checked of the image and compose file without a Docker engine: lint, schema,
 // consistency with the workspace, and the container's own commands run outside a container.
 import { spawn, spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2019 } from 'ajv/dist/2019.js';
@@ -9,6 +10,7 @@ import { validate, ValidationSeverity } from 'dockerfile-utils';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { describeEnv } from '../../packages/shared/src/config.ts';
+import { build } from '../../scripts/run/build.ts';
 import { kube } from '../support/kube.ts';
 import { ensureCrd } from '../support/pipeline.ts';
 import { eventually } from '../support/wait.ts';
@@ -29,7 +31,7 @@ describe('Dockerfile', () => {
     expect(dockerfile).toContain(`ARG NODE_VERSION=${nodeVersion}`);
     expect(dockerfile).toContain(`pnpm@${pkg.packageManager.split('@')[1]}`);
     expect(dockerfile).toMatch(/^USER 1000:1000$/m);
-    expect(dockerfile.match(/^FROM /gm)?.length).toBe(2); // multi-stage
+    expect(dockerfile.match(/^FROM /gm)?.length).toBe(3); // multi-stage: production deps, build, final
   });
   it('copies every workspace package manifest before installing', () => {
     for (const app of apps) expect(dockerfile).toContain(`COPY apps/${app}/package.json apps/${app}/`);
@@ -161,23 +163,53 @@ describe('README', () => {
   });
 });
 
+/**
+ * Preloaded into a process (NODE_OPTIONS=--import): at exit, writes which TypeScript modules it
+ * loaded, whether Node's type stripper (amaro) was loaded, and which of client-node's modules that
+ * load its whole generated API (~30 MB), to the file PROBE_OUT names.
+ */
+const PROBE = `
+import { registerHooks } from 'node:module';
+import { writeFileSync } from 'node:fs';
+const ts = [];
+const generated = [];
+registerHooks({ load(url, context, next) {
+  if (/\\.[cm]?ts$/.test(url)) ts.push(url);
+  if (/client-node\\/dist\\/(index|api|gen\\/index|gen\\/models\\/all)\\.js$/.test(url)) generated.push(url.replace(/.*client-node\\//, ''));
+  return next(url, context);
+} });
+process.on('exit', () => writeFileSync(process.env.PROBE_OUT, JSON.stringify({ ts, amaro: process.moduleLoadList.some((m) => m.includes('amaro')), generated })));
+`;
+
 describe('the container command outside a container', () => {
+  const probeDir = mkdtempSync(join(tmpdir(), 'critsvc-probe-'));
+  const probe = join(probeDir, 'probe.mjs');
   // The CriticalService list must be served for watcher-crds and the handler to become ready,
-  // whichever test file ran before.
-  beforeAll(() => ensureCrd(kube()));
-  it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready', async (proc) => {
+  // whichever test file ran before; the entrypoint runs the built JavaScript.
+  beforeAll(async () => {
+    writeFileSync(probe, PROBE);
+    build(root);
+    await ensureCrd(kube());
+    return () => rmSync(probeDir, { recursive: true, force: true });
+  }, 120_000);
+  it.each(['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'])('entrypoint.sh %s starts and becomes ready, running plain JavaScript (no type stripper loaded) without client-node\'s generated API', async (proc) => {
+    const probeOut = join(probeDir, `${proc}.json`);
     const child = spawn(join(root, 'docker/entrypoint.sh'), [proc], {
-      env: { PATH: process.env.PATH ?? '', KUBECONFIG: inject('kubeconfig'), REDIS_URL: inject('redisUrl'), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NAMESPACES: 'default', QUEUE_NAME: `entrypoint-${proc}` },
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: inject('kubeconfig'), REDIS_URL: inject('redisUrl'), HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', NAMESPACES: 'default', QUEUE_NAME: `entrypoint-${proc}`,
+        NODE_OPTIONS: `--import=${probe}`, PROBE_OUT: probeOut },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    const exited = new Promise((r) => child.once('exit', r));
     try {
       const port = await eventually('the http endpoint', async () => Number(/"port":(\d+)/.exec(out)?.[1]) || undefined);
       await eventually('/readyz', async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).ok);
     } finally {
       child.kill('SIGTERM');
     }
+    await exited;
+    expect(JSON.parse(readFileSync(probeOut, 'utf8'))).toEqual({ ts: [], amaro: false, generated: [] });
   });
 
   it('exits 1 with one line per bad variable', () => {

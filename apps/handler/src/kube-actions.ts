@@ -1,10 +1,8 @@
 // The handler's only door to the API server: narrow, so the controller can be read (and
 // tested) without knowing client-node.
 import { hostname } from 'node:os';
-import {
-  CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubeConfig,
-} from '@kubernetes/client-node';
-import { apiClient, CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, ListWatcher, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, ListWatcher, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { hasOwnershipMarks, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './model/rules.ts';
 import type { OwnerRef, TemplateRef } from './model/types.ts';
@@ -86,12 +84,9 @@ function writeFailed(err: unknown): 'gone' {
   throw err;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 const FIELD_MANAGER = 'critsvc-handler';
 
 export function kubeActions(kc: KubeConfig): KubeActions {
-  const core = apiClient(kc, CoreV1Api);
-  const custom = apiClient(kc, CustomObjectsApi);
   const instance = hostname();
 
   /** The live pod's resourceVersion if it is the default pod meant, else why not. */
@@ -168,11 +163,13 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     watchTemplate(ref, on) {
       return templateWatch(kc, ref, on);
     },
+    // Plain JSON on the shared pool, as every other call here: client-node's typed APIs would load
+    // its whole generated API (~30 MB of RSS) for these two calls.
     async recordEvent(svc, type, reason, message) {
-      const now = new Date();
-      await core.createNamespacedEvent({
-        namespace: svc.namespace,
+      const now = new Date().toISOString();
+      await requestJson(kc, 'POST', `/api/v1/namespaces/${svc.namespace}/events`, {
         body: {
+          apiVersion: 'v1', kind: 'Event',
           metadata: { generateName: `${svc.name}.`, namespace: svc.namespace },
           involvedObject: { apiVersion: 'v1', kind: svc.kind ?? 'Service', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) },
           type, reason, message, count: 1, firstTimestamp: now, lastTimestamp: now,
@@ -182,10 +179,8 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     },
     async patchCritStatus(name, status) {
       try {
-        await custom.patchClusterCustomObjectStatus(
-          { group: CRD_GROUP, version: CRD_VERSION, plural: CRD_PLURAL, name, body: { status }, fieldManager: FIELD_MANAGER },
-          mergePatch,
-        );
+        await requestJson(kc, 'PATCH', `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}/status`,
+          { body: { status }, contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER } });
         return 'patched';
       } catch (err) {
         if (httpStatus(err) === 404) return 'gone';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { leaseVerdict, nextRecord, recordKey, releasedRecord, type LeaseRecord } from './leader-election.ts';
+import { leaseVerdict, microTime, nextRecord, recordKey, releasedRecord, type LeaseRecord } from './leader-election.ts';
 
 const t0 = Date.parse('2026-01-01T00:00:00Z');
 const held = (holder: string, extra: Partial<LeaseRecord> = {}): LeaseRecord => ({ holder, durationSeconds: 15, acquireTime: new Date(t0), renewTime: new Date(t0), transitions: 3, resourceVersion: '42', ...extra });
@@ -43,5 +43,12 @@ describe('the records written', () => {
   it('a renewal changes the record key (observers restart their clock), the resourceVersion alone does not', () => {
     expect(recordKey(held('other'))).not.toBe(recordKey(held('other', { renewTime: now })));
     expect(recordKey(held('other'))).toBe(recordKey(held('other', { resourceVersion: '43' })));
+  });
+});
+
+describe('microTime', () => {
+  it('writes a Lease time as RFC 3339 with microseconds, as the API server reads a MicroTime', () => {
+    expect(microTime(new Date('2026-12-02T13:00:00.123Z'))).toBe('2026-12-02T13:00:00.123000Z');
+    expect(microTime(new Date(0))).toBe('1970-01-01T00:00:00.000000Z');
   });
 });

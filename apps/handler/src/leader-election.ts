@@ -5,8 +5,8 @@
 // succeeded within the renew deadline; updates use the Lease's resourceVersion (optimistic
 // concurrency), so two candidates never both win; the leader releases it on shutdown
 // (holderIdentity emptied, leaseDurationSeconds 1), so the next one takes it at its next try.
-import { CoordinationV1Api, V1MicroTime, type KubeConfig, type V1Lease } from '@kubernetes/client-node';
-import { apiClient, httpStatus, type Logger } from '@critsvc/shared';
+import type { KubeConfig, V1Lease } from '@kubernetes/client-node';
+import { getJson, requestJson, type Logger } from '@critsvc/shared';
 
 export interface LeaseRecord {
   holder: string;
@@ -61,7 +61,10 @@ export interface LeaseApi {
   update(rec: LeaseRecord): Promise<LeaseRecord>;
 }
 
-function toRecord(l: V1Lease): LeaseRecord {
+/** A Lease as the API server sends it: plain JSON, times as strings. */
+type LeaseJson = Omit<V1Lease, 'spec'> & { spec?: Omit<NonNullable<V1Lease['spec']>, 'acquireTime' | 'renewTime'> & { acquireTime?: string; renewTime?: string } };
+
+function toRecord(l: LeaseJson): LeaseRecord {
   const s = l.spec ?? {};
   return {
     holder: s.holderIdentity ?? '',
@@ -73,8 +76,13 @@ function toRecord(l: V1Lease): LeaseRecord {
   };
 }
 
-function toLease(name: string, namespace: string, rec: LeaseRecord): V1Lease {
-  const micro = (d: Date | undefined): V1MicroTime | undefined => (d ? new V1MicroTime(d.getTime()) : undefined);
+/** RFC 3339 with microseconds, as a MicroTime must be (2026-12-02T13:00:00.123000Z). */
+export function microTime(d: Date): string {
+  return d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+
+function toLease(name: string, namespace: string, rec: LeaseRecord): LeaseJson {
+  const micro = (d: Date | undefined): string | undefined => (d ? microTime(d) : undefined);
   return {
     apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
     metadata: { name, namespace, ...(rec.resourceVersion ? { resourceVersion: rec.resourceVersion } : {}) },
@@ -83,21 +91,18 @@ function toLease(name: string, namespace: string, rec: LeaseRecord): V1Lease {
 }
 
 export function kubeLeaseApi(kc: KubeConfig, namespace: string, name: string): LeaseApi {
-  const api = apiClient(kc, CoordinationV1Api);
+  // Plain JSON on the shared pool: client-node's typed CoordinationV1Api loads its whole generated API.
+  const leases = `/apis/coordination.k8s.io/v1/namespaces/${namespace}/leases`;
   return {
     async read() {
-      try {
-        return toRecord(await api.readNamespacedLease({ name, namespace }));
-      } catch (err) {
-        if (httpStatus(err) === 404) return undefined;
-        throw err;
-      }
+      const lease = (await getJson(kc, `${leases}/${name}`)) as LeaseJson | undefined;
+      return lease ? toRecord(lease) : undefined;
     },
     async create(rec) {
-      return toRecord(await api.createNamespacedLease({ namespace, body: toLease(name, namespace, rec) }));
+      return toRecord((await requestJson(kc, 'POST', leases, { body: toLease(name, namespace, rec) })).body as LeaseJson);
     },
     async update(rec) {
-      return toRecord(await api.replaceNamespacedLease({ name, namespace, body: toLease(name, namespace, rec) }));
+      return toRecord((await requestJson(kc, 'PUT', `${leases}/${name}`, { body: toLease(name, namespace, rec) })).body as LeaseJson);
     },
   };
 }

@@ -72,6 +72,11 @@ export class StateLoader {
    * The start-up list: every kind and scope, page by page. A list the API server refuses for good
    * (a namespace the handler may not read, the CRD not installed) does not hold the others back:
    * it is reported and retried in the background (retryUnlisted). Transient failures are retried here.
+   * One list after the other, one page at a time, on purpose: measured at 20,000 pods on the local
+   * cluster (2 shared cores), the three lists at once with the next page asked for ahead was slower
+   * (state complete median 5.5 s against 4.1 s, 7 runs each), the next page ahead alone too (4.9 s
+   * against 4.4 s, 4 runs), and larger pages listed no faster: the handler (3.3-3.8 s of CPU for
+   * it, a quarter of it GC) and the API server (2-3 s encoding JSON) compete for the same cores.
    */
   async loadAll(signal: AbortSignal): Promise<void> {
     let pending = this.lists();

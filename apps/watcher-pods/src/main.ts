@@ -1,5 +1,9 @@
 // watcher-pods: lists then watches pods in the watched namespaces, pushing every event.
-import { podTargets, runMain, runWatcher } from '@critsvc/shared';
+import { narrowClientNode } from '@critsvc/shared/narrow-client-node';
+
+// Before client-node is loaded: KubeConfig without the generated API it does not use (~45 MB).
+narrowClientNode();
+const { podTargets, runMain, runWatcher } = await import('@critsvc/shared');
 
 runMain('watcher-pods', () =>
   runWatcher({ name: 'watcher-pods', kind: 'Pod', targets: (kc, config) => podTargets(kc, config.NAMESPACES) }, process.env));

@@ -3,7 +3,11 @@ import { existsSync } from 'node:fs';
 import type { RequestOptions } from 'node:https';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { ApiException, createConfiguration, KubeConfig, ServerConfiguration, type Configuration } from '@kubernetes/client-node';
+// client-node's own modules, not its index (which loads the whole generated API): see narrow-client-node.ts.
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
+import { createConfiguration, type Configuration } from '@kubernetes/client-node/dist/gen/configuration.js';
+import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 import { Agent, request, type Dispatcher } from 'undici';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
@@ -142,7 +146,7 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
  * builds and reads as plain JSON anyway. A refusal throws client-node's ApiException (code, body),
  * as the typed calls do.
  */
-export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PATCH' | 'DELETE', path: string,
+export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string,
   opts: { body?: unknown; query?: Record<string, string>; contentType?: string } = {}): Promise<{ status: number; body: unknown }> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('no current cluster in the kubeconfig');

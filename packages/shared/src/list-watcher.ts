@@ -14,7 +14,8 @@
 // - either way, at timeoutSeconds the handler returns and the response ends cleanly
 //   (endpoints/handlers/watch.go serveWatch: `case <-timeoutCh: return`).
 // So the only sure sign of a stall is a watch still open past its own timeout plus a margin.
-import { Watch, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { Backoff, sleep } from './backoff.ts';
 import { preciseNow } from './clock.ts';
 import { httpStatus, logError, type RawPage } from './kube.ts';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { articleScenario, articleTemplate } from '../support/article.ts';
-import { buildImage, containerEnv, containerLauncher, kubeconfigForImage, missingTools, podman, root } from '../support/container.ts';
+import { buildImage, composeBaseImages, containerEnv, containerLauncher, kubeconfigForImage, missingTools, podman, root } from '../support/container.ts';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import { deleteCrit } from '../support/objects.ts';
 import { ensureCrd, Pipeline, PROCESSES } from '../support/pipeline.ts';
@@ -136,6 +136,7 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
   });
 
   it('docker-compose.yml: podman-compose brings Redis (with its volume), the four processes and the dashboard up; the scenario passes; down leaves nothing running', async () => {
+    await composeBaseImages();
     const project = `critsvc-ct-${suffix()}`;
     const label = `label=io.podman.compose.project=${project}`;
     // The local control plane listens on 127.0.0.1 only, out of reach of compose's network (and

@@ -38,6 +38,19 @@ export function podmanNoWait(args: string[]): void {
 }
 
 /** Builds the Dockerfile (base images assembled first when missing); its id and how long it took. */
+/**
+ * The compose file's other image (redis:7.4-alpine, a Debian stand-in) assembled if missing:
+ * build-image.sh makes only the Dockerfile's bases, so on a fresh machine compose found no Redis.
+ */
+export async function composeBaseImages(): Promise<void> {
+  try {
+    await run('bash', [join(root, 'scripts/container/base-images.sh')], { env: containerEnv, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
+  } catch (err) {
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`base-images.sh failed: ${(e.stderr ?? e.message).slice(-3000)}`, { cause: err });
+  }
+}
+
 export async function buildImage(tag: string): Promise<{ id: string; seconds: number; log: string }> {
   const t0 = Date.now();
   try {

@@ -90,4 +90,19 @@ describe('Controller.reconcile against the API server', () => {
     // The live object said otherwise: the state holds what the API server holds.
     expect(store.get('Pod', `${ns}/victim`)).toMatchObject({ owned: false, resourceVersion: victim.metadata?.resourceVersion });
   });
+
+  it('a pod job with a resourceVersion from the future: the live check falls back to a quorum read, the lame Service gets its default pod, and the next read is at the API server\'s version', async () => {
+    const { ns, c, store } = await setUp('ctl-future');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await c.sync(AbortSignal.timeout(30_000));
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1', gracePeriodSeconds: 0 });
+    const forged = JSON.parse(JSON.stringify(real)) as V1Pod;
+    forged.metadata!.resourceVersion = '999999999999';
+    c.handleJob(podEvent('DELETED', forged));
+    expect(store.podsAsOf(ns)).toBe('999999999999');
+    await c.reconcile(`${ns}/frontend`);
+    expect((await defaultPods(k, ns)).map((p) => p.metadata?.name)).toEqual(['service-watcher-frontend']);
+    expect(BigInt(store.podsAsOf(ns) ?? '0')).toBeLessThan(999999999999n);
+  });
 });

@@ -484,11 +484,14 @@ export class Controller {
    * said and the Service decided again. Gives the covering CriticalServices as read now.
    */
   private async confirmLame(svc: ServiceInfo, covering: CritInfo[]): Promise<CritInfo[]> {
-    const [service, pods, crits] = await Promise.all([
-      this.kube.readService(svc.namespace, svc.name),
-      this.kube.listPods(svc.namespace, selectorString(svc.selector)),
-      Promise.all(covering.map((c) => this.kube.readCriticalService(c.name))),
+    // Each read at least as new as the state (from the API server's watch cache; see freshRead).
+    const [service, listed, crits] = await Promise.all([
+      this.kube.readService(svc.namespace, svc.name, svc.resourceVersion),
+      this.kube.listPods(svc.namespace, selectorString(svc.selector), this.store.podsAsOf(svc.namespace)),
+      Promise.all(covering.map((c) => this.kube.readCriticalService(c.name, c.resourceVersion))),
     ]);
+    this.store.podsListedLive(svc.namespace, listed.resourceVersion);
+    const pods = listed.items;
     const verdict = confirmCreate(svc, { service, pods, crits }, this.cfg.NAMESPACES, this.cfg.READY_PODS_ONLY);
     if (verdict.ok) return verdict.owners;
     this.metrics.liveDisagreements.inc();

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { promotionPatch } from './kube-actions.ts';
+import { notOlderThanQuery, promotionPatch } from './kube-actions.ts';
 
 describe('promotionPatch', () => {
   it('checks the live pod (uid, both marks, its Service, still warm) before it relabels anything', () => {
@@ -14,5 +14,13 @@ describe('promotionPatch', () => {
       { op: 'add', path: '/metadata/labels/app', value: 'web' },
       { op: 'add', path: '/metadata/labels/example.com~1tier', value: 'a~b' },
     ]);
+  });
+});
+
+describe('notOlderThanQuery', () => {
+  it('a list asks for NotOlderThan, a get for the version itself; "0" (any), malformed or no version: a quorum read', () => {
+    expect(notOlderThanQuery('42', true)).toEqual({ resourceVersion: '42', resourceVersionMatch: 'NotOlderThan' });
+    expect(notOlderThanQuery('42', false)).toEqual({ resourceVersion: '42' });
+    for (const rv of [undefined, '', '0', 'abc', '12; DROP']) expect(notOlderThanQuery(rv, true)).toBeUndefined();
   });
 });

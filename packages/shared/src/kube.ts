@@ -147,17 +147,15 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
  * as the typed calls do.
  */
 export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string,
-  opts: { body?: unknown; query?: Record<string, string>; contentType?: string } = {}): Promise<{ status: number; body: unknown }> {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('no current cluster in the kubeconfig');
-  const url = new URL(cluster.server + path);
-  for (const [k, v] of Object.entries(opts.query ?? {})) url.searchParams.set(k, v);
+  opts: { body?: unknown; query?: Record<string, string>; contentType?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> {
+  const url = apiUrl(kc, path, opts.query);
   const auth: RequestOptions = { headers: {} };
   await kc.applyToHTTPSOptions(auth); // authentication headers, per request
   const headers: Record<string, string> = { ...(auth.headers as Record<string, string>), accept: 'application/json' };
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-  const res = await request(url, { method, headers, body: payload, dispatcher: await sharedDispatcher(kc), headersTimeout: 60_000, bodyTimeout: 60_000 });
+  const timeout = opts.timeoutMs ?? 60_000;
+  const res = await request(url, { method, headers, body: payload, dispatcher: await sharedDispatcher(kc), headersTimeout: timeout, bodyTimeout: timeout });
   const text = await res.body.text();
   // A GET's 404 is an answer (the object is not there); any other refusal is an error.
   if (res.statusCode >= 300 && !(method === 'GET' && res.statusCode === 404)) {
@@ -172,6 +170,14 @@ export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT'
   return { status: res.statusCode, body };
 }
 
+function apiUrl(kc: KubeConfig, path: string, query: Record<string, string> = {}): URL {
+  const cluster = kc.getCurrentCluster();
+  if (!cluster) throw new Error('no current cluster in the kubeconfig');
+  const url = new URL(cluster.server + path);
+  for (const [k, v] of Object.entries(query)) url.searchParams.set(k, v);
+  return url;
+}
+
 function flatHeaders(h: Record<string, string | string[] | undefined>): Record<string, string> {
   return Object.fromEntries(Object.entries(h).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]));
 }
@@ -180,8 +186,8 @@ function flatHeaders(h: Record<string, string | string[] | undefined>): Record<s
  * A GET answered as plain JSON (404 → undefined). client-node's typed reads build a class
  * instance (and Date objects) for every field; the handler parses raw objects, as from the queue.
  */
-export async function getJson(kc: KubeConfig, path: string, query: Record<string, string> = {}): Promise<unknown> {
-  const res = await requestJson(kc, 'GET', path, { query });
+export async function getJson(kc: KubeConfig, path: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<unknown> {
+  const res = await requestJson(kc, 'GET', path, { query, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return res.status === 404 ? undefined : res.body;
 }
 
@@ -190,8 +196,8 @@ export async function getJson(kc: KubeConfig, path: string, query: Record<string
  * objects) for every field of every object: for 20,000 pods that is most of a process's memory
  * and start-up time, for objects we trim right away.
  */
-export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}): Promise<RawPage> {
-  const list = (await getJson(kc, path, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) })) as
+export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<RawPage> {
+  const list = (await getJson(kc, path, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, timeoutMs)) as
     { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
   if (!list) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
   return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };

@@ -10,6 +10,29 @@ const podObj = (name: string, rv: string, labels: Record<string, string> = { rol
 const ev = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): QueueJob => ({ kind: 'Pod', type, object, seenAt: 0 });
 
 describe('Store', () => {
+  it('podsAsOf: the newest pod version taken in a namespace (events, deletions, lists), for live reads not older than the state', () => {
+    const s = new Store();
+    expect(s.podsAsOf('ns')).toBeUndefined();
+    s.loadList('Pod', '', '5', []);
+    expect(s.podsAsOf('ns')).toBe('5'); // a list of every namespace covers this one
+    s.apply(ev('ADDED', podObj('a', '10')));
+    s.apply(ev('MODIFIED', podObj('b', '8')));
+    expect(s.podsAsOf('ns')).toBe('10');
+    s.apply(ev('DELETED', podObj('a', '12')));
+    expect(s.podsAsOf('ns')).toBe('12');
+    expect(s.podsAsOf('other')).toBe('5');
+  });
+
+  it('podsListedLive: the API server\'s version replaces one a forged job brought from the future', () => {
+    const s = new Store();
+    s.apply(ev('MODIFIED', podObj('a', '999999999999')));
+    expect(s.podsAsOf('ns')).toBe('999999999999');
+    s.podsListedLive('ns', '40');
+    expect(s.podsAsOf('ns')).toBe('40');
+    s.apply(ev('MODIFIED', podObj('b', '41')));
+    expect(s.podsAsOf('ns')).toBe('41');
+  });
+
   it('ignores an event older than what it holds', () => {
     const s = new Store();
     s.apply(ev('ADDED', podObj('a', '10', { role: 'new' })));

@@ -44,10 +44,32 @@ export class Store {
   private readonly tombstones = new Map<string, { rv: string; at: number }>();
   /** kind/scope → resourceVersion of the last complete list of that scope. */
   private readonly listedAt = new Map<string, string>();
+  /** namespace ('' = every namespace) → the newest pod resourceVersion the state took there (event, list or live read). */
+  private readonly podVersions = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
     this.now = now;
+  }
+
+  /**
+   * The newest pod resourceVersion the state reflects for a namespace: a live read "not older than"
+   * it sees at least what the state saw (undefined: nothing taken yet).
+   */
+  podsAsOf(namespace: string): string | undefined {
+    return this.podVersions.get(namespace) ?? this.podVersions.get('');
+  }
+
+  /**
+   * A live list of the namespace's pods answered at this resourceVersion: it replaces what the
+   * queue said, so that a version from the future in a forged job holds back one live read, not all.
+   */
+  podsListedLive(namespace: string, rv: string): void {
+    if (rv) this.podVersions.set(namespace, rv);
+  }
+
+  private notePodVersion(scope: string, rv: string): void {
+    this.podVersions.set(scope, newest(this.podVersions.get(scope), rv) ?? rv);
   }
 
   /** A namespace's pods by lookup: for decisions. */
@@ -159,13 +181,17 @@ export class Store {
   }
 
   apply(job: QueueJob): ApplyResult {
-    if (job.type === 'SYNCED') return this.applySync(job);
+    return job.type === 'SYNCED' ? this.applySync(job) : this.applyEvent(job);
+  }
+
+  private applyEvent(job: Exclude<QueueJob, SyncJob>): ApplyResult {
     const parsed = parse(job.kind, job.object);
     if (!parsed.ok) return { outcome: 'invalid', error: parsed.error };
     const info = parsed.value;
     const key = infoKey(job.kind, info);
     const ns = job.kind === 'CriticalService' ? '' : (info as PodInfo).namespace;
     const before = this.get(job.kind, key);
+    if (job.kind === 'Pod') this.notePodVersion(ns, info.resourceVersion);
     if (job.type === 'DELETED') {
       if (before && this.outlivesDeletion(before, info)) return { outcome: 'stale' }; // a deletion of an older incarnation
       this.tombstone(job.kind, key, info.resourceVersion);
@@ -204,6 +230,7 @@ export class Store {
     if (!parsed.ok) return { outcome: 'invalid', error: parsed.error };
     const key = infoKey(kind, parsed.value);
     const before = this.get(kind, key);
+    if (kind === 'Pod') this.notePodVersion((parsed.value as PodInfo).namespace, parsed.value.resourceVersion);
     if (before && before.uid === parsed.value.uid && before.resourceVersion === parsed.value.resourceVersion) return { outcome: 'unchanged' };
     this.put(kind, parsed.value);
     this.tombstones.delete(`${kind}/${key}`);
@@ -266,6 +293,7 @@ export class Store {
   }
 
   private markListed(kind: Kind, scope: string, rv: string): void {
+    if (kind === 'Pod') this.notePodVersion(scope, rv);
     const prev = this.listedAt.get(`${kind}/${scope}`);
     if (prev === undefined || isOlderOrSame(prev, rv)) this.listedAt.set(`${kind}/${scope}`, rv);
   }
@@ -341,4 +369,14 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 function sameOwners(a: PodInfo['owners'], b: PodInfo['owners']): boolean {
   if (a === undefined || b === undefined) return a === b;
   return a.length === b.length && a.every((o, i) => o.uid === b[i]?.uid && o.name === b[i]?.name && o.controller === b[i]?.controller);
+}
+
+/**
+ * The newer of two resourceVersions; when they cannot be compared (not etcd revisions), the one
+ * taken last (b): whichever it is, a live read at it sees what the state saw of its stream.
+ */
+function newest(a: string | undefined, b: string | undefined): string | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return isComparable(a) && isComparable(b) && isOlderOrSame(b, a) ? a : b;
 }

@@ -7,8 +7,22 @@ export interface OutageResult {
   /** The longest time without a ready endpoint during a hand-back, and how many hand-backs had any. */
   gapMaxMs: number;
   gapTrials: number;
+  /** Where the window goes, medians in ms (absent in reports before 2026-12-02). */
+  stages?: OutageStages;
   /** Why the trials stopped early, if they did. */
   error?: string;
+}
+
+/**
+ * react: the real pod's endpoint not ready → the stand-in serving the Service (created, or a warm
+ * pod promoted: critsvc); schedule: → bound to a node (kube-scheduler); start: → Ready (kwok, the
+ * kubelet's part); publish: → its endpoint ready in the EndpointSlice (kube-controller-manager).
+ */
+export interface OutageStages {
+  react: number;
+  schedule: number;
+  start: number;
+  publish: number;
 }
 
 export interface IdleResult {
@@ -139,6 +153,28 @@ function idleSection(r: ReportInput, idle: IdleResult): string[] {
     `| outage window | ${ms(m.outageP50)} | | ${ms(m.outageP99)} |`,
     `| hand-back gap (max over all trials) | | | ${ms(m.gapMaxMs)} (${idle.rounds.map((x) => x.critsvc.outage.gapTrials).join(', ')} trial(s) with a gap) |`,
     '',
+    ...outageStages(idle.rounds.map((x) => x.critsvc.outage)),
+  ];
+}
+
+const OUTAGE_STAGE_ROWS: [keyof OutageStages, string][] = [
+  ['react', 'critsvc: the real endpoint not ready → the stand-in serving the Service (created, or promoted)'],
+  ['schedule', 'kube-scheduler: → bound to a node (0 for a warm pod)'],
+  ['start', 'kwok, the kubelet\'s part: → Ready (0 for a warm pod)'],
+  ['publish', 'kube-controller-manager: → its endpoint ready in the EndpointSlice'],
+];
+
+/** Where the outage window goes: medians per trial, then the median over runs. */
+function outageStages(runs: OutageResult[]): string[] {
+  const withStages = runs.flatMap((o) => (o.stages ? [o.stages] : []));
+  if (!withStages.length) return [];
+  return [
+    'Where the window goes (medians; one pod watch in the bench, on the EndpointSlice watch\'s clock; the stages\' medians need not add up to the window\'s):',
+    '',
+    '| stage | median |',
+    '|---|---|',
+    ...OUTAGE_STAGE_ROWS.map(([k, label]) => `| ${label} | ${ms(median(withStages.map((st) => st[k])))} |`),
+    '',
   ];
 }
 
@@ -246,9 +282,9 @@ function earlierSection(r: ReportInput): string[] {
     '',
     'From the JSON files next to this one. Their floor is the one of their day (until 2026-11-29: through client-node, a new connection per call).',
     '',
-    '| report | critsvc | failover p50 | p99 | floor p50 | p99 |',
-    '|---|---|---|---|---|---|',
-    ...r.earlier.map((e) => `| ${e.name} | ${e.critsvc} | ${f(e.critsvcP50)} | ${f(e.critsvcP99)} | ${f(e.floorP50)} | ${f(e.floorP99)} |`),
+    '| report | critsvc | failover p50 | p99 | floor p50 | p99 | outage window p50 | p99 |',
+    '|---|---|---|---|---|---|---|---|',
+    ...r.earlier.map((e) => `| ${e.name} | ${e.critsvc} | ${f(e.critsvcP50)} | ${f(e.critsvcP99)} | ${f(e.floorP50)} | ${f(e.floorP99)} | ${f(e.outageP50)} | ${f(e.outageP99)} |`),
     '',
   ];
 }
@@ -268,6 +304,12 @@ function standbySection(sb: StandbyResult): string[] {
     '',
     `Median over runs: cold p50 ${ms(sb.median.coldP50)}, p99 ${ms(sb.median.coldP99)}; hot p50 ${ms(sb.median.hotP50)}, p99 ${ms(sb.median.hotP99)}.`,
     '',
+    'Cold:',
+    '',
+    ...outageStages(sb.runs.map((x) => x.cold)),
+    'Hot:',
+    '',
+    ...outageStages(sb.runs.map((x) => x.hot)),
   ];
 }
 

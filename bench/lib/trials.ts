@@ -1,11 +1,11 @@
 // The latency trials of `pnpm bench`: failover and recovery seen on pod events, the outage window
 // and hand-back gap seen on EndpointSlices. Both ends of each figure come from one watch.
 import { performance } from 'node:perf_hooks';
-import type { KubeConfig } from '@kubernetes/client-node';
+import { Watch, type KubeConfig } from '@kubernetes/client-node';
 import { EndpointWatch } from '../../test/support/endpoint-watch.ts';
 import { kwokPodBody, podBody, readyStatus, type RawApi } from './api.ts';
 import { Recorder } from './recorder.ts';
-import type { OutageResult } from './report.ts';
+import type { OutageResult, OutageStages } from './report.ts';
 import { summarize } from './stats.ts';
 
 export interface TrialCtx {
@@ -95,6 +95,8 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
   const isStandIn = (name: string): boolean => name.startsWith(`service-watcher-${svc}`);
   const windows: number[] = [];
   const gaps: number[] = [];
+  const marks = await StandInMarks.start(ctx.kc, namespace, isStandIn, svc);
+  const parts: Record<keyof OutageStages, number[]> = { react: [], schedule: [], start: [], publish: [] };
   try {
     let real = `${svc}-ep-0`;
     await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
@@ -105,8 +107,18 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
       // update: clients then never saw zero endpoints, and the window is 0.
       const lost = ep.until((c) => !c.ready.includes(real));
       const back = ep.until((c) => c.ready.some(isStandIn));
+      marks.reset();
       const [l, b] = await Promise.all([lost, back, ctx.api.must('DELETE', `${base}/${real}`)]);
       windows.push(Math.max(0, b.at - l.at));
+      const m = marks.of(b.ready.find(isStandIn) ?? '');
+      if (m) {
+        const bound = Math.max(m.bound ?? m.serving, m.serving);
+        const ready = Math.max(m.ready ?? bound, bound);
+        parts.react.push(m.serving - l.at);
+        parts.schedule.push(bound - m.serving);
+        parts.start.push(ready - bound);
+        parts.publish.push(b.at - ready);
+      }
       const next = `${svc}-ep-${i}`;
       const t0 = performance.now();
       const [handed] = await Promise.all([ep.until((c) => c.ready.join() === next), ctx.api.must('POST', base, kwokPodBody(next, { app: svc }))]);
@@ -117,8 +129,55 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
     }
   } finally {
     ep.stop();
+    marks.stop();
   }
-  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length };
+  const p50 = (xs: number[]): number => summarize(xs).p50;
+  const stages = { react: p50(parts.react), schedule: p50(parts.schedule), start: p50(parts.start), publish: p50(parts.publish) };
+  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length, stages };
+}
+
+interface Marks {
+  /** First seen with the Service's label: created (cold) or promoted (hot). */
+  serving: number;
+  bound?: number;
+  ready?: number;
+}
+
+/**
+ * When each stand-in was first seen serving the Service, bound to a node and Ready, by one pod
+ * watch in the bench's process (the same clock as the EndpointSlice watch): where an outage
+ * window goes. Names are reused from trial to trial: reset() before each.
+ */
+class StandInMarks {
+  private readonly marks = new Map<string, Marks>();
+  private ctrl: AbortController | undefined;
+
+  static async start(kc: KubeConfig, namespace: string, isStandIn: (name: string) => boolean, app: string): Promise<StandInMarks> {
+    const w = new StandInMarks();
+    type RawPod = { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { nodeName?: string }; status?: { conditions?: { type: string; status: string }[] } };
+    w.ctrl = await new Watch(kc).watch(`/api/v1/namespaces/${namespace}/pods`, {}, (type: string, p: RawPod) => {
+      const name = p.metadata?.name ?? '';
+      if (type === 'DELETED' || !isStandIn(name) || p.metadata?.labels?.app !== app) return;
+      const t = performance.now();
+      const m = w.marks.get(name) ?? { serving: t };
+      if (p.spec?.nodeName) m.bound ??= t;
+      if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) m.ready ??= t;
+      w.marks.set(name, m);
+    }, () => undefined);
+    return w;
+  }
+
+  of(name: string): Marks | undefined {
+    return this.marks.get(name);
+  }
+
+  reset(): void {
+    this.marks.clear();
+  }
+
+  stop(): void {
+    this.ctrl?.abort();
+  }
 }
 
 const SERVICE_LABEL = 'critsvc.mycrd.com/service';

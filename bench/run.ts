@@ -13,7 +13,7 @@ import { freePort } from '../scripts/cluster/up.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, DEPLOY_MEMORY_MIB, IMAGE_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { abortOnFailure } from './lib/abort.ts';
-import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { CHURN_NODE, podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
 import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart, type StandbyResult } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
@@ -147,7 +147,9 @@ function rssMb(pid: number | undefined): number {
 /** Outage trials alongside churn: a trial that times out is reported, not fatal (the EndpointSlice controller may lag). */
 async function outageUnderLoad(ctx: Ctx, namespace: string, svc: string, n: number): Promise<OutageResult> {
   try {
-    return await outage(ctx, namespace, svc, n, 120_000);
+    const o = await outage(ctx, namespace, svc, n, 120_000, false, true);
+    if (o.error) log(`outage trials under churn stopped after ${o.window.n}: ${o.error}`);
+    return o;
   } catch (err) {
     log(`outage trials under churn stopped: ${err instanceof Error ? err.message : String(err)}`);
     return { window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: err instanceof Error ? err.message : String(err) };
@@ -373,7 +375,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
       // generator falls behind (the achieved rate is reported) instead of burying it.
       while (inFlight >= CHURN_IN_FLIGHT && !stop) await new Promise((r) => setTimeout(r, 1));
       inFlight++;
-      void ctx.api.call('POST', base, podBody(name, { app: svc }))
+      void ctx.api.call('POST', base, podBody(name, { app: svc }, CHURN_NODE))
         .then(() => ctx.api.call('PATCH', `${base}/${name}/status`, readyStatus(), 'application/merge-patch+json'))
         .then(() => ctx.api.call('DELETE', `${base}/${name}`, { gracePeriodSeconds: 0 }))
         .catch(() => undefined) // counted by what the handler saw, not by what was answered
@@ -389,11 +391,11 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
   const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
   // Under load a trial may wait long (the queue's backlog is the measure): it is reported, not fatal.
   let trialError = '';
-  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false, 120_000)
-    .catch((err: unknown) => {
-      trialError = err instanceof Error ? err.message : String(err);
-      log(`failover trials under churn stopped: ${trialError}`);
-      return { failover: [] as number[], recovery: [] as number[] };
+  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false, 120_000, true)
+    .catch((err: unknown) => ({ failover: [] as number[], recovery: [] as number[], error: err instanceof Error ? err.message : String(err) }))
+    .then((r) => {
+      if (r.error) log(`failover trials under churn stopped: ${(trialError = r.error)}`);
+      return r;
     });
   // Outage trials need kwok and the EndpointSlice controller: not on a bare control plane.
   const outageRun = ctx.state.mode === 'bare' ? Promise.resolve({ window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: 'not run (bare control plane)' })
@@ -414,7 +416,7 @@ async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, rou
     stages: { ...meansMs(s0.handler, s1.handler), watch_to_redis: meansMs(s0.watcher, s1.watcher)[''] ?? NaN },
     targetRate: CHURN_RATE, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
     finalWaiting: await metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"'),
-    failover: summarize(failover), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
+    failover: summarize(failover), ...(trialError ? { failoverError: trialError } : {}), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
   };
 }
 

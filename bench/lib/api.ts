@@ -69,11 +69,20 @@ let nextNode = 0;
 /**
  * A pod whose status the load generator reports itself (exact timing, no scheduler in the way):
  * bound to one of the local cluster's Nodes, marked so that kwok leaves its status alone.
+ * node: another node name (see CHURN_NODE).
  */
-export const podBody = (name: string, labels: Record<string, string>): object => ({
+export const podBody = (name: string, labels: Record<string, string>, node = `kwok-node-${nextNode++ % 3}`): object => ({
   apiVersion: 'v1', kind: 'Pod', metadata: { name, labels, annotations: { 'critsvc.test/kubelet': 'manual' } },
-  spec: { nodeName: `kwok-node-${nextNode++ % 3}`, containers: [{ name: 'app', image: 'nginx:1.27' }] },
+  spec: { nodeName: node, containers: [{ name: 'app', image: 'nginx:1.27' }] },
 });
+
+/**
+ * Churn pods are bound to a node no kwok manages: they live for under a second, and kwok, which
+ * plays the kubelet of every pod on its Nodes, fell minutes behind on them at 200 events/s (it
+ * retried deleting each one, already gone), so that the default pods it had to start or finish
+ * waited past the trials' 120 s. Real kubelets share no such queue across nodes.
+ */
+export const CHURN_NODE = 'bench-churn-node';
 
 /** A pod kwok starts (Running and Ready) as a kubelet would; gone 1 s after its deletion. */
 export const kwokPodBody = (name: string, labels: Record<string, string>): object => ({

@@ -57,6 +57,8 @@ export interface ChurnResult {
   maxWaiting: number;
   finalWaiting: number;
   failover: Summary;
+  /** Why the failover trials stopped early, if they did (failover holds those done). */
+  failoverError?: string;
   outage: OutageResult;
   handlerRssMb: number;
   redisMb: number;
@@ -210,7 +212,7 @@ function churnSection(r: ReportInput): string[] {
     `| events issued / s | ${medC((c) => c.achievedOpsPerS).toFixed(0)} | ${r.churns.map((c) => c.achievedOpsPerS.toFixed(0)).join(', ')} |`,
     `| events handled / s (watchers → queue → handler) | ${medC((c) => c.handledEventsPerS).toFixed(0)} | ${r.churns.map((c) => c.handledEventsPerS.toFixed(0)).join(', ')} |`,
     `| queue depth (waiting): max / at the end | ${medC((c) => c.maxWaiting).toFixed(0)} / ${medC((c) => c.finalWaiting).toFixed(0)} | ${r.churns.map((c) => `${c.maxWaiting}/${c.finalWaiting}`).join(', ')} |`,
-    `| failover under churn p50 / p99 | ${ms(medC((c) => c.failover.p50))} / ${ms(medC((c) => c.failover.p99))} | ${r.churns.map((c) => `${c.failover.p50.toFixed(0)}/${c.failover.p99.toFixed(0)} (n=${c.failover.n})`).join(', ')} |`,
+    `| failover under churn p50 / p99 | ${ms(medC((c) => c.failover.p50))} / ${ms(medC((c) => c.failover.p99))} | ${r.churns.map((c) => `${c.failover.p50.toFixed(0)}/${c.failover.p99.toFixed(0)} (n=${c.failover.n}${c.failoverError ? `; stopped: ${c.failoverError}` : ''})`).join(', ')} |`,
     `| outage window under churn p50 / p99 | ${ms(medC((c) => c.outage.window.p50))} / ${ms(medC((c) => c.outage.window.p99))} | ${r.churns.map((c) => `${c.outage.window.p50.toFixed(0)}/${c.outage.window.p99.toFixed(0)} (n=${c.outage.window.n}${c.outage.error ? `; stopped: ${c.outage.error}` : ''})`).join(', ')} |`,
     `| hand-back gap under churn (max) | ${ms(Math.max(...r.churns.map((c) => c.outage.gapMaxMs)))} | ${r.churns.map((c) => `${c.outage.gapTrials} with a gap`).join(', ')} |`,
     `| handler RSS / Redis after churn | ${medC((c) => c.handlerRssMb).toFixed(0)} MB / ${medC((c) => c.redisMb).toFixed(1)} MB | |`,

@@ -23,8 +23,13 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
   }
 }
 
-/** Failover: DELETE of the last real pod → stand-in ADDED; recovery: real pod Ready → stand-in DELETED. */
-export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: number, standin: (e: { owned: boolean; labels: Record<string, string> }) => boolean, floor: boolean, timeoutMs = 30_000): Promise<{ failover: number[]; recovery: number[] }> {
+/**
+ * Failover: DELETE of the last real pod → stand-in ADDED; recovery: real pod Ready → stand-in DELETED.
+ * keepPartial (under load): a trial that fails ends the trials, and those done are the result,
+ * with the error; otherwise it throws.
+ */
+export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: number, standin: (e: { owned: boolean; labels: Record<string, string> }) => boolean, floor: boolean,
+  timeoutMs = 30_000, keepPartial = false): Promise<{ failover: number[]; recovery: number[]; error?: string }> {
   const list = await ctx.api.must<{ metadata: { resourceVersion: string } }>('GET', `/api/v1/namespaces/${namespace}/pods`);
   const rec = await Recorder.start(ctx.kc, namespace, list.metadata.resourceVersion);
   rec.timeoutMs = timeoutMs;
@@ -46,34 +51,41 @@ export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: n
       if (l.items.some((p) => !p.metadata.deletionTimestamp && standin({ owned: p.metadata.annotations?.['service-watcher'] === 'owned', labels: p.metadata.labels ?? {} }))) clearSince = performance.now();
       return performance.now() - clearSince > ctx.healthyGraceMs + 500;
     }, 60_000, 100);
-    for (let i = 1; i <= n; i++) {
-      const gone = rec.next((e) => e.type === 'DELETED' && e.name === real, `trial ${i}: ${real} DELETED`);
-      const up = rec.next((e) => e.type === 'ADDED' && standin(e), `trial ${i}: the stand-in ADDED`);
-      await ctx.api.must('DELETE', `${base}/${real}`, { gracePeriodSeconds: 0 });
-      const [g, u] = await Promise.all([gone, up]);
-      failover.push(u.t - g.t);
-      real = `${svc}-real-${i}`;
-      if (floor) {
-        const floorGone = rec.next((e) => e.type === 'DELETED' && standin(e));
-        await ctx.api.must('DELETE', `${base}/floor-${svc}`, { gracePeriodSeconds: 0 });
-        await floorGone;
-        const r = rec.next((e) => e.name === real && e.ready);
-        await ctx.api.must('POST', base, podBody(real, labels));
-        await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
-        await r;
-      } else {
-        const readyEv = rec.next((e) => e.name === real && e.ready, `trial ${i}: ${real} Ready`);
-        const standinGone = rec.next((e) => e.type === 'DELETED' && standin(e), `trial ${i}: the stand-in DELETED`);
-        await ctx.api.must('POST', base, podBody(real, labels));
-        await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
-        const [rd, sg] = await Promise.all([readyEv, standinGone]);
-        recovery.push(sg.t - rd.t);
-      }
-    }
+    for (let i = 1; i <= n; i++) real = await trial(i, real);
+  } catch (err) {
+    if (!keepPartial) throw err;
+    return { failover, recovery, error: err instanceof Error ? err.message : String(err) };
   } finally {
     rec.stop();
   }
   return { failover, recovery };
+
+  /** One trial from `real`, the Service's only pod; gives the next one. */
+  async function trial(i: number, real: string): Promise<string> {
+    const gone = rec.next((e) => e.type === 'DELETED' && e.name === real, `trial ${i}: ${real} DELETED`);
+    const up = rec.next((e) => e.type === 'ADDED' && standin(e), `trial ${i}: the stand-in ADDED`);
+    await ctx.api.must('DELETE', `${base}/${real}`, { gracePeriodSeconds: 0 });
+    const [g, u] = await Promise.all([gone, up]);
+    failover.push(u.t - g.t);
+    real = `${svc}-real-${i}`;
+    if (floor) {
+      const floorGone = rec.next((e) => e.type === 'DELETED' && standin(e));
+      await ctx.api.must('DELETE', `${base}/floor-${svc}`, { gracePeriodSeconds: 0 });
+      await floorGone;
+      const r = rec.next((e) => e.name === real && e.ready);
+      await ctx.api.must('POST', base, podBody(real, labels));
+      await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
+      await r;
+    } else {
+      const readyEv = rec.next((e) => e.name === real && e.ready, `trial ${i}: ${real} Ready`);
+      const standinGone = rec.next((e) => e.type === 'DELETED' && standin(e), `trial ${i}: the stand-in DELETED`);
+      await ctx.api.must('POST', base, podBody(real, labels));
+      await ctx.api.must('PATCH', `${base}/${real}/status`, readyStatus(), 'application/merge-patch+json');
+      const [rd, sg] = await Promise.all([readyEv, standinGone]);
+      recovery.push(sg.t - rd.t);
+    }
+    return real;
+  }
 }
 
 /**
@@ -87,7 +99,7 @@ export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: n
  * a warm pod promoted (named service-watcher-<svc>-standby-…), and each trial starts once a new
  * warm pod is Ready again.
  */
-export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: number, timeoutMs = 30_000, hot = false): Promise<OutageResult> {
+export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: number, timeoutMs = 30_000, hot = false, keepPartial = false): Promise<OutageResult> {
   const ep = await EndpointWatch.start(ctx.kc, namespace, svc, () => performance.now());
   ep.timeoutMs = timeoutMs;
   const base = `/api/v1/namespaces/${namespace}/pods`;
@@ -97,6 +109,7 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
   const gaps: number[] = [];
   const marks = await StandInMarks.start(ctx.kc, namespace, isStandIn, svc);
   const parts: Record<keyof OutageStages, number[]> = { react: [], schedule: [], start: [], publish: [] };
+  let error = '';
   try {
     let real = `${svc}-ep-0`;
     await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
@@ -127,13 +140,17 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
       await waitUntil('the stand-in gone', async () => settled(await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`), hot), 30_000, 50);
       real = next;
     }
+  } catch (err) {
+    // Under load (keepPartial): the trials done so far are the result, with why the rest were not.
+    if (!keepPartial) throw err;
+    error = err instanceof Error ? err.message : String(err);
   } finally {
     ep.stop();
     marks.stop();
   }
   const p50 = (xs: number[]): number => summarize(xs).p50;
   const stages = { react: p50(parts.react), schedule: p50(parts.schedule), start: p50(parts.start), publish: p50(parts.publish) };
-  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length, stages };
+  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length, stages, ...(error ? { error } : {}) };
 }
 
 interface Marks {

@@ -1,15 +1,15 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
-// Decisions are taken only once the state is complete (after the start-up list).
-import { apiMessage, httpStatus, logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger } from '@critsvc/shared';
-import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
-import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
+// Decisions are taken only once the state is complete (after the start-up list); actions.ts
+// carries them out.
+import { logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger } from '@critsvc/shared';
+import { Actions } from './actions.ts';
+import { Expectations } from './expectations.ts';
+import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
-import { decide, type Action, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
-import { buildDefaultPod, buildStandbyPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
+import { decide, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
 import type { ApplyResult, Change } from './model/store.ts';
 import { Store } from './model/store.ts';
-import { confirmCreate, selectorString } from './model/live-check.ts';
-import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
+import type { ServiceInfo } from './model/types.ts';
 import type { Blocked, ServiceVerdict } from './model/status.ts';
 import { Reporter } from './reporter.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
@@ -59,6 +59,7 @@ export class Controller {
   private readonly budget: DefaultPodBudget;
   private readonly clock: OutageClock;
   private readonly loader: StateLoader;
+  private readonly actions: Actions;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
@@ -97,6 +98,10 @@ export class Controller {
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
       templateProblem: (crit) => this.templates.problem(this.templates.refOf(crit)), blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+    });
+    this.actions = new Actions({
+      cfg, kube, log, metrics, store: this.store, queue: this.queue, expectations: this.expectations, templates: this.templates, reporter: this.reporter,
+      status: this.status, timeline: this.timeline, clock: this.clock, blocked: this.blocked, applyLive: (results) => this.applyLive(results),
     });
   }
 
@@ -265,7 +270,7 @@ export class Controller {
     if (svc) await this.reportBlocked(svc, decision);
     else this.forget(key);
     try {
-      for (const action of decision.actions) await this.act(key, action);
+      for (const action of decision.actions) await this.actions.act(key, action);
       this.queue.forget(key);
       if (decision.actions.length === 0) this.timeline.clear(key);
     } catch (err) {
@@ -310,207 +315,6 @@ export class Controller {
       `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`);
   }
 
-  private async act(key: string, action: Action): Promise<void> {
-    if (action.type === 'create') return this.create(key, action.service, action.podName, action);
-    if (action.type === 'owners') return this.setOwners(key, action);
-    if (action.type === 'promote') return this.promote(key, action);
-    if (action.type === 'standby') return this.createStandby(key, action);
-    return this.deleteOurs(key, action);
-  }
-
-  private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
-    const { pod, reason } = action;
-    this.expectations.expectDelete(pod.uid);
-    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
-    let result;
-    try {
-      result = await this.kube.deletePod(podRef(key, pod), action.force);
-    } catch (err) {
-      this.expectations.clearDelete(pod.uid);
-      throw err;
-    }
-    this.metrics.actions.inc({ action: 'delete', result });
-    if (result === 'refused' || result === 'replaced') {
-      this.expectations.clearDelete(pod.uid);
-      if (result === 'refused') this.logFor(key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
-    }
-    if (result !== 'deleted') await this.repairPod(pod, result);
-    if (result === 'refused') return;
-    if (result === 'deleted') this.clock.deleted(key);
-    this.timeline.done(key, 'delete');
-    this.logFor(key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
-    const svc = this.store.services.get(key);
-    if (svc && result === 'deleted') await this.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
-  }
-
-  /** The GC deletes a pod once every owner is gone: the owners must be the CriticalServices covering it now. */
-  private async setOwners(key: string, action: Extract<Action, { type: 'owners' }>): Promise<void> {
-    const { pod, owners, stale } = action;
-    const result = await this.kube.patchPodOwners(podRef(key, pod), owners, stale);
-    this.metrics.actions.inc({ action: 'owners', result });
-    if (result !== 'patched') await this.repairPod(pod, result);
-    if (result === 'refused') {
-      this.logFor(key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
-      return;
-    }
-    this.logFor(key).info({ pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
-      removed: stale.map((o) => o.name), result }, 'default pod owners updated');
-  }
-
-  /** Reads (template, live check) and the pod they make; then the write; then what is said of it. */
-  private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
-    const { pod, owners, template } = await this.prepareCreate(svc, podName, action.owners);
-    const result = await this.submitCreate(key, svc, podName, pod, template);
-    this.reporter.templateFixed(template);
-    this.templates.worked(template);
-    this.reporter.settled(key, 'template', 'refused');
-    this.blocked.delete(key);
-    this.metrics.actions.inc({ action: 'create', result });
-    this.timeline.done(key, 'create');
-    if (result === 'created') this.clock.created(key);
-    this.logFor(key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
-    if (result === 'created') await this.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
-  }
-
-  /**
-   * Hot standby: the warm pod is relabelled into the Service (one PATCH) instead of a pod created
-   * and started. The same live check as before a create; the next warm pod is decided once the
-   * watch shows this one promoted.
-   */
-  private async promote(key: string, action: Extract<Action, { type: 'promote' }>): Promise<void> {
-    const { pod, service: svc } = action;
-    await this.confirmLame(svc, action.owners);
-    this.expectations.expectPromote(pod.uid);
-    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
-    this.timeline.sent(key);
-    let result;
-    try {
-      result = await this.kube.promotePod(podRef(key, pod), svc.selector);
-    } catch (err) {
-      this.expectations.clearPromote(pod.uid);
-      throw err;
-    }
-    this.metrics.actions.inc({ action: 'promote', result });
-    if (result !== 'promoted') {
-      this.expectations.clearPromote(pod.uid);
-      this.logFor(key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid, result }, 'warm pod not promoted; the state takes the live pod and the Service is decided again');
-      await this.repairPod(pod, result === 'gone' ? 'gone' : 'replaced');
-      return;
-    }
-    this.blocked.delete(key);
-    this.timeline.done(key, 'promote');
-    this.clock.created(key);
-    this.logFor(key).info({ pod: pod.name, ns: pod.namespace, ready: pod.ready }, 'warm pod promoted to default pod');
-    await this.reporter.event(svc, 'Normal', 'DefaultPodPromoted', `Service has no real pod; warm pod ${pod.name} now serves it`);
-  }
-
-  /** Hot standby: a warm pod outside the Service's selector, from the template its default pod would use. */
-  private async createStandby(key: string, action: Extract<Action, { type: 'standby' }>): Promise<void> {
-    const { service: svc, generateName, owners } = action;
-    const ref = this.templates.refOf(controllerCrit(owners));
-    const template = await this.usableTemplate(svc, `${generateName}…`, ref);
-    this.expectations.expectStandby(key);
-    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
-    try {
-      await this.kube.createPod(buildStandbyPod(template, svc, generateName, owners));
-    } catch (err) {
-      this.expectations.clearStandby(key);
-      throw err;
-    }
-    this.metrics.actions.inc({ action: 'standby', result: 'created' });
-    this.logFor(key).info({ generateName, ns: svc.namespace, owners: owners.map((c) => c.name) }, 'warm pod created');
-  }
-
-  /**
-   * The pod to create, from the CriticalServices as the API server has them now and the template
-   * of the one that becomes its controller owner (the first by name; the global template if it
-   * names none), as its watch last said. The template is checked first as the state has the
-   * owners (no live read while it is unusable), then again if the live owners name another.
-   */
-  private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[]; template: TemplateRef }> {
-    const stated = this.templates.refOf(controllerCrit(covering));
-    let template = await this.usableTemplate(svc, podName, stated);
-    const owners = await this.confirmLame(svc, covering);
-    const ref = this.templates.refOf(controllerCrit(owners));
-    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
-    return { pod: buildDefaultPod(template, svc, podName, owners), owners, template: ref };
-  }
-
-  private async usableTemplate(svc: ServiceInfo, podName: string, ref: TemplateRef): Promise<UsableTemplate> {
-    const tmpl = this.templates.get(ref);
-    if (!tmpl.ok && tmpl.pending) throw new TemplateUnusable(tmpl.error); // its first list decides again
-    if (!tmpl.ok) {
-      this.status.markAll();
-      await this.reporter.templateProblem(ref, tmpl.error);
-      await this.reporter.once(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
-        `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${ref.namespace}/${ref.name}` });
-      throw new TemplateUnusable(tmpl.error);
-    }
-    const refs = tmpl.template.references;
-    if (refs.length && svc.namespace !== ref.namespace) {
-      await this.reporter.once(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
-        `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`);
-    }
-    return tmpl.template;
-  }
-
-  /** The create itself, awaited as an expectation; a refusal is told apart: the template's fault (422) or admission's. */
-  private async submitCreate(key: string, svc: ServiceInfo, podName: string, pod: Record<string, unknown>, template: TemplateRef): Promise<CreateResult> {
-    this.expectations.expectCreate(key, podName);
-    this.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000); // decided again if the pod is never seen
-    try {
-      this.timeline.sent(key);
-      return await this.kube.createPod(pod);
-    } catch (err) {
-      this.expectations.clearCreate(key);
-      if (isTransient(err)) throw err;
-      if (httpStatus(err) === 422) {
-        // The pod itself is invalid: the template is to blame.
-        this.templates.invalidate(template, `the pod built from it was refused: ${apiMessage(err)}`);
-        throw new TemplateUnusable(apiMessage(err));
-      }
-      // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
-      // template's fault. Said once per message, retried with backoff.
-      this.blocked.set(key, { reason: 'DefaultPodRefused', message: apiMessage(err) });
-      await this.reporter.once(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
-        `the API server refused default pod ${podName}: ${apiMessage(err)}`);
-      throw new CreateRefused(apiMessage(err));
-    }
-  }
-
-  /**
-   * The state says the Service is lame and critical; the API server must agree before a pod is
-   * created (queue payloads are hints). When it does not, the state is repaired from what it
-   * said and the Service decided again. Gives the covering CriticalServices as read now.
-   */
-  private async confirmLame(svc: ServiceInfo, covering: CritInfo[]): Promise<CritInfo[]> {
-    // Each read at least as new as the state (from the API server's watch cache; see freshRead).
-    const [service, listed, crits] = await Promise.all([
-      this.kube.readService(svc.namespace, svc.name, svc.resourceVersion),
-      this.kube.listPods(svc.namespace, selectorString(svc.selector), this.store.podsAsOf(svc.namespace)),
-      Promise.all(covering.map((c) => this.kube.readCriticalService(c.name, c.resourceVersion))),
-    ]);
-    this.store.podsListedLive(svc.namespace, listed.resourceVersion);
-    const pods = listed.items;
-    const verdict = confirmCreate(svc, { service, pods, crits }, this.cfg.NAMESPACES, this.cfg.READY_PODS_ONLY);
-    if (verdict.ok) return verdict.owners;
-    this.metrics.liveDisagreements.inc();
-    this.logFor(svc.key).warn({ why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
-    this.applyLive([
-      this.store.takeLive('Service', svc.key, service),
-      ...pods.map((p) => this.store.repair('Pod', p)),
-      ...covering.map((c, i) => this.store.takeLive('CriticalService', c.name, crits[i])),
-    ]);
-    throw new StateDisagrees(verdict.why);
-  }
-
-  /** The live pod was not what the state said (gone, another, not ours): the state takes what the API server says. */
-  private async repairPod(pod: PodInfo, result: 'gone' | 'replaced' | 'refused'): Promise<void> {
-    // 'gone' was the API server's answer already; the others need the object it holds now.
-    const live = result === 'gone' ? undefined : await this.kube.readPod(pod.namespace, pod.name);
-    this.applyLive([this.store.takeLive('Pod', pod.key, live)]);
-  }
-
   /** The state took what the API server said: the Services it concerns are decided again. */
   private applyLive(results: ApplyResult[]): void {
     const seenAt = Date.now();
@@ -537,9 +341,4 @@ function blockedBy(d: Decision): Blocked | undefined {
 /** A default pod of ours went away or began terminating: room under the blast-radius limits. */
 function frees({ before, after }: Extract<Change, { kind: 'Pod' }>): boolean {
   return before?.owned === true && !before.terminating && (!after || after.terminating);
-}
-
-/** What a delete or owners patch means: this pod, standing in for this Service. */
-function podRef(serviceKey: string, pod: PodInfo): PodRef {
-  return { namespace: pod.namespace, name: pod.name, uid: pod.uid, service: serviceKey.slice(serviceKey.indexOf('/') + 1) };
 }

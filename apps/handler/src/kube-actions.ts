@@ -106,12 +106,12 @@ export function notOlderThanQuery(rv: string | undefined, list: boolean): Record
 
 /**
  * A read the API server answers from its watch cache once the cache is at least at `rv` (the
- * version the state reflects, which the watchers got from that cache). A read with no
- * resourceVersion is a consistent read: since Kubernetes 1.31 it too is served from the cache,
- * but only after etcd's progress notification confirms the cache is current, and while the newest
- * write in etcd was to another resource (an EndpointSlice, a Lease, an Event: always, in a real
- * cluster) that takes up to the 100 ms progress-request period. Measured here: a pod list 89-96 ms
- * after an unrelated write, 2.6 ms at the state's version.
+ * version the state reflects, which the watchers got from that cache). Without a resourceVersion
+ * a get is a quorum read from etcd, and a list a consistent read: since Kubernetes 1.31 served
+ * from the cache too, but only once etcd's progress notification confirms the cache is current;
+ * while the newest write in etcd went to another resource (an EndpointSlice, a Lease, an Event:
+ * always, in a busy cluster) that waits up to the 100 ms progress-request period. Measured here:
+ * a pod list 89-96 ms after an unrelated write, 2.6 ms at the state's version (a get 2.8 → 2.0 ms).
  * rv comes from queue payloads, which may lie: a version from the future makes the API server
  * wait (3 s, then 504 "Too large resource version"), a malformed one is refused (400). Either way,
  * or on a timeout, the read is taken again as a consistent one: a forged version can delay a

@@ -1,0 +1,252 @@
+// What the controller's decisions do to the cluster: each action's API calls, awaited as
+// expectations, with the live checks before a create, and what is said of each (metrics, logs,
+// Events). The Controller decides; this carries out.
+import { apiMessage, httpStatus, isTransient, type HandlerConfig, type Logger } from '@critsvc/shared';
+import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
+import type { DecisionQueue } from './decision-queue.ts';
+import { EXPECTATION_TTL_MS, type Expectations } from './expectations.ts';
+import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
+import type { HandlerMetrics } from './metrics.ts';
+import type { Action } from './model/decide.ts';
+import { buildDefaultPod, buildStandbyPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
+import { confirmCreate, selectorString } from './model/live-check.ts';
+import type { Blocked } from './model/status.ts';
+import type { ApplyResult, Store } from './model/store.ts';
+import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
+import type { OutageClock } from './outage-clock.ts';
+import type { Reporter } from './reporter.ts';
+import type { StatusWriter } from './status-writer.ts';
+import type { Templates } from './template-watch.ts';
+import type { Timeline } from './timeline.ts';
+
+export interface ActionParts {
+  cfg: Pick<HandlerConfig, 'NAMESPACES' | 'READY_PODS_ONLY'>;
+  kube: KubeActions;
+  log: Logger;
+  metrics: HandlerMetrics;
+  store: Store;
+  queue: DecisionQueue;
+  expectations: Expectations;
+  templates: Templates;
+  reporter: Reporter;
+  status: Pick<StatusWriter, 'markAll'>;
+  timeline: Timeline;
+  clock: OutageClock;
+  /** Lame Service → why it has no default pod (the controller's, shown in status). */
+  blocked: Map<string, Blocked>;
+  /** The state took what the API server said: the Services it concerns are decided again. */
+  applyLive: (results: ApplyResult[]) => void;
+}
+
+export class Actions {
+  private readonly o: ActionParts;
+
+  constructor(o: ActionParts) {
+    this.o = o;
+  }
+
+  /**
+   * A write awaited as an expectation: the decisions taken meanwhile see it coming, the Service is
+   * decided again after the expectation's TTL in case the watch never shows the result, and a call
+   * that fails clears it.
+   */
+  private async awaited<T>(key: string, expectation: { set: () => void; clear: () => void }, call: () => Promise<T>): Promise<T> {
+    expectation.set();
+    this.o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
+    try {
+      return await call();
+    } catch (err) {
+      expectation.clear();
+      throw err;
+    }
+  }
+
+  async act(key: string, action: Action): Promise<void> {
+    if (action.type === 'create') return this.create(key, action.service, action.podName, action);
+    if (action.type === 'owners') return this.setOwners(key, action);
+    if (action.type === 'promote') return this.promote(key, action);
+    if (action.type === 'standby') return this.createStandby(key, action);
+    return this.deleteOurs(key, action);
+  }
+
+  private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
+    const { pod, reason } = action;
+    const expectation = { set: () => this.o.expectations.expectDelete(pod.uid), clear: () => this.o.expectations.clearDelete(pod.uid) };
+    const result = await this.awaited(key, expectation, () => this.o.kube.deletePod(podRef(key, pod), action.force));
+    this.o.metrics.actions.inc({ action: 'delete', result });
+    if (result === 'refused' || result === 'replaced') {
+      this.o.expectations.clearDelete(pod.uid);
+      if (result === 'refused') logFor(this.o.log, key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+    }
+    if (result !== 'deleted') await this.repairPod(pod, result);
+    if (result === 'refused') return;
+    if (result === 'deleted') this.o.clock.deleted(key);
+    this.o.timeline.done(key, 'delete');
+    logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
+    const svc = this.o.store.services.get(key);
+    if (svc && result === 'deleted') await this.o.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
+  }
+
+  /** The GC deletes a pod once every owner is gone: the owners must be the CriticalServices covering it now. */
+  private async setOwners(key: string, action: Extract<Action, { type: 'owners' }>): Promise<void> {
+    const { pod, owners, stale } = action;
+    const result = await this.o.kube.patchPodOwners(podRef(key, pod), owners, stale);
+    this.o.metrics.actions.inc({ action: 'owners', result });
+    if (result !== 'patched') await this.repairPod(pod, result);
+    if (result === 'refused') {
+      logFor(this.o.log, key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+      return;
+    }
+    logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
+      removed: stale.map((o) => o.name), result }, 'default pod owners updated');
+  }
+
+  /** Reads (template, live check) and the pod they make; then the write; then what is said of it. */
+  private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
+    const { pod, owners, template } = await this.prepareCreate(svc, podName, action.owners);
+    const result = await this.submitCreate(key, svc, podName, pod, template);
+    this.o.reporter.templateFixed(template);
+    this.o.templates.worked(template);
+    this.o.reporter.settled(key, 'template', 'refused');
+    this.o.blocked.delete(key);
+    this.o.metrics.actions.inc({ action: 'create', result });
+    this.o.timeline.done(key, 'create');
+    if (result === 'created') this.o.clock.created(key);
+    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
+    if (result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  /**
+   * Hot standby: the warm pod is relabelled into the Service (one PATCH) instead of a pod created
+   * and started. The same live check as before a create; the next warm pod is decided once the
+   * watch shows this one promoted.
+   */
+  private async promote(key: string, action: Extract<Action, { type: 'promote' }>): Promise<void> {
+    const { pod, service: svc } = action;
+    await this.confirmLame(svc, action.owners);
+    this.o.timeline.sent(key);
+    const expectation = { set: () => this.o.expectations.expectPromote(pod.uid), clear: () => this.o.expectations.clearPromote(pod.uid) };
+    const result = await this.awaited(key, expectation, () => this.o.kube.promotePod(podRef(key, pod), svc.selector));
+    this.o.metrics.actions.inc({ action: 'promote', result });
+    if (result !== 'promoted') {
+      this.o.expectations.clearPromote(pod.uid);
+      logFor(this.o.log, key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid, result }, 'warm pod not promoted; the state takes the live pod and the Service is decided again');
+      await this.repairPod(pod, result === 'gone' ? 'gone' : 'replaced');
+      return;
+    }
+    this.o.blocked.delete(key);
+    this.o.timeline.done(key, 'promote');
+    this.o.clock.created(key);
+    logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, ready: pod.ready }, 'warm pod promoted to default pod');
+    await this.o.reporter.event(svc, 'Normal', 'DefaultPodPromoted', `Service has no real pod; warm pod ${pod.name} now serves it`);
+  }
+
+  /** Hot standby: a warm pod outside the Service's selector, from the template its default pod would use. */
+  private async createStandby(key: string, action: Extract<Action, { type: 'standby' }>): Promise<void> {
+    const { service: svc, generateName, owners } = action;
+    const ref = this.o.templates.refOf(controllerCrit(owners));
+    const template = await this.usableTemplate(svc, `${generateName}…`, ref);
+    const expectation = { set: () => this.o.expectations.expectStandby(key), clear: () => this.o.expectations.clearStandby(key) };
+    await this.awaited(key, expectation, () => this.o.kube.createPod(buildStandbyPod(template, svc, generateName, owners)));
+    this.o.metrics.actions.inc({ action: 'standby', result: 'created' });
+    logFor(this.o.log, key).info({ generateName, ns: svc.namespace, owners: owners.map((c) => c.name) }, 'warm pod created');
+  }
+
+  /**
+   * The pod to create, from the CriticalServices as the API server has them now and the template
+   * of the one that becomes its controller owner (the first by name; the global template if it
+   * names none), as its watch last said. The template is checked first as the state has the
+   * owners (no live read while it is unusable), then again if the live owners name another.
+   */
+  private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[]; template: TemplateRef }> {
+    const stated = this.o.templates.refOf(controllerCrit(covering));
+    let template = await this.usableTemplate(svc, podName, stated);
+    const owners = await this.confirmLame(svc, covering);
+    const ref = this.o.templates.refOf(controllerCrit(owners));
+    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
+    return { pod: buildDefaultPod(template, svc, podName, owners), owners, template: ref };
+  }
+
+  private async usableTemplate(svc: ServiceInfo, podName: string, ref: TemplateRef): Promise<UsableTemplate> {
+    const tmpl = this.o.templates.get(ref);
+    if (!tmpl.ok && tmpl.pending) throw new TemplateUnusable(tmpl.error); // its first list decides again
+    if (!tmpl.ok) {
+      this.o.status.markAll();
+      await this.o.reporter.templateProblem(ref, tmpl.error);
+      await this.o.reporter.once(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
+        `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${ref.namespace}/${ref.name}` });
+      throw new TemplateUnusable(tmpl.error);
+    }
+    const refs = tmpl.template.references;
+    if (refs.length && svc.namespace !== ref.namespace) {
+      await this.o.reporter.once(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
+        `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`);
+    }
+    return tmpl.template;
+  }
+
+  /** The create itself, awaited as an expectation; a refusal is told apart: the template's fault (422) or admission's. */
+  private async submitCreate(key: string, svc: ServiceInfo, podName: string, pod: Record<string, unknown>, template: TemplateRef): Promise<CreateResult> {
+    this.o.timeline.sent(key);
+    const expectation = { set: () => this.o.expectations.expectCreate(key, podName), clear: () => this.o.expectations.clearCreate(key) };
+    try {
+      return await this.awaited(key, expectation, () => this.o.kube.createPod(pod));
+    } catch (err) {
+      if (isTransient(err)) throw err;
+      if (httpStatus(err) === 422) {
+        // The pod itself is invalid: the template is to blame.
+        this.o.templates.invalidate(template, `the pod built from it was refused: ${apiMessage(err)}`);
+        throw new TemplateUnusable(apiMessage(err));
+      }
+      // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
+      // template's fault. Said once per message, retried with backoff.
+      this.o.blocked.set(key, { reason: 'DefaultPodRefused', message: apiMessage(err) });
+      await this.o.reporter.once(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
+        `the API server refused default pod ${podName}: ${apiMessage(err)}`);
+      throw new CreateRefused(apiMessage(err));
+    }
+  }
+
+  /**
+   * The state says the Service is lame and critical; the API server must agree before a pod is
+   * created (queue payloads are hints). When it does not, the state is repaired from what it
+   * said and the Service decided again. Gives the covering CriticalServices as read now.
+   */
+  private async confirmLame(svc: ServiceInfo, covering: CritInfo[]): Promise<CritInfo[]> {
+    // Each read at least as new as the state (from the API server's watch cache; see freshRead).
+    const [service, listed, crits] = await Promise.all([
+      this.o.kube.readService(svc.namespace, svc.name, svc.resourceVersion),
+      this.o.kube.listPods(svc.namespace, selectorString(svc.selector), this.o.store.podsAsOf(svc.namespace)),
+      Promise.all(covering.map((c) => this.o.kube.readCriticalService(c.name, c.resourceVersion))),
+    ]);
+    this.o.store.podsListedLive(svc.namespace, listed.resourceVersion);
+    const pods = listed.items;
+    const verdict = confirmCreate(svc, { service, pods, crits }, this.o.cfg.NAMESPACES, this.o.cfg.READY_PODS_ONLY);
+    if (verdict.ok) return verdict.owners;
+    this.o.metrics.liveDisagreements.inc();
+    logFor(this.o.log, svc.key).warn({ why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
+    this.o.applyLive([
+      this.o.store.takeLive('Service', svc.key, service),
+      ...pods.map((p) => this.o.store.repair('Pod', p)),
+      ...covering.map((c, i) => this.o.store.takeLive('CriticalService', c.name, crits[i])),
+    ]);
+    throw new StateDisagrees(verdict.why);
+  }
+
+  /** The live pod was not what the state said (gone, another, not ours): the state takes what the API server says. */
+  private async repairPod(pod: PodInfo, result: 'gone' | 'replaced' | 'refused'): Promise<void> {
+    // 'gone' was the API server's answer already; the others need the object it holds now.
+    const live = result === 'gone' ? undefined : await this.o.kube.readPod(pod.namespace, pod.name);
+    this.o.applyLive([this.o.store.takeLive('Pod', pod.key, live)]);
+  }
+}
+
+/** A child logger per Service: every line about it carries `svc` (grep '"svc":"ns/name"'). */
+function logFor(log: Logger, key: string): Logger {
+  return log.child({ svc: key });
+}
+
+/** What a delete or owners patch means: this pod, standing in for this Service. */
+function podRef(serviceKey: string, pod: PodInfo): PodRef {
+  return { namespace: pod.namespace, name: pod.name, uid: pod.uid, service: serviceKey.slice(serviceKey.indexOf('/') + 1) };
+}

@@ -65,6 +65,47 @@ describe('forged queue jobs', () => {
     await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1' });
     await eventually('a default pod once the real pod is really gone', async () => (await defaultPods(k, ns)).length === 1, 30_000);
   });
+
+  it('a job saying the last real pod of a served critical Service is gone: the default pod, created before the live check answered, is deleted at once; the same lie again creates nothing', async () => {
+    const ns = await freshNamespace(k, 'forged-gone');
+    await createTemplate(k, ns);
+    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns });
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
+    const crit = `forged-gone-${suffix()}`;
+    h.crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    await eventually('the CriticalService to cover the served Service', async () => { const st = await critStatus(k, crit); return st?.coveredServices === 1 && st.lameCount === 0; });
+    await stays('no default pod for the served Service', async () => (await defaultPods(k, ns)).length === 0, 1_000);
+    const snapshot = async (): Promise<string> => (await pods(k, ns)).map((p) => `${p.metadata?.name}/${p.metadata?.uid}/${p.metadata?.resourceVersion}`).sort().join();
+    const before = await snapshot();
+    const lie = (rv: string): { name: string; data: object } => ({ name: 'Pod:DELETED', data: { kind: 'Pod', type: 'DELETED', seenAt: Date.now(),
+      object: { metadata: { name: 'web-1', namespace: ns, uid: real.metadata?.uid, resourceVersion: rv, labels: { app: 'web' } } } } });
+    const said = (prefix: string): number => h.pipeline!.logs('handler').filter((l) => l.msg.startsWith(prefix)).length;
+    const creates = async (): Promise<number> => metricSum(await h.pipeline!.metrics(), 'critsvc_default_pod_actions_total', 'action="create"');
+    const queue = new Queue(h.pipeline.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
+    try {
+      await queue.add(lie('999999999').name, lie('999999999').data);
+      await eventually('the default pod created on the lie deleted again', async () => said('default pod created while the live check ran deleted again') === 1, 15_000);
+      expect(metricSum(await h.pipeline.metrics(), 'critsvc_default_pod_actions_total', 'action="undo"')).toBe(1);
+      await eventually('the pods as they were', async () => (await snapshot()) === before, 10_000);
+      await stays('nothing else deleted, changed or created', async () => (await snapshot()) === before, 3_000);
+
+      // The same lie again: the create now waits for the check, which refuses it.
+      const created = await creates();
+      const disagreed = said('the API server disagrees with the state');
+      await queue.add(lie('999999999').name, lie('999999999').data);
+      await eventually('the handler to refuse again', async () => said('the API server disagrees with the state') > disagreed, 15_000);
+      await stays('nothing created', async () => (await snapshot()) === before, 2_000);
+      expect(await creates()).toBe(created);
+      expect(said('default pod created while the live check ran deleted again')).toBe(1);
+    } finally {
+      await queue.close();
+    }
+    // A real outage is still met: checked first, confirmed, created.
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1' });
+    await eventually('a default pod once the real pod is really gone', async () => (await defaultPods(k, ns)).length === 1, 30_000);
+  });
 });
 
 describe('the PodTemplate is not a way to privilege', () => {
@@ -140,3 +181,8 @@ describe('Pod Security Admission', () => {
     expect(status?.conditions?.find((c) => c.type === 'TemplateAvailable')).toBeUndefined();
   });
 });
+
+/** The sum of a counter's series whose labels include `match`. */
+function metricSum(text: string, name: string, match: string): number {
+  return text.split('\n').filter((l) => l.startsWith(`${name}{`) && l.includes(match)).reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}

@@ -1,7 +1,7 @@
 // What the controller's decisions do to the cluster: each action's API calls, awaited as
 // expectations, with the live checks before a create, and what is said of each (metrics, logs,
 // Events). The Controller decides; this carries out.
-import { apiMessage, httpStatus, isTransient, type HandlerConfig, type Logger } from '@critsvc/shared';
+import { apiMessage, httpStatus, isTransient, logError, type HandlerConfig, type Logger } from '@critsvc/shared';
 import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
 import type { DecisionQueue } from './decision-queue.ts';
 import { EXPECTATION_TTL_MS, type Expectations } from './expectations.ts';
@@ -38,8 +38,15 @@ export interface ActionParts {
   applyLive: (results: ApplyResult[]) => void;
 }
 
+/** After the live check disagreed for a Service, how long its creates wait for the check. */
+export const CHECK_FIRST_MS = 10 * 60_000;
+
+interface Created { result: CreateResult; owners: CritInfo[]; template: TemplateRef }
+
 export class Actions {
   private readonly o: ActionParts;
+  /** Service → until when its creates wait for the live check (it disagreed lately). */
+  private readonly suspects = new Map<string, number>();
 
   constructor(o: ActionParts) {
     this.o = o;
@@ -61,8 +68,9 @@ export class Actions {
     }
   }
 
-  async act(key: string, action: Action): Promise<void> {
-    if (action.type === 'create') return this.create(key, action.service, action.podName, action);
+  /** served: a decision found the Service served by a real pod before (see create). */
+  async act(key: string, action: Action, served = false): Promise<void> {
+    if (action.type === 'create') return this.create(key, action.service, action.podName, action, served);
     if (action.type === 'owners') return this.setOwners(key, action);
     if (action.type === 'promote') return this.promote(key, action);
     if (action.type === 'standby') return this.createStandby(key, action);
@@ -101,19 +109,88 @@ export class Actions {
       removed: stale.map((o) => o.name), result }, 'default pod owners updated');
   }
 
-  /** Reads (template, live check) and the pod they make; then the write; then what is said of it. */
-  private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>): Promise<void> {
-    const { pod, owners, template } = await this.prepareCreate(svc, podName, action.owners);
-    const result = await this.submitCreate(key, svc, podName, pod, template);
+  /**
+   * A failover (the Service had a real pod, and lost it): the create, then the live check that
+   * the API server agrees the Service is lame and critical, so that the check is off the
+   * failover's path (and does not compete with the create). Should the API server disagree (a
+   * forged or stale queue job), the pod just created is deleted at once and the state repaired;
+   * that Service's creates then wait for the check until one confirms an outage (at most
+   * CHECK_FIRST_MS): lies cost at most one short-lived pod per Service, never a pod deleted or
+   * changed. Any other create (a Service never seen served: new, or its pods not seen yet) waits
+   * for the check, as the watchers race at a Service's birth.
+   */
+  private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>, served: boolean): Promise<void> {
+    const checked = !served || this.checkFirst(key);
+    const made = checked ? await this.createChecked(key, svc, podName, action.owners) : await this.createUnchecked(key, svc, podName, action.owners);
+    const { result, template } = made;
     this.o.reporter.templateFixed(template);
     this.o.templates.worked(template);
     this.o.reporter.settled(key, 'template', 'refused');
     this.o.blocked.delete(key);
-    this.o.metrics.actions.inc({ action: 'create', result });
+    this.o.metrics.actions.inc({ action: 'create', result: result.result });
     this.o.timeline.done(key, 'create');
-    if (result === 'created') this.o.clock.created(key);
-    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result, owners: owners.map((c) => c.name) }, 'default pod created');
-    if (result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+    if (result.result === 'created') this.o.clock.created(key);
+    const owners = checked ? made.owners : await this.checkAfterCreate(key, svc, podName, action.owners, result);
+    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: owners.map((c) => c.name), checked: checked ? 'before' : 'after' }, 'default pod created');
+    if (result.result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  /** The live check disagreed lately for this Service (and no outage was confirmed since): its next create waits for the check. */
+  private checkFirst(key: string): boolean {
+    const until = this.suspects.get(key);
+    if (until === undefined) return false;
+    if (until >= Date.now()) return true;
+    this.suspects.delete(key);
+    return false;
+  }
+
+  private async createChecked(key: string, svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<Created> {
+    const stated = this.o.templates.refOf(controllerCrit(covering));
+    let template = await this.usableTemplate(svc, podName, stated);
+    const owners = await this.confirmLame(key, svc, covering, undefined);
+    this.suspects.delete(key); // an outage confirmed: the next failover need not wait
+    const ref = this.o.templates.refOf(controllerCrit(owners));
+    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
+    const result = await this.submitCreate(key, svc, podName, buildDefaultPod(template, svc, podName, owners), ref);
+    return { result, owners, template: ref };
+  }
+
+  /** The pod as the state has it (owners, the template their controller names), no read before. */
+  private async createUnchecked(key: string, svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<Created> {
+    const ref = this.o.templates.refOf(controllerCrit(covering));
+    const template = await this.usableTemplate(svc, podName, ref);
+    const result = await this.submitCreate(key, svc, podName, buildDefaultPod(template, svc, podName, covering), ref);
+    return { result, owners: covering, template: ref };
+  }
+
+  /**
+   * The live check after an unchecked create. When it cannot be made (the API server
+   * unreachable), the pod stays: a missing default pod is the outage critsvc exists to prevent.
+   * Owners the API server has otherwise are repaired in the state, then on the pod (the owners
+   * action). Gives the owners as read.
+   */
+  private async checkAfterCreate(key: string, svc: ServiceInfo, podName: string, covering: CritInfo[], result: CreateResult): Promise<CritInfo[]> {
+    try {
+      return await this.confirmLame(key, svc, covering, podName);
+    } catch (err) {
+      if (!(err instanceof StateDisagrees)) {
+        logFor(this.o.log, key).warn({ err: logError(err), pod: podName }, 'the live check after the create failed; the default pod stays');
+        return covering;
+      }
+      if (result.result === 'created') await this.undoCreate(key, svc, podName, result.uid);
+      throw err;
+    }
+  }
+
+  /** The live check disagreed after the create: the pod just made goes, at once (our own, checked live as every delete). */
+  private async undoCreate(key: string, svc: ServiceInfo, podName: string, uid: string): Promise<void> {
+    this.o.expectations.clearCreate(key);
+    const expectation = { set: () => this.o.expectations.expectDelete(uid), clear: () => this.o.expectations.clearDelete(uid) };
+    const ref: PodRef = { namespace: svc.namespace, name: podName, uid, service: svc.name };
+    const result = await this.awaited(key, expectation, () => this.o.kube.deletePod(ref, true));
+    this.o.metrics.actions.inc({ action: 'undo', result });
+    if (result !== 'deleted') this.o.expectations.clearDelete(uid);
+    logFor(this.o.log, key).warn({ pod: podName, ns: svc.namespace, uid, result }, 'default pod created while the live check ran deleted again: the API server disagreed with the state');
   }
 
   /**
@@ -123,7 +200,7 @@ export class Actions {
    */
   private async promote(key: string, action: Extract<Action, { type: 'promote' }>): Promise<void> {
     const { pod, service: svc } = action;
-    await this.confirmLame(svc, action.owners);
+    await this.confirmLame(key, svc, action.owners, undefined);
     this.o.timeline.sent(key);
     const expectation = { set: () => this.o.expectations.expectPromote(pod.uid), clear: () => this.o.expectations.clearPromote(pod.uid) };
     const result = await this.awaited(key, expectation, () => this.o.kube.promotePod(podRef(key, pod), svc.selector));
@@ -150,21 +227,6 @@ export class Actions {
     await this.awaited(key, expectation, () => this.o.kube.createPod(buildStandbyPod(template, svc, generateName, owners)));
     this.o.metrics.actions.inc({ action: 'standby', result: 'created' });
     logFor(this.o.log, key).info({ generateName, ns: svc.namespace, owners: owners.map((c) => c.name) }, 'warm pod created');
-  }
-
-  /**
-   * The pod to create, from the CriticalServices as the API server has them now and the template
-   * of the one that becomes its controller owner (the first by name; the global template if it
-   * names none), as its watch last said. The template is checked first as the state has the
-   * owners (no live read while it is unusable), then again if the live owners name another.
-   */
-  private async prepareCreate(svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<{ pod: Record<string, unknown>; owners: CritInfo[]; template: TemplateRef }> {
-    const stated = this.o.templates.refOf(controllerCrit(covering));
-    let template = await this.usableTemplate(svc, podName, stated);
-    const owners = await this.confirmLame(svc, covering);
-    const ref = this.o.templates.refOf(controllerCrit(owners));
-    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
-    return { pod: buildDefaultPod(template, svc, podName, owners), owners, template: ref };
   }
 
   private async usableTemplate(svc: ServiceInfo, podName: string, ref: TemplateRef): Promise<UsableTemplate> {
@@ -208,11 +270,13 @@ export class Actions {
   }
 
   /**
-   * The state says the Service is lame and critical; the API server must agree before a pod is
-   * created (queue payloads are hints). When it does not, the state is repaired from what it
-   * said and the Service decided again. Gives the covering CriticalServices as read now.
+   * The state says the Service is lame and critical; the API server must agree (queue payloads
+   * are hints). When it does not, the state is repaired from what it said and the Service decided
+   * again. Gives the covering CriticalServices as read now; when some the state has are gone
+   * (only those that cover it count), the state takes them too, and the owners action follows.
+   * creating: the pod created meanwhile, for the log.
    */
-  private async confirmLame(svc: ServiceInfo, covering: CritInfo[]): Promise<CritInfo[]> {
+  private async confirmLame(key: string, svc: ServiceInfo, covering: CritInfo[], creating: string | undefined): Promise<CritInfo[]> {
     // Each read at least as new as the state (from the API server's watch cache; see freshRead).
     const [service, listed, crits] = await Promise.all([
       this.o.kube.readService(svc.namespace, svc.name, svc.resourceVersion),
@@ -222,9 +286,15 @@ export class Actions {
     this.o.store.podsListedLive(svc.namespace, listed.resourceVersion);
     const pods = listed.items;
     const verdict = confirmCreate(svc, { service, pods, crits }, this.o.cfg.NAMESPACES, this.o.cfg.READY_PODS_ONLY);
-    if (verdict.ok) return verdict.owners;
+    if (verdict.ok) {
+      const live = new Set(verdict.owners.map((o) => o.uid));
+      if (covering.some((c) => !live.has(c.uid))) this.o.applyLive(covering.map((c, i) => this.o.store.takeLive('CriticalService', c.name, crits[i])));
+      return verdict.owners;
+    }
     this.o.metrics.liveDisagreements.inc();
-    logFor(this.o.log, svc.key).warn({ why: verdict.why }, 'the API server disagrees with the state; default pod not created, state repaired');
+    this.suspects.set(key, Date.now() + CHECK_FIRST_MS);
+    logFor(this.o.log, svc.key).warn({ why: verdict.why, ...(creating ? { pod: creating } : {}) },
+      creating ? 'the API server disagrees with the state; the default pod created meanwhile is deleted, state repaired' : 'the API server disagrees with the state; default pod not created, state repaired');
     this.o.applyLive([
       this.o.store.takeLive('Service', svc.key, service),
       ...pods.map((p) => this.o.store.repair('Pod', p)),

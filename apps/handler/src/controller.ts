@@ -53,6 +53,12 @@ export class Controller {
   private readonly blocked = new Map<string, Blocked>();
   /** Considered Service → what its last decision found (lame, default pods): CriticalService status reads it. */
   private readonly verdicts = new Map<string, ServiceVerdict>();
+  /**
+   * Services a decision found served by a real pod: losing it is the failover, whose create is
+   * sent before the live check. A Service never seen served (new, or its pods not seen yet: the
+   * watchers race) is checked first.
+   */
+  private readonly served = new Set<string>();
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
@@ -261,6 +267,7 @@ export class Controller {
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
     if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods });
     else this.verdicts.delete(key);
+    if (decision.considered && !decision.lame) this.served.add(key);
     this.noteBlocked(key, decision);
     this.status.markCovering(key, decision.covering.map((c) => c.name));
   }
@@ -270,7 +277,7 @@ export class Controller {
     if (svc) await this.reportBlocked(svc, decision);
     else this.forget(key);
     try {
-      for (const action of decision.actions) await this.actions.act(key, action);
+      for (const action of decision.actions) await this.actions.act(key, action, this.served.has(key));
       this.queue.forget(key);
       if (decision.actions.length === 0) this.timeline.clear(key);
     } catch (err) {
@@ -287,6 +294,7 @@ export class Controller {
   }
 
   private forget(key: string): void {
+    this.served.delete(key);
     this.reporter.forget(key);
     this.clock.forget(key);
   }

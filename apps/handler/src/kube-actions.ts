@@ -13,7 +13,8 @@ import type { TemplateWatch, WatchTemplate } from './template-watch.ts';
 const TEMPLATE_WATCH_TIMEOUT_SECONDS = 300;
 const TEMPLATE_WATCH_STALL_SECONDS = 30;
 
-export type CreateResult = 'created' | 'exists';
+/** created: with the new pod's uid (what undoing it needs); exists: the name was taken already. */
+export type CreateResult = { result: 'created'; uid: string } | { result: 'exists' };
 /** refused: the live pod lacks critsvc's ownership marks (or is another Service's): never touched. */
 export type OwnersResult = 'patched' | 'gone' | 'replaced' | 'refused';
 export type DeleteResult = 'deleted' | 'gone' | 'replaced' | 'refused';
@@ -144,10 +145,10 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     async createPod(pod) {
       const ns = (pod.metadata as { namespace: string }).namespace;
       try {
-        await requestJson(kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: pod, query: { fieldManager: FIELD_MANAGER } });
-        return 'created';
+        const { body } = await requestJson(kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: pod, query: { fieldManager: FIELD_MANAGER } });
+        return { result: 'created', uid: (body as KubeObject).metadata?.uid ?? '' };
       } catch (err) {
-        if (httpStatus(err) === 409) return 'exists';
+        if (httpStatus(err) === 409) return { result: 'exists' };
         throw err;
       }
     },

@@ -1,7 +1,9 @@
 // Before a default pod is created, the state (built from queue payloads, which are hints) is
 // checked against what the API server says now: the Service exists as stored, it has no real
-// pod, and a CriticalService that exists covers it. A forged or stale job can then make the
-// handler read, never create.
+// pod, and a CriticalService that exists covers it. For a failover the check follows the create
+// (off the outage's path; see Actions.create): a forged or stale job can make the handler create
+// a default pod that it deletes as soon as the check disagrees, never delete or change a pod that
+// is not its own.
 import type { KubeObject } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService } from './parse.ts';
 import { critCovers, hasRealPod, isConsidered } from './rules.ts';

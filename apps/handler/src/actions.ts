@@ -43,6 +43,13 @@ export const CHECK_FIRST_MS = 10 * 60_000;
 
 interface Created { result: CreateResult; owners: CritInfo[]; template: TemplateRef }
 
+/**
+ * What a live check judges against. decidedAt: the version of the pods the decision saw; creating:
+ * the default pod already created (the check follows the create), for which only pods as of
+ * decidedAt count (a pod changed since is the world moving on: its events take over).
+ */
+interface CheckAt { decidedAt?: string; creating?: string }
+
 export class Actions {
   private readonly o: ActionParts;
   /** Service → until when its creates wait for the live check (it disagreed lately). */
@@ -121,6 +128,7 @@ export class Actions {
    */
   private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>, served: boolean): Promise<void> {
     const checked = !served || this.checkFirst(key);
+    const decidedAt = this.o.store.podsAsOf(svc.namespace);
     const made = checked ? await this.createChecked(key, svc, podName, action.owners) : await this.createUnchecked(key, svc, podName, action.owners);
     const { result, template } = made;
     this.o.reporter.templateFixed(template);
@@ -130,7 +138,7 @@ export class Actions {
     this.o.metrics.actions.inc({ action: 'create', result: result.result });
     this.o.timeline.done(key, 'create');
     if (result.result === 'created') this.o.clock.created(key);
-    const owners = checked ? made.owners : await this.checkAfterCreate(key, svc, podName, action.owners, result);
+    const owners = checked ? made.owners : await this.checkAfterCreate(key, svc, { creating: podName, ...(decidedAt === undefined ? {} : { decidedAt }) }, action.owners, result);
     logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: owners.map((c) => c.name), checked: checked ? 'before' : 'after' }, 'default pod created');
     if (result.result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
@@ -147,7 +155,7 @@ export class Actions {
   private async createChecked(key: string, svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<Created> {
     const stated = this.o.templates.refOf(controllerCrit(covering));
     let template = await this.usableTemplate(svc, podName, stated);
-    const owners = await this.confirmLame(key, svc, covering, undefined);
+    const owners = await this.confirmLame(key, svc, covering, { decidedAt: this.o.store.podsAsOf(svc.namespace) });
     this.suspects.delete(key); // an outage confirmed: the next failover need not wait
     const ref = this.o.templates.refOf(controllerCrit(owners));
     if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
@@ -169,9 +177,10 @@ export class Actions {
    * Owners the API server has otherwise are repaired in the state, then on the pod (the owners
    * action). Gives the owners as read.
    */
-  private async checkAfterCreate(key: string, svc: ServiceInfo, podName: string, covering: CritInfo[], result: CreateResult): Promise<CritInfo[]> {
+  private async checkAfterCreate(key: string, svc: ServiceInfo, at: Required<Pick<CheckAt, 'creating'>> & CheckAt, covering: CritInfo[], result: CreateResult): Promise<CritInfo[]> {
+    const podName = at.creating;
     try {
-      return await this.confirmLame(key, svc, covering, podName);
+      return await this.confirmLame(key, svc, covering, at);
     } catch (err) {
       if (!(err instanceof StateDisagrees)) {
         logFor(this.o.log, key).warn({ err: logError(err), pod: podName }, 'the live check after the create failed; the default pod stays');
@@ -200,7 +209,7 @@ export class Actions {
    */
   private async promote(key: string, action: Extract<Action, { type: 'promote' }>): Promise<void> {
     const { pod, service: svc } = action;
-    await this.confirmLame(key, svc, action.owners, undefined);
+    await this.confirmLame(key, svc, action.owners, { decidedAt: this.o.store.podsAsOf(svc.namespace) });
     this.o.timeline.sent(key);
     const expectation = { set: () => this.o.expectations.expectPromote(pod.uid), clear: () => this.o.expectations.clearPromote(pod.uid) };
     const result = await this.awaited(key, expectation, () => this.o.kube.promotePod(podRef(key, pod), svc.selector));
@@ -276,7 +285,7 @@ export class Actions {
    * (only those that cover it count), the state takes them too, and the owners action follows.
    * creating: the pod created meanwhile, for the log.
    */
-  private async confirmLame(key: string, svc: ServiceInfo, covering: CritInfo[], creating: string | undefined): Promise<CritInfo[]> {
+  private async confirmLame(key: string, svc: ServiceInfo, covering: CritInfo[], at: CheckAt): Promise<CritInfo[]> {
     // Each read at least as new as the state (from the API server's watch cache; see freshRead).
     const [service, listed, crits] = await Promise.all([
       this.o.kube.readService(svc.namespace, svc.name, svc.resourceVersion),
@@ -285,16 +294,22 @@ export class Actions {
     ]);
     this.o.store.podsListedLive(svc.namespace, listed.resourceVersion);
     const pods = listed.items;
-    const verdict = confirmCreate(svc, { service, pods, crits }, this.o.cfg.NAMESPACES, this.o.cfg.READY_PODS_ONLY);
+    const view = { service, pods, crits };
+    const asDecided = at.decidedAt === undefined ? view : { ...view, decidedAt: at.decidedAt };
+    const { NAMESPACES: watched, READY_PODS_ONLY: readyOnly } = this.o.cfg;
+    const verdict = confirmCreate(svc, at.creating ? asDecided : view, watched, readyOnly);
     if (verdict.ok) {
       const live = new Set(verdict.owners.map((o) => o.uid));
       if (covering.some((c) => !live.has(c.uid))) this.o.applyLive(covering.map((c, i) => this.o.store.takeLive('CriticalService', c.name, crits[i])));
       return verdict.owners;
     }
     this.o.metrics.liveDisagreements.inc();
-    this.suspects.set(key, Date.now() + CHECK_FIRST_MS);
-    logFor(this.o.log, svc.key).warn({ why: verdict.why, ...(creating ? { pod: creating } : {}) },
-      creating ? 'the API server disagrees with the state; the default pod created meanwhile is deleted, state repaired' : 'the API server disagrees with the state; default pod not created, state repaired');
+    // Only pods changed since the decision disagree: the state was behind (the watchers race at a
+    // Service's birth), not wrong; no reason to doubt the next failover.
+    const behind = !at.creating && confirmCreate(svc, asDecided, watched, readyOnly).ok;
+    if (!behind) this.suspects.set(key, Date.now() + CHECK_FIRST_MS);
+    logFor(this.o.log, svc.key).warn({ why: verdict.why, ...(at.creating ? { pod: at.creating } : {}), ...(behind ? { behind } : {}) },
+      at.creating ? 'the API server disagrees with the state; the default pod created meanwhile is deleted, state repaired' : 'the API server disagrees with the state; default pod not created, state repaired');
     this.o.applyLive([
       this.o.store.takeLive('Service', svc.key, service),
       ...pods.map((p) => this.o.store.repair('Pod', p)),

@@ -25,4 +25,11 @@ describe('confirmCreate: the API server must agree before a default pod is creat
     expect(v.ok).toBe(false);
     expect(!v.ok && v.why).toContain(why);
   });
+  it('after the create: a real pod changed after the decision\'s version is the world moving on (yes); one at or before it is what the state missed or lied about (no)', () => {
+    expect(confirmCreate(stored, view({ pods: [readyPod], decidedAt: '8' }), ['ns'], true).ok).toBe(true);
+    expect(confirmCreate(stored, view({ pods: [readyPod], decidedAt: '9' }), ['ns'], true).ok).toBe(false);
+    expect(confirmCreate(stored, view({ pods: [readyPod], decidedAt: '999999999' }), ['ns'], true).ok).toBe(false);
+    // A version that is no etcd revision cannot be compared: every live pod counts.
+    expect(confirmCreate(stored, view({ pods: [readyPod], decidedAt: 'x' }), ['ns'], true).ok).toBe(false);
+  });
 });

@@ -6,6 +6,7 @@
 // is not its own.
 import type { KubeObject } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService } from './parse.ts';
+import { isComparable, isOlderOrSame } from './resource-version.ts';
 import { critCovers, hasRealPod, isConsidered } from './rules.ts';
 import type { CritInfo, Labels, ServiceInfo } from './types.ts';
 
@@ -15,6 +16,12 @@ export interface LiveView {
   pods: KubeObject[];
   /** The CriticalServices the state says cover it, as read now (undefined: gone). */
   crits: (KubeObject | undefined)[];
+  /**
+   * The version of the pods the decision saw, when the check follows the create: a pod changed
+   * after it (created, or turned ready) is the world moving on, not the state lying; its event is
+   * on its way, and the decisions it causes take over (with the healthy hold-off).
+   */
+  decidedAt?: string;
 }
 
 export type LiveVerdict = { ok: true; owners: CritInfo[] } | { ok: false; why: string };
@@ -30,7 +37,9 @@ export function confirmCreate(stored: ServiceInfo, view: LiveView, watched: read
   if (svc.uid !== stored.uid) return { ok: false, why: 'the Service was replaced' };
   if (!isConsidered(svc, watched)) return { ok: false, why: 'the Service is not one critsvc looks at' };
   if (selectorString(svc.selector) !== selectorString(stored.selector)) return { ok: false, why: 'the Service\'s selector changed' };
-  const pods = view.pods.map(parsePod).flatMap((p) => (p.ok ? [p.value] : []));
+  const decidedAt = view.decidedAt;
+  const pods = view.pods.map(parsePod).flatMap((p) => (p.ok ? [p.value] : []))
+    .filter((p) => decidedAt === undefined || !isComparable(decidedAt) || isOlderOrSame(p.resourceVersion, decidedAt));
   if (hasRealPod(svc, pods, readyOnly)) return { ok: false, why: 'the Service has a real pod' };
   const owners = view.crits.flatMap((c) => {
     const parsed = c ? parseCriticalService(c) : undefined;

@@ -40,6 +40,12 @@ export interface ActionParts {
 
 /** After the live check disagreed for a Service, how long its creates wait for the check. */
 export const CHECK_FIRST_MS = 10 * 60_000;
+/**
+ * How long after a failover's create its live check waits: until the scheduler, the kubelet and
+ * the EndpointSlice controller have done their part (its reads would slow theirs), long before a
+ * real kubelet would start a pod created on a lie.
+ */
+export const CHECK_AFTER_MS = 100;
 
 interface Created { result: CreateResult; owners: CritInfo[]; template: TemplateRef }
 
@@ -50,10 +56,15 @@ interface Created { result: CreateResult; owners: CritInfo[]; template: Template
  */
 interface CheckAt { decidedAt?: string; creating?: string }
 
+/** A failover's create whose live check is due. */
+interface DueCheck { svc: ServiceInfo; covering: CritInfo[]; result: CreateResult; due: number; at: CheckAt & { creating: string } }
+
 export class Actions {
   private readonly o: ActionParts;
   /** Service → until when its creates wait for the live check (it disagreed lately). */
   private readonly suspects = new Map<string, number>();
+  /** Service → the failover's create whose live check is due (see checkCreated). */
+  private readonly toCheck = new Map<string, DueCheck>();
 
   constructor(o: ActionParts) {
     this.o = o;
@@ -117,10 +128,11 @@ export class Actions {
   }
 
   /**
-   * A failover (the Service had a real pod, and lost it): the create, then the live check that
-   * the API server agrees the Service is lame and critical, so that the check is off the
-   * failover's path (and does not compete with the create). Should the API server disagree (a
-   * forged or stale queue job), the pod just created is deleted at once and the state repaired;
+   * A failover (the Service had a real pod, and lost it): the create, and CHECK_AFTER_MS later the
+   * live check that the API server agrees the Service is lame and critical, so that the check is
+   * off the outage's path (and does not compete with the create, the scheduler, the kubelet).
+   * Should the API server disagree (a forged or stale queue job), the pod just created is deleted
+   * at once and the state repaired;
    * that Service's creates then wait for the check until one confirms an outage (at most
    * CHECK_FIRST_MS): lies cost at most one short-lived pod per Service, never a pod deleted or
    * changed. Any other create (a Service never seen served: new, or its pods not seen yet) waits
@@ -138,8 +150,11 @@ export class Actions {
     this.o.metrics.actions.inc({ action: 'create', result: result.result });
     this.o.timeline.done(key, 'create');
     if (result.result === 'created') this.o.clock.created(key);
-    const owners = checked ? made.owners : await this.checkAfterCreate(key, svc, { creating: podName, ...(decidedAt === undefined ? {} : { decidedAt }) }, action.owners, result);
-    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: owners.map((c) => c.name), checked: checked ? 'before' : 'after' }, 'default pod created');
+    if (!checked) {
+      this.toCheck.set(key, { svc, covering: action.owners, result, due: Date.now() + CHECK_AFTER_MS, at: { creating: podName, ...(decidedAt === undefined ? {} : { decidedAt }) } });
+      this.o.queue.addAfter(key, CHECK_AFTER_MS);
+    }
+    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: made.owners.map((c) => c.name), checked: checked ? 'before' : 'after' }, 'default pod created');
     if (result.result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
 
@@ -172,22 +187,29 @@ export class Actions {
   }
 
   /**
-   * The live check after an unchecked create. When it cannot be made (the API server
-   * unreachable), the pod stays: a missing default pod is the outage critsvc exists to prevent.
-   * Owners the API server has otherwise are repaired in the state, then on the pod (the owners
-   * action). Gives the owners as read.
+   * The live check of an unchecked create, once CHECK_AFTER_MS passed (the decision worker calls
+   * this first). True when it disagreed: the pod was deleted again and the state repaired (the
+   * Service is decided again on it). When the check cannot be made (the API server unreachable),
+   * the pod stays: a missing default pod is the outage critsvc exists to prevent. Owners the API
+   * server has otherwise are repaired in the state, then on the pod (the owners action).
    */
-  private async checkAfterCreate(key: string, svc: ServiceInfo, at: Required<Pick<CheckAt, 'creating'>> & CheckAt, covering: CritInfo[], result: CreateResult): Promise<CritInfo[]> {
-    const podName = at.creating;
+  async checkCreated(key: string): Promise<boolean> {
+    const due = this.toCheck.get(key);
+    if (!due || due.due > Date.now()) return false;
+    this.toCheck.delete(key);
+    // The queue keeps one timer per Service: the check's replaced the create's TTL requeue.
+    if (this.o.expectations.inFlight(key).creating) this.o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000 - CHECK_AFTER_MS);
+    const { svc, covering, result, at } = due;
     try {
-      return await this.confirmLame(key, svc, covering, at);
+      await this.confirmLame(key, svc, covering, at);
+      return false;
     } catch (err) {
       if (!(err instanceof StateDisagrees)) {
-        logFor(this.o.log, key).warn({ err: logError(err), pod: podName }, 'the live check after the create failed; the default pod stays');
-        return covering;
+        logFor(this.o.log, key).warn({ err: logError(err), pod: at.creating }, 'the live check after the create failed; the default pod stays');
+        return false;
       }
-      if (result.result === 'created') await this.undoCreate(key, svc, podName, result.uid);
-      throw err;
+      if (result.result === 'created') await this.undoCreate(key, svc, at.creating, result.uid);
+      return true;
     }
   }
 

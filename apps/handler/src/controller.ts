@@ -243,6 +243,9 @@ export class Controller {
 
   async reconcile(key: string): Promise<void> {
     if (!this.synced) return;
+    // A failover's create checked now; when the API server disagreed, the state was repaired and
+    // the Service is decided again on it.
+    if (await this.actions.checkCreated(key)) return;
     this.timeline.started(key);
     const decision = this.decideFor(key);
     this.timeline.decided(key);

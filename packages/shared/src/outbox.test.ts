@@ -128,6 +128,21 @@ describe('Outbox', () => {
     await box.close();
   });
 
+  it('room() holds a list while more than listRoom events are pending, however large the bound', async () => {
+    const q = queue(false);
+    const box = new Outbox({ log, maxObjects: 1_000, send: q.send, relist: () => undefined, batchSize: 2, listRoom: 4, backoff: new Backoff(1, 5) });
+    box.start();
+    for (let i = 0; i < 8; i++) box.push(ev(`p${i}`, String(i), 'ADDED'));
+    let roomy = false;
+    const waiting = box.room().then(() => { roomy = true; });
+    await new Promise((r) => setTimeout(r, 120));
+    expect(roomy).toBe(false);
+    q.up = true;
+    await waiting;
+    expect(box.size).toBeLessThanOrEqual(4);
+    await box.close();
+  });
+
   it('past its bound while Redis is down it drops what it holds, and asks for no re-list while Redis stays down', async () => {
     const q = queue(false);
     const { box, calls } = outbox(q, 3);

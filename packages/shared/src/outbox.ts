@@ -20,6 +20,8 @@ export interface OutboxOptions {
   /** Called once a send succeeds after events were dropped: the owner must re-list. */
   relist: () => void;
   batchSize?: number;
+  /** Most events pending before a list waits between pages (see room()). */
+  listRoom?: number;
   backoff?: Backoff;
 }
 
@@ -31,6 +33,12 @@ const BYTES_PER_OBJECT = 1024;
 // prom-client), plus a raw list page of 500 pods, a send batch and room for the GC.
 const HEAP_RESERVE = 64 * 2 ** 20;
 const MIN_OBJECTS = 1_000;
+/**
+ * Events pending before a list waits for sends between its pages: ten batches, enough to keep
+ * Redis busy. Without it a list of 150,000 pods ran ahead of the sends to half the bound (32k
+ * objects under deploy/'s limit) and the watcher's heap, then its RSS, grew with it.
+ */
+const LIST_ROOM = 5_000;
 
 /**
  * The outbox bound: OUTBOX_MAX_OBJECTS, or with 0 what the V8 heap limit holds. A configured
@@ -164,12 +172,14 @@ export class Outbox {
   }
 
   /**
-   * Resolves once at most half the bound is pending: a list waits here between pages (back-
-   * pressure) instead of filling the outbox past what the heap holds (the queue's backlog is
-   * full while the handler is away or still listing, or Redis is unreachable).
+   * Resolves once at most LIST_ROOM events (or half the bound, if less) are pending: a list waits
+   * here between pages (back-pressure) instead of running ahead of the sends, and instead of
+   * filling the outbox past what the heap holds while the queue's backlog is full (the handler
+   * away or still listing) or Redis is unreachable.
    */
   async room(): Promise<void> {
-    while (this.pending.size > this.opts.maxObjects / 2 && !this.stop.signal.aborted) await sleep(50, this.stop.signal);
+    const most = Math.min(this.opts.maxObjects / 2, this.opts.listRoom ?? LIST_ROOM);
+    while (this.pending.size > most && !this.stop.signal.aborted) await sleep(10, this.stop.signal);
   }
 
   /** Waits until everything pending was sent (or the timeout passes); for clean shutdown. */

@@ -10,6 +10,7 @@ import type { HandlerMetrics } from './metrics.ts';
 import type { Action } from './model/decide.ts';
 import { buildDefaultPod, buildStandbyPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
+import type { Confirmed } from './confirmed.ts';
 import type { Blocked } from './model/status.ts';
 import type { ApplyResult, Store } from './model/store.ts';
 import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
@@ -36,6 +37,8 @@ export interface ActionParts {
   blocked: Map<string, Blocked>;
   /** The state took what the API server said: the Services it concerns are decided again. */
   applyLive: (results: ApplyResult[]) => void;
+  /** Versions of Services and CriticalServices the API server gave: the live reads add theirs. */
+  confirmed: Confirmed;
 }
 
 /** After the live check disagreed for a Service, how long its creates wait for the check. */
@@ -139,7 +142,7 @@ export class Actions {
    * for the check, as the watchers race at a Service's birth.
    */
   private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>, served: boolean): Promise<void> {
-    const checked = !served || this.checkFirst(key);
+    const checked = !served || !this.confirmedAsStated(svc, action.owners) || this.checkFirst(key);
     const decidedAt = this.o.store.podsAsOf(svc.namespace);
     const made = checked ? await this.createChecked(key, svc, podName, action.owners) : await this.createUnchecked(key, svc, podName, action.owners);
     const { result, template } = made;
@@ -156,6 +159,21 @@ export class Actions {
     }
     logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: made.owners.map((c) => c.name), checked: checked ? 'before' : 'after' }, 'default pod created');
     if (result.result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+  }
+
+  /**
+   * The Service and the CriticalServices covering it are in the state at versions the API server
+   * gave (not only the queue): the pod built from them is theirs (selector, owners, template).
+   */
+  private confirmedAsStated(svc: ServiceInfo, covering: CritInfo[]): boolean {
+    const c = this.o.confirmed;
+    return c.service(svc.key, svc.resourceVersion) && covering.every((crit) => c.crit(crit.name, crit.uid, crit.generation));
+  }
+
+  /** The Service left the state: what was kept for it goes too. */
+  forget(key: string): void {
+    this.suspects.delete(key);
+    this.toCheck.delete(key);
   }
 
   /** The live check disagreed lately for this Service (and no outage was confirmed since): its next create waits for the check. */
@@ -195,7 +213,12 @@ export class Actions {
    */
   async checkCreated(key: string): Promise<boolean> {
     const due = this.toCheck.get(key);
-    if (!due || due.due > Date.now()) return false;
+    if (!due) return false;
+    const early = due.due - Date.now();
+    if (early > 0) {
+      this.o.queue.addAfter(key, early); // decided before the check was due (its pod's ADDED): the check comes later
+      return false;
+    }
     this.toCheck.delete(key);
     // The queue keeps one timer per Service: the check's replaced the create's TTL requeue.
     if (this.o.expectations.inFlight(key).creating) this.o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000 - CHECK_AFTER_MS);
@@ -208,7 +231,15 @@ export class Actions {
         logFor(this.o.log, key).warn({ err: logError(err), pod: at.creating }, 'the live check after the create failed; the default pod stays');
         return false;
       }
-      if (result.result === 'created') await this.undoCreate(key, svc, at.creating, result.uid);
+      if (result.result !== 'created') return true;
+      try {
+        await this.undoCreate(key, svc, at.creating, result.uid);
+      } catch (undoErr) {
+        // The delete failed (the pod changed meanwhile, the API server): the repaired state
+        // decides it again, and the pod goes as any default pod no longer wanted.
+        logFor(this.o.log, key).warn({ err: logError(undoErr), pod: at.creating }, 'could not delete the default pod created while the live check ran; the Service is decided again');
+        this.o.queue.addRateLimited(key);
+      }
       return true;
     }
   }
@@ -315,6 +346,8 @@ export class Actions {
       Promise.all(covering.map((c) => this.o.kube.readCriticalService(c.name, c.resourceVersion))),
     ]);
     this.o.store.podsListedLive(svc.namespace, listed.resourceVersion);
+    this.o.confirmed.note('Service', svc.key, service);
+    covering.forEach((c, i) => this.o.confirmed.note('CriticalService', c.name, crits[i]));
     const pods = listed.items;
     const view = { service, pods, crits };
     const asDecided = at.decidedAt === undefined ? view : { ...view, decidedAt: at.decidedAt };

@@ -3,6 +3,7 @@
 // carries them out.
 import { logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger } from '@critsvc/shared';
 import { Actions } from './actions.ts';
+import { Confirmed } from './confirmed.ts';
 import { Expectations } from './expectations.ts';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
@@ -59,6 +60,8 @@ export class Controller {
    * watchers race) is checked first.
    */
   private readonly served = new Set<string>();
+  /** Versions of Services and CriticalServices the API server gave (lists, live reads). */
+  private readonly confirmed = new Confirmed();
   /** Service → since when it is lame or healthy (the hold-offs count from there). */
   private readonly spells = new Map<string, Spell>();
   private readonly holdOffs: HoldOffs;
@@ -100,6 +103,7 @@ export class Controller {
       onChange: (change, seenAt) => this.onChange(change, seenAt),
       statusChanged: () => this.status.markAll(),
       scopeListed: () => this.resyncAll(),
+      listed: (kind, key, live) => this.confirmed.note(kind, key, live),
     });
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
@@ -107,7 +111,7 @@ export class Controller {
     });
     this.actions = new Actions({
       cfg, kube, log, metrics, store: this.store, queue: this.queue, expectations: this.expectations, templates: this.templates, reporter: this.reporter,
-      status: this.status, timeline: this.timeline, clock: this.clock, blocked: this.blocked, applyLive: (results) => this.applyLive(results),
+      status: this.status, timeline: this.timeline, clock: this.clock, blocked: this.blocked, applyLive: (results) => this.applyLive(results), confirmed: this.confirmed,
     });
   }
 
@@ -298,6 +302,8 @@ export class Controller {
 
   private forget(key: string): void {
     this.served.delete(key);
+    this.confirmed.forget('Service', key);
+    this.actions.forget(key);
     this.reporter.forget(key);
     this.clock.forget(key);
   }

@@ -28,6 +28,8 @@ export interface StateLoaderOptions {
   statusChanged: () => void;
   /** A scope refused until now was listed: decide everything again. */
   scopeListed: () => void;
+  /** An object as a list or a read gave it (key as the state has it; undefined: gone). */
+  listed?: (kind: Kind, key: string, live: KubeObject | undefined) => void;
 }
 
 /** The API server will keep saying no (forbidden, not found): retrying at once will not help. */
@@ -168,7 +170,9 @@ export class StateLoader {
     for await (const page of this.o.kube.listPages(path)) {
       for (const object of page.items as KubeObject[]) {
         keys.push(objectKey(object.metadata));
-        const held = this.o.store.get(kind, kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata));
+        const key = kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata);
+        this.o.listed?.(kind, key, object);
+        const held = this.o.store.get(kind, key);
         if (held && isNewer(held.resourceVersion, page.resourceVersion)) doubtful.push(object);
         drift += this.applyRepair({ kind, type: 'ADDED', object, seenAt });
       }
@@ -198,6 +202,7 @@ export class StateLoader {
     const { namespace = '', name = '' } = listed.metadata ?? {};
     const live = await this.readLive(kind, namespace, name);
     const key = kind === 'CriticalService' ? name : `${namespace}/${name}`;
+    this.o.listed?.(kind, key, live);
     const held = this.o.store.get(kind, key);
     if (live && held && live.metadata?.resourceVersion === held.resourceVersion) return 0;
     const r = this.o.store.takeLive(kind, key, live);
@@ -211,6 +216,9 @@ export class StateLoader {
     this.o.store.beginList(kind, scope);
     let rv = '';
     for await (const page of this.o.kube.listPages(path)) {
+      if (kind !== 'Pod' && this.o.listed) {
+        for (const object of page.items as KubeObject[]) this.o.listed(kind, kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata), object);
+      }
       for (const bad of this.o.store.addListed(kind, page.items)) this.o.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
       rv = page.resourceVersion;
     }

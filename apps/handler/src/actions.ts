@@ -135,11 +135,11 @@ export class Actions {
    * live check that the API server agrees the Service is lame and critical, so that the check is
    * off the outage's path (and does not compete with the create, the scheduler, the kubelet).
    * Should the API server disagree (a forged or stale queue job), the pod just created is deleted
-   * at once and the state repaired;
-   * that Service's creates then wait for the check until one confirms an outage (at most
-   * CHECK_FIRST_MS): lies cost at most one short-lived pod per Service, never a pod deleted or
-   * changed. Any other create (a Service never seen served: new, or its pods not seen yet) waits
-   * for the check, as the watchers race at a Service's birth.
+   * at once and the state repaired; that Service's creates then wait for the check until one
+   * confirms an outage (at most CHECK_FIRST_MS): lies cost at most one short-lived pod per
+   * Service, never a pod deleted or changed. Any other create waits for the check: a Service
+   * never seen served (new, or its pods not seen yet: the watchers race at a Service's birth),
+   * or one whose Service or CriticalServices only the queue told of (see Confirmed).
    */
   private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>, served: boolean): Promise<void> {
     const checked = !served || !this.confirmedAsStated(svc, action.owners) || this.checkFirst(key);

@@ -3,7 +3,7 @@
 // a Service and CriticalServices the state holds at such a version: a forged Service or
 // CriticalService (a selector copied from a real Service, any PodTemplate named) is checked
 // before anything is created from it.
-import { objectKey, type Kind, type KubeObject } from '@critsvc/shared';
+import type { Kind, KubeObject } from '@critsvc/shared';
 
 export class Confirmed {
   private readonly versions = new Map<string, string>();
@@ -19,11 +19,6 @@ export class Confirmed {
     const version = kind === 'CriticalService' ? (m?.uid ? `${m.uid}/${m.generation ?? 0}` : undefined) : m?.resourceVersion;
     if (version) this.versions.set(`${kind}/${key}`, version);
     else this.versions.delete(`${kind}/${key}`);
-  }
-
-  /** A listed object: its key as the state has it. */
-  noteListed(kind: Kind, object: KubeObject): void {
-    if (kind !== 'Pod') this.note(kind, kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata), object);
   }
 
   /** The state's Service, at a resourceVersion the API server gave. */

@@ -32,6 +32,11 @@ export interface StateLoaderOptions {
   listed?: (kind: Kind, key: string, live: KubeObject | undefined) => void;
 }
 
+/** An object's key in the state: namespace/name, a CriticalService (cluster-scoped) by its name. */
+function stateKey(kind: Kind, object: KubeObject): string {
+  return kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata);
+}
+
 /** The API server will keep saying no (forbidden, not found): retrying at once will not help. */
 function isRefusal(err: unknown): boolean {
   const code = httpStatus(err);
@@ -170,7 +175,7 @@ export class StateLoader {
     for await (const page of this.o.kube.listPages(path)) {
       for (const object of page.items as KubeObject[]) {
         keys.push(objectKey(object.metadata));
-        const key = kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata);
+        const key = stateKey(kind, object);
         this.o.listed?.(kind, key, object);
         const held = this.o.store.get(kind, key);
         if (held && isNewer(held.resourceVersion, page.resourceVersion)) doubtful.push(object);
@@ -217,7 +222,7 @@ export class StateLoader {
     let rv = '';
     for await (const page of this.o.kube.listPages(path)) {
       if (kind !== 'Pod' && this.o.listed) {
-        for (const object of page.items as KubeObject[]) this.o.listed(kind, kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata), object);
+        for (const object of page.items as KubeObject[]) this.o.listed(kind, stateKey(kind, object), object);
       }
       for (const bad of this.o.store.addListed(kind, page.items)) this.o.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
       rv = page.resourceVersion;

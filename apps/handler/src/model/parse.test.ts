@@ -53,7 +53,7 @@ describe('parsePod', () => {
 
 describe('parseCriticalService', () => {
   const ml = [{ key: 'a', value: 'b' }];
-  it.each<[string, unknown, { namespace?: string; matchLabels: unknown[]; problems: string[]; templateRef?: unknown; message?: string }]>([
+  it.each<[string, unknown, { namespace?: string; matchLabels: unknown[]; problems: string[]; templateRef?: unknown; message?: string; hotStandby?: boolean }]>([
     ['valid', { namespace: 'ns', matchLabels: [{ key: 'role', value: 'fe' }] }, { namespace: 'ns', matchLabels: [{ key: 'role', value: 'fe' }], problems: [] }],
     ['no namespace: any watched namespace', { matchLabels: [{ key: 'role', value: '' }] }, { matchLabels: [{ key: 'role', value: '' }], problems: [] }],
     ['no spec', undefined, { matchLabels: [], problems: ['spec is missing'] }],

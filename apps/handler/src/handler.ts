@@ -13,6 +13,7 @@ import { livenessProblem } from './liveness.ts';
 import { handlerMetrics } from './metrics.ts';
 import { isRedisFull, RedisFullRecovery } from './redis-full.ts';
 import { RedisIdentity } from './redis-identity.ts';
+import { WorkerWatchdog } from './worker-watchdog.ts';
 
 /** How often the handler checks that Redis still holds the queue it knows. */
 const REDIS_CHECK_MS = 2_000;
@@ -92,14 +93,38 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
   controller.start();
   // Started only now: the jobs waiting for us are applied on top of the complete state, and
   // those older than it are recognised as stale.
-  // metrics: BullMQ's completed/failed counts per minute (a week: ~10k small numbers in Redis), the dashboard's throughput chart.
-  const worker = new Worker(config.QUEUE_NAME, async (job) => controller.handleJob(job.data),
-    { connection, concurrency: config.EVENT_QUEUE_CONCURRENCY, metrics: { maxDataPoints: MetricsTime.ONE_WEEK } });
-  started.worker = worker;
-  const full = new RedisFullRecovery({ queue: inspector, redis: identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
-  worker.on('error', (err) => {
-    if (isRedisFull(err)) full.onFull(err);
-    else log.warn({ err }, 'queue connection error; the worker reconnects by itself');
-  });
-  worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
+  const full = new RedisFullRecovery({ queue: inspector, redis: () => identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
+  const watchdog = new WorkerWatchdog(config.EVENT_QUEUE_CONCURRENCY, Date.now());
+  const startWorker = (): Worker => {
+    // metrics: BullMQ's completed/failed counts per minute (a week: ~10k small numbers in Redis), the dashboard's throughput chart.
+    const worker = new Worker(config.QUEUE_NAME, async (job) => {
+      watchdog.taken(Date.now());
+      try {
+        return await controller.handleJob(job.data);
+      } finally {
+        watchdog.done();
+      }
+    }, { connection, concurrency: config.EVENT_QUEUE_CONCURRENCY, metrics: { maxDataPoints: MetricsTime.ONE_WEEK } });
+    worker.on('error', (err) => {
+      if (isRedisFull(err)) full.onFull(err);
+      else log.warn({ err }, 'queue connection error; the worker reconnects by itself');
+    });
+    worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
+    return worker;
+  };
+  started.worker = startWorker();
+  // Every 2 s: a worker that leaves jobs waiting with a slot free is replaced by a new one.
+  const watchTimer = setInterval(() => {
+    void inspector.getWaitingCount().then(async (waiting) => {
+      const stuck = started.worker;
+      if (!stuck || stopping.signal.aborted || !watchdog.stalled(waiting, Date.now())) return;
+      log.warn({ waiting }, 'queue worker took no waiting job for 5 s; replacing it (its connection to Redis never came back)');
+      metrics.workerRestarts.inc();
+      watchdog.replaced(Date.now());
+      started.worker = startWorker();
+      await stuck.close(true).catch(() => undefined);
+    }, () => undefined);
+  }, REDIS_CHECK_MS);
+  watchTimer.unref();
+  stopping.signal.addEventListener('abort', () => clearInterval(watchTimer));
 }

@@ -20,7 +20,8 @@ export function isRedisFull(err: unknown): boolean {
 export interface RedisFullOptions {
   queue: Queue;
   /** A plain connection: BullMQ's own scripts (clean, drain) are refused too when Redis is full, DEL is not. */
-  redis: Redis;
+  /** The handler's plain connection (the current one: it is replaced when it stays unusable). */
+  redis: () => Redis;
   log: Logger;
   fullness: () => Promise<number>;
   relist: () => Promise<void>;
@@ -50,7 +51,7 @@ export class RedisFullRecovery {
     log.error({ err: cause }, 'Redis is full (maxmemory, noeviction): freeing it, finished jobs first, then the backlog if needed; the state is repaired from the API server');
     try {
       const finished = (await this.dropJobs(queue.toKey('completed'), 'zset')) + (await this.dropJobs(queue.toKey('failed'), 'zset'));
-      await this.o.redis.del(queue.toKey('events'));
+      await this.o.redis().del(queue.toKey('events'));
       const fullness = await this.o.fullness();
       const dropped = fullness >= STILL_FULL ? await this.dropJobs(queue.toKey('wait'), 'list') : 0;
       this.recoveries++;
@@ -63,7 +64,8 @@ export class RedisFullRecovery {
 
   /** Deletes the jobs a BullMQ set or list holds, and the set or list. */
   private async dropJobs(key: string, type: 'zset' | 'list'): Promise<number> {
-    const { redis, queue } = this.o;
+    const { queue } = this.o;
+    const redis = this.o.redis();
     const ids = type === 'zset' ? await redis.zrange(key, '0', '-1') : await redis.lrange(key, 0, -1);
     for (let i = 0; i < ids.length; i += 500) {
       await redis.del(ids.slice(i, i + 500).flatMap((id) => [queue.toKey(id), `${queue.toKey(id)}:logs`]));

@@ -9,28 +9,63 @@ import { Redis, type RedisOptions } from 'ioredis';
 
 export type RedisChange = 'redis-restarted' | 'redis-data-lost' | 'redis-failover';
 
+/** Checks failed in a row (one every 2 s) after which the connection is replaced by a new one. */
+export const REPLACE_AFTER_FAILURES = 3;
+
 export class RedisIdentity {
   private runId: string | undefined;
   private replId: string | undefined;
-  /** A plain connection of the handler's own (fails fast while Redis is away). */
-  readonly redis: Redis;
+  private client: Redis;
+  private failures = 0;
+  private readonly options: RedisOptions;
   private readonly marker: string;
 
   constructor(options: RedisOptions, queueName: string) {
-    // Fails fast while Redis is away: a check then simply reports nothing.
-    this.redis = new Redis({ ...options, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
-    this.redis.on('error', () => undefined);
+    this.options = options;
+    this.client = this.connect();
     this.marker = `critsvc:${queueName}:handler-marker`;
   }
 
-  /** @returns what changed since the last check (undefined: nothing, or Redis unreachable). */
+  /** A plain connection of the handler's own (fails fast while Redis is away). */
+  get redis(): Redis {
+    return this.client;
+  }
+
+  private connect(): Redis {
+    // Fails fast while Redis is away: a check then simply reports nothing.
+    const redis = new Redis({ ...this.options, enableOfflineQueue: false, maxRetriesPerRequest: 1 });
+    redis.on('error', () => undefined);
+    return redis;
+  }
+
+  /**
+   * @returns what changed since the last check (undefined: nothing)
+   * @throws when Redis is unreachable; after REPLACE_AFTER_FAILURES such checks in a row the
+   * connection is replaced: ioredis can leave one that never comes back after a Sentinel failover
+   */
   async check(): Promise<RedisChange | undefined> {
+    try {
+      const change = await this.read();
+      this.failures = 0;
+      return change;
+    } catch (err) {
+      if (++this.failures >= REPLACE_AFTER_FAILURES) {
+        this.failures = 0;
+        this.client.disconnect();
+        this.client = this.connect();
+      }
+      throw err;
+    }
+  }
+
+  private async read(): Promise<RedisChange | undefined> {
+    const redis = this.client;
     // Just (re)connecting: give it a moment rather than fail this check.
-    if (this.redis.status !== 'ready') await once(this.redis, 'ready', { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
-    const info = await this.redis.info('server');
+    if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+    const info = await redis.info('server');
     const runId = /run_id:(\w+)/.exec(info)?.[1];
-    const repl = await this.redis.info('replication');
-    const fresh = (await this.redis.set(this.marker, runId ?? '?', 'NX')) === 'OK';
+    const repl = await redis.info('replication');
+    const fresh = (await redis.set(this.marker, runId ?? '?', 'NX')) === 'OK';
     const before = { runId: this.runId, replId: this.replId };
     this.runId = runId;
     this.replId = /master_replid:(\w+)/.exec(repl)?.[1];
@@ -41,13 +76,13 @@ export class RedisIdentity {
 
   /** How full Redis is: used_memory over maxmemory (0 when it has no limit). */
   async fullness(): Promise<number> {
-    const info = await this.redis.info('memory');
+    const info = await this.client.info('memory');
     const used = Number(/used_memory:(\d+)/.exec(info)?.[1] ?? 0);
     const max = Number(/maxmemory:(\d+)/.exec(info)?.[1] ?? 0);
     return max > 0 ? used / max : 0;
   }
 
   close(): void {
-    this.redis.disconnect();
+    this.client.disconnect();
   }
 }

@@ -13,7 +13,7 @@ import { livenessProblem } from './liveness.ts';
 import { handlerMetrics } from './metrics.ts';
 import { isRedisFull, RedisFullRecovery } from './redis-full.ts';
 import { RedisIdentity } from './redis-identity.ts';
-import { WorkerWatchdog } from './worker-watchdog.ts';
+import { STALLED_AFTER_MS, WorkerWatchdog } from './worker-watchdog.ts';
 
 /** How often the handler checks that Redis still holds the queue it knows. */
 const REDIS_CHECK_MS = 2_000;
@@ -118,7 +118,7 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
     void inspector.getWaitingCount().then(async (waiting) => {
       const stuck = started.worker;
       if (!stuck || stopping.signal.aborted || !watchdog.stalled(waiting, Date.now())) return;
-      log.warn({ waiting }, 'queue worker took no waiting job for 5 s; replacing it (its connection to Redis never came back)');
+      log.warn({ waiting }, `queue worker took no waiting job for ${STALLED_AFTER_MS / 1000} s; replacing it (stuck, as after a Redis failover)`);
       metrics.workerRestarts.inc();
       watchdog.replaced(Date.now());
       started.worker = startWorker();

@@ -19,8 +19,7 @@ export function isRedisFull(err: unknown): boolean {
 
 export interface RedisFullOptions {
   queue: Queue;
-  /** A plain connection: BullMQ's own scripts (clean, drain) are refused too when Redis is full, DEL is not. */
-  /** The handler's plain connection (the current one: it is replaced when it stays unusable). */
+  /** The handler's current plain connection (replaced when it stays unusable): BullMQ's own scripts (clean, drain) are refused too when Redis is full, DEL is not. */
   redis: () => Redis;
   log: Logger;
   fullness: () => Promise<number>;

@@ -41,6 +41,9 @@ export interface ControllerParts {
   reporter: Reporter;
 }
 
+/** How long the start-up waits, once everything else is listed, for the PodTemplates' first lists. */
+export const TEMPLATE_FIRST_LIST_MS = 5_000;
+
 export class Controller {
   readonly store: Store;
   private readonly queue: DecisionQueue;
@@ -123,6 +126,11 @@ export class Controller {
     const started = Date.now();
     this.templates.follow(this.store.crits.values());
     await this.loader.loadAll(signal);
+    if (signal.aborted) return;
+    // The templates are part of the state: a lame Service decided before its template is listed
+    // would wait for that list to be decided again.
+    const unlisted = await this.templates.firstAnswers(TEMPLATE_FIRST_LIST_MS);
+    if (unlisted.length) this.log.warn({ templates: unlisted, waitedMs: TEMPLATE_FIRST_LIST_MS }, 'PodTemplate not listed yet; deciding without it (its first list decides again)');
     if (signal.aborted) return;
     this.synced = true;
     this.unlistedTimer = setInterval(() => void this.loader.retryUnlisted(), UNLISTED_RETRY_MS);

@@ -88,4 +88,25 @@ describe('Templates: each PodTemplate as its watch last said, from memory', () =
     listed(on, global, '9');
     expect(templates.problem(global)).toBeUndefined();
   });
+
+  it('firstAnswers: waits for each followed template\'s first list (or a refusal for good), not for transient errors, at most the time given', async () => {
+    const { templates, watches } = setup();
+    const shop = { namespace: 'pages', name: 'shop' };
+    templates.follow([{ ...crit('a', []), templateRef: shop }]);
+    const waiting = templates.firstAnswers(5_000);
+    let answered: string[] | undefined;
+    void waiting.then((keys) => { answered = keys; });
+    listed(watches.get('linux-mag/page')?.on as On, global, '5');
+    const on = watches.get('pages/shop')?.on as On;
+    on.listFailed(Object.assign(new Error('reset'), { statusCode: 503 }));
+    await Promise.resolve();
+    expect(answered).toBeUndefined();
+    on.listFailed(Object.assign(new Error('GET: HTTP 403'), { statusCode: 403 }));
+    expect(await waiting).toEqual([]);
+    expect(await templates.firstAnswers(5_000)).toEqual([]);
+
+    const other = setup();
+    other.templates.follow([]);
+    expect(await other.templates.firstAnswers(50)).toEqual(['linux-mag/page']);
+  });
 });

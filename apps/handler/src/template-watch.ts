@@ -42,6 +42,8 @@ export const refKey = (ref: TemplateRef): string => `${ref.namespace}/${ref.name
 export class Templates {
   private readonly entries = new Map<string, Entry>();
   private readonly o: TemplatesOptions;
+  /** Called at each answer of a watch (see firstAnswers). */
+  private readonly waiters = new Set<() => void>();
 
   constructor(o: TemplatesOptions) {
     this.o = o;
@@ -63,6 +65,34 @@ export class Templates {
       void entry.watch.stop();
       this.o.log.info({ template: key }, 'PodTemplate no longer named by any CriticalService; not watched');
     }
+    this.answered();
+  }
+
+  /**
+   * Until every template followed has had its first answer (listed, found or not, or refused for
+   * good), at most timeoutMs: the keys still without one. A decision taken before would find the
+   * template pending, and wait for its first list to be decided again.
+   */
+  async firstAnswers(timeoutMs: number): Promise<string[]> {
+    const pending = (): string[] => [...this.entries].filter(([, e]) => !e.known && !e.listError).map(([key]) => key);
+    if (pending().length === 0) return [];
+    await new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        this.waiters.delete(check);
+        resolve();
+      };
+      const check = (): void => {
+        if (pending().length === 0) done();
+      };
+      const timer = setTimeout(done, timeoutMs);
+      this.waiters.add(check);
+    });
+    return pending();
+  }
+
+  private answered(): void {
+    for (const check of [...this.waiters]) check();
   }
 
   /** Memory only: what the watch last said of the template. */
@@ -128,6 +158,7 @@ export class Templates {
       this.o.log.info({ template: key, usable: problem === undefined, ...(problem ? { problem } : {}) }, 'PodTemplate changed');
       this.o.changed(ref, problem === undefined);
     }
+    this.answered();
   }
 
   private listFailed(key: string, ref: TemplateRef, entry: Entry, err: unknown): void {
@@ -139,6 +170,7 @@ export class Templates {
     entry.listError = why;
     this.o.log.warn({ template: key, err: logError(err) }, 'PodTemplate cannot be listed');
     this.o.changed(ref, false);
+    this.answered();
   }
 }
 

@@ -45,6 +45,9 @@ describe('acceptance 2: every way out of lameness and criticality', () => {
 
     await deletePod(k, ns, 'web-1');
     await eventually('default pod after the last real pod went', async () => (await names(ns)).join() === 'service-watcher-web');
+    // Its log line tells where the failover's time went, stage by stage (ms), for a grep.
+    const created = await eventually('its log line', async () => h.pipeline?.logs('handler').find((l) => l.msg === 'default pod created' && l.pod === 'service-watcher-web'));
+    expect(Object.keys(created.stagesMs as object).sort()).toEqual(['create', 'decide', 'decision_wait', 'queue', 'reads']);
 
     await deleteCrit(k, crit);
     await eventually('default pod gone with its CriticalService', async () => (await names(ns)).length === 0);

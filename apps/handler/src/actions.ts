@@ -151,13 +151,13 @@ export class Actions {
     this.o.reporter.settled(key, 'template', 'refused');
     this.o.blocked.delete(key);
     this.o.metrics.actions.inc({ action: 'create', result: result.result });
-    this.o.timeline.done(key, 'create');
+    const stagesMs = this.o.timeline.done(key, 'create');
     if (result.result === 'created') this.o.clock.created(key);
     if (!checked) {
       this.toCheck.set(key, { svc, covering: action.owners, result, due: Date.now() + CHECK_AFTER_MS, at: { creating: podName, ...(decidedAt === undefined ? {} : { decidedAt }) } });
       this.o.queue.addAfter(key, CHECK_AFTER_MS);
     }
-    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: made.owners.map((c) => c.name), checked: checked ? 'before' : 'after' }, 'default pod created');
+    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: made.owners.map((c) => c.name), checked: checked ? 'before' : 'after', ...(stagesMs ? { stagesMs } : {}) }, 'default pod created');
     if (result.result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
   }
 

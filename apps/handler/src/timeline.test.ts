@@ -16,7 +16,8 @@ describe('Timeline', () => {
     at(1003); tl.started('ns/a');
     at(1003.5); tl.decided('ns/a');
     at(1006); tl.sent('ns/a');
-    at(1010); tl.done('ns/a', 'create');
+    at(1010);
+    expect(tl.done('ns/a', 'create')).toEqual({ queue: 2, decision_wait: 1, decide: 0.5, reads: 2.5, create: 4 });
     expect(latency).toEqual([['create', 0.01]]);
     expect(stages).toEqual([['queue', 0.002], ['decision_wait', 0.001], ['decide', 0.0005], ['reads', 0.0025], ['create', 0.004]]);
   });
@@ -35,7 +36,8 @@ describe('Timeline', () => {
     const { tl, latency, stages, at } = timeline();
     tl.triggered('ns/a', 0);
     tl.started('ns/a'); tl.decided('ns/a'); tl.sent('ns/a');
-    at(5); tl.done('ns/a', 'create');
+    at(5);
+    expect(tl.done('ns/a', 'create')).toBeUndefined();
     tl.triggered('ns/b', 1); tl.started('ns/b'); tl.decided('ns/b'); tl.sent('ns/b');
     tl.done('ns/b', 'delete');
     expect(latency).toEqual([['delete', 0.004]]);

@@ -3,7 +3,6 @@
 import {
   configOrExit, createLogger, loadHandlerConfig, loadKubeConfig, onShutdown, redact, redisOptions, startHttp,
 } from '@critsvc/shared';
-import { MetricsTime, Queue, Worker } from 'bullmq';
 import { Gauge } from 'prom-client';
 import { Controller } from './controller.ts';
 import { kubeActions } from './kube-actions.ts';
@@ -13,7 +12,7 @@ import { livenessProblem } from './liveness.ts';
 import { handlerMetrics } from './metrics.ts';
 import { isRedisFull, RedisFullRecovery } from './redis-full.ts';
 import { RedisIdentity } from './redis-identity.ts';
-import { STALLED_AFTER_MS, WorkerWatchdog } from './worker-watchdog.ts';
+import { QueueConsumer } from './queue-consumer.ts';
 
 /** How often the handler checks that Redis still holds the queue it knows. */
 const REDIS_CHECK_MS = 2_000;
@@ -29,15 +28,23 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
   const election = config.LEADER_ELECTION ? electorFor(config, kc, log, metrics) : undefined;
   const actions = kubeActions(kc);
   const controller = new Controller(config, election ? leaderOnly(actions, () => election.mayAct()) : actions, log, metrics);
-  const connection = { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null };
-  // Only for reading the event queue's depth and freeing a full Redis; the Worker has its own connections.
-  const inspector = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), enableOfflineQueue: false } });
-  inspector.on('error', () => undefined);
+  // Takes the queue's jobs once the state is complete (start() below); its inspector counts them.
+  // full: set once the worker starts, for the worker's out-of-memory errors.
+  const onFull: { full?: RedisFullRecovery } = {};
+  const consumer = new QueueConsumer({
+    name: config.QUEUE_NAME, redis: redisOptions(config.REDIS_URL), concurrency: config.EVENT_QUEUE_CONCURRENCY, checkMs: REDIS_CHECK_MS,
+    process: (data) => controller.handleJob(data), log, workerRestarts: metrics.workerRestarts,
+    onError: (err) => {
+      if (isRedisFull(err)) onFull.full?.onFull(err);
+      else log.warn({ err }, 'queue connection error; the worker reconnects by itself');
+    },
+    onFailed: (job, err) => log.error({ job, err }, 'job failed'),
+  });
   new Gauge({
     name: 'critsvc_event_queue_jobs', help: 'Jobs in the event queue (BullMQ, in Redis) by state', labelNames: ['state'], registers: [metrics.registry],
     async collect() {
       try {
-        const counts = await inspector.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
+        const counts = await consumer.inspector.getJobCounts('waiting', 'active', 'delayed', 'failed', 'completed');
         for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
       } catch {
         // Redis unreachable: the gauge keeps its last values.
@@ -48,22 +55,20 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
   new Gauge({ name: 'critsvc_pod_template_usable', help: '0 while a PodTemplate critsvc uses (the global one, or one a CriticalService names) cannot be used (missing, invalid, refused as invalid), as its watch says; else 1', registers: [metrics.registry], collect() { this.set(controller.templateProblem ? 0 : 1); } });
   new Gauge({ name: 'critsvc_decision_queue_depth', help: 'Services waiting for a decision (the decision queue)', registers: [metrics.registry], collect() { this.set(controller.queueLength); } });
 
-  // A holder, not the Worker itself: the shutdown hook and /healthz exist before the Worker does.
-  const started: { worker?: Worker } = {};
   const http = await startHttp({
     host: config.HTTP_HOST, port: config.HTTP_PORT, registry: metrics.registry, log,
     // A standby is ready: ready to take over (a PodDisruptionBudget counts it as available).
     notReady: () => (controller.synced || (election && !election.isLeader) ? undefined : 'state not complete yet'),
-    notLive: () => livenessProblem({ workerRunning: started.worker?.isRunning(), ...controller.progress, now: Date.now() }),
+    notLive: () => livenessProblem({ workerRunning: consumer.isRunning, ...controller.progress, now: Date.now() }),
   });
   const stopping = new AbortController();
   onShutdown(log, [
     async () => stopping.abort(),
-    async () => { await started.worker?.close(); },
+    () => consumer.closeWorker(),
     () => controller.stop(),
     // Only once nothing acts any more: the next leader takes over at its next try.
     async () => { await election?.release(); },
-    () => inspector.close(),
+    () => consumer.close(),
     () => http.close(),
   ]);
 
@@ -76,8 +81,10 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
   const checkRedis = async (): Promise<void> => {
     const change = await identity.check().catch(() => undefined);
     if (!change) return;
-    if (change === 'redis-failover') log.warn({ change }, 'Redis failed over to a replica; listing everything again (jobs the old primary had not replicated are lost)');
-    else log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
+    if (change === 'redis-failover') {
+      log.warn({ change }, 'Redis failed over to a replica; listing everything again (jobs the old primary had not replicated are lost)');
+      await consumer.renew();
+    } else log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
     await controller.relist(change);
   };
   await checkRedis();
@@ -93,38 +100,6 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
   controller.start();
   // Started only now: the jobs waiting for us are applied on top of the complete state, and
   // those older than it are recognised as stale.
-  const full = new RedisFullRecovery({ queue: inspector, redis: () => identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
-  const watchdog = new WorkerWatchdog(config.EVENT_QUEUE_CONCURRENCY, Date.now());
-  const startWorker = (): Worker => {
-    // metrics: BullMQ's completed/failed counts per minute (a week: ~10k small numbers in Redis), the dashboard's throughput chart.
-    const worker = new Worker(config.QUEUE_NAME, async (job) => {
-      watchdog.taken(Date.now());
-      try {
-        return await controller.handleJob(job.data);
-      } finally {
-        watchdog.done();
-      }
-    }, { connection, concurrency: config.EVENT_QUEUE_CONCURRENCY, metrics: { maxDataPoints: MetricsTime.ONE_WEEK } });
-    worker.on('error', (err) => {
-      if (isRedisFull(err)) full.onFull(err);
-      else log.warn({ err }, 'queue connection error; the worker reconnects by itself');
-    });
-    worker.on('failed', (job, err) => log.error({ job: job?.id, err }, 'job failed'));
-    return worker;
-  };
-  started.worker = startWorker();
-  // Every 2 s: a worker that leaves jobs waiting with a slot free is replaced by a new one.
-  const watchTimer = setInterval(() => {
-    void inspector.getWaitingCount().then(async (waiting) => {
-      const stuck = started.worker;
-      if (!stuck || stopping.signal.aborted || !watchdog.stalled(waiting, Date.now())) return;
-      log.warn({ waiting }, `queue worker took no waiting job for ${STALLED_AFTER_MS / 1000} s; replacing it (stuck, as after a Redis failover)`);
-      metrics.workerRestarts.inc();
-      watchdog.replaced(Date.now());
-      started.worker = startWorker();
-      await stuck.close(true).catch(() => undefined);
-    }, () => undefined);
-  }, REDIS_CHECK_MS);
-  watchTimer.unref();
-  stopping.signal.addEventListener('abort', () => clearInterval(watchTimer));
+  onFull.full = new RedisFullRecovery({ queue: consumer.inspector, redis: () => identity.redis, log, fullness: () => identity.fullness(), relist: () => controller.relist('redis-full') });
+  consumer.start();
 }

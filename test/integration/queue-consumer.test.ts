@@ -68,7 +68,7 @@ describe('the queue consumer', () => {
     const { consumer, producer, taken, restarts } = setUp();
     consumer.start();
     const before = consumer.inspector;
-    await consumer.renew();
+    consumer.renew();
     expect(consumer.inspector).not.toBe(before);
     expect(await restarts()).toBe(1);
     await producer.send([job('renewed')]);

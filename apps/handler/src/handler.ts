@@ -83,7 +83,7 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
     if (!change) return;
     if (change === 'redis-failover') {
       log.warn({ change }, 'Redis failed over to a replica; listing everything again (jobs the old primary had not replicated are lost)');
-      await consumer.renew();
+      consumer.renew();
     } else log.warn({ change }, 'Redis lost the queue\'s data (restarted or emptied); listing everything again');
     await controller.relist(change);
   };

@@ -111,24 +111,25 @@ export class QueueConsumer {
     const waiting = await this.waiting();
     if (waiting === undefined || this.closed || !this.watchdog.stalled(waiting, Date.now())) return;
     this.o.log.warn({ waiting }, `queue worker took no waiting job for ${(this.o.stalledAfterMs ?? STALLED_AFTER_MS) / 1000} s; replacing it (stuck, as after a Redis failover)`);
-    await this.replaceWorker();
+    this.replaceWorker();
   }
 
-  private async replaceWorker(): Promise<void> {
+  private replaceWorker(): void {
     const stuck = this.worker;
     if (!stuck || this.closed) return;
     this.o.workerRestarts.inc();
     this.watchdog.replaced(Date.now());
     this.worker = this.newWorker();
-    await stuck.close(true).catch(() => undefined);
+    // Not awaited: closing a worker whose connections ended may never finish.
+    void stuck.close(true).catch(() => undefined);
   }
 
   /** Redis failed over: new connections for both, rather than wait to find out which ones ended. */
-  async renew(): Promise<void> {
+  renew(): void {
     if (this.closed) return;
     this.o.log.info('Redis failed over; the queue worker and inspector connect afresh');
     this.replaceInspector();
-    await this.replaceWorker();
+    this.replaceWorker();
   }
 
   /** Stops taking jobs (the one in hand finishes). */

@@ -2,7 +2,7 @@
 // tested) without knowing client-node.
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, ListWatcher, requestJson, type KubeObject, type RawPage } from '@critsvc/shared';
+import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, listPodPage, ListWatcher, requestJson, type Kind, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { isComparable } from './model/resource-version.ts';
 import { hasOwnershipMarks, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './model/rules.ts';
@@ -79,8 +79,8 @@ export interface KubeActions {
   watchTemplate: WatchTemplate;
   recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
-  /** Every page of a list (plain JSON, 500 objects a page), for the start-up state. */
-  listPages(path: string): AsyncIterable<RawPage>;
+  /** Every page of a list (500 objects a page; pods in protobuf, already stripped), for the start-up state. */
+  listPages(kind: Kind, path: string): AsyncIterable<RawPage>;
 }
 
 function writeFailed(err: unknown): 'gone' {
@@ -199,8 +199,8 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     },
     async listPods(namespace, labelSelector, notOlderThan) {
       return freshRead(notOlderThan, true, async (query, timeoutMs) => {
-        const page = await listPage(kc, `/api/v1/namespaces/${namespace}/pods`, 500, undefined, { labelSelector, ...query }, timeoutMs);
-        return { items: page.items as KubeObject[], resourceVersion: page.resourceVersion };
+        const page = await listPodPage(kc, `/api/v1/namespaces/${namespace}/pods`, 500, undefined, { labelSelector, ...query }, timeoutMs);
+        return { items: page.items, resourceVersion: page.resourceVersion };
       });
     },
     async readCriticalService(name, notOlderThan) {
@@ -234,10 +234,11 @@ export function kubeActions(kc: KubeConfig): KubeActions {
         throw err;
       }
     },
-    async *listPages(path) {
+    async *listPages(kind, path) {
+      const list = kind === 'Pod' ? listPodPage : listPage;
       let cont: string | undefined;
       do {
-        const page = await listPage(kc, path, 500, cont);
+        const page = await list(kc, path, 500, cont);
         yield page;
         cont = page.continue;
       } while (cont);

@@ -172,7 +172,7 @@ export class StateLoader {
     let rv = '';
     let drift = 0;
     const seenAt = Date.now();
-    for await (const page of this.o.kube.listPages(path)) {
+    for await (const page of this.o.kube.listPages(kind, path)) {
       for (const object of page.items as KubeObject[]) {
         keys.push(objectKey(object.metadata));
         const key = stateKey(kind, object);
@@ -220,7 +220,7 @@ export class StateLoader {
   private async load(kind: Kind, scope: string, path: string): Promise<void> {
     this.o.store.beginList(kind, scope);
     let rv = '';
-    for await (const page of this.o.kube.listPages(path)) {
+    for await (const page of this.o.kube.listPages(kind, path)) {
       if (kind !== 'Pod' && this.o.listed) {
         for (const object of page.items as KubeObject[]) this.o.listed(kind, stateKey(kind, object), object);
       }

@@ -9,6 +9,9 @@ import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js
 import { createConfiguration, type Configuration } from '@kubernetes/client-node/dist/gen/configuration.js';
 import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 import { Agent, request, type Dispatcher } from 'undici';
+import { decodePodList, decodeStatus, PROTOBUF, PROTOBUF_OR_JSON } from './pod-protobuf.ts';
+import { stripObject } from './strip.ts';
+import type { KubeObject } from './types.ts';
 
 const IN_CLUSTER_TOKEN = '/var/run/secrets/kubernetes.io/serviceaccount/token';
 
@@ -139,6 +142,41 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
   return new Api(config);
 }
 
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+interface CallOptions { body?: unknown; query?: Record<string, string>; contentType?: string; timeoutMs?: number; accept?: string }
+
+/**
+ * One API call on the shared pool, its answer as bytes. A refusal throws client-node's
+ * ApiException (code, body as text: a protobuf Status is turned into its JSON form), as the
+ * typed calls do; a GET's 404 is an answer (the object is not there).
+ */
+async function call(kc: KubeConfig, method: Method, path: string, opts: CallOptions): Promise<{ status: number; contentType: string; bytes: Buffer }> {
+  const url = apiUrl(kc, path, opts.query);
+  const auth: RequestOptions = { headers: {} };
+  await kc.applyToHTTPSOptions(auth); // authentication headers, per request
+  const headers: Record<string, string> = { ...(auth.headers as Record<string, string>), accept: opts.accept ?? 'application/json' };
+  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
+  const timeout = opts.timeoutMs ?? 60_000;
+  const res = await request(url, { method, headers, body: payload, dispatcher: await sharedDispatcher(kc), headersTimeout: timeout, bodyTimeout: timeout });
+  const bytes = Buffer.from(await res.body.arrayBuffer());
+  const contentType = String(res.headers['content-type'] ?? '');
+  if (res.statusCode >= 300 && !(method === 'GET' && res.statusCode === 404)) {
+    const text = contentType.startsWith(PROTOBUF) ? statusJson(bytes) : bytes.toString('utf8');
+    throw new ApiException(res.statusCode, `${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`, text, flatHeaders(res.headers));
+  }
+  return { status: res.statusCode, contentType, bytes };
+}
+
+/** A protobuf Status answer as the JSON text the API server would have sent (best effort). */
+function statusJson(bytes: Buffer): string {
+  try {
+    return JSON.stringify(decodeStatus(bytes));
+  } catch {
+    return `(an undecodable protobuf Status of ${bytes.length} bytes)`;
+  }
+}
+
 /**
  * One API call with a JSON body and a JSON answer, on the shared pool. client-node's typed calls
  * walk the model classes both ways (a pod serialized field by field, the answer rebuilt as class
@@ -146,28 +184,17 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
  * builds and reads as plain JSON anyway. A refusal throws client-node's ApiException (code, body),
  * as the typed calls do.
  */
-export async function requestJson(kc: KubeConfig, method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string,
-  opts: { body?: unknown; query?: Record<string, string>; contentType?: string; timeoutMs?: number } = {}): Promise<{ status: number; body: unknown }> {
-  const url = apiUrl(kc, path, opts.query);
-  const auth: RequestOptions = { headers: {} };
-  await kc.applyToHTTPSOptions(auth); // authentication headers, per request
-  const headers: Record<string, string> = { ...(auth.headers as Record<string, string>), accept: 'application/json' };
-  const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
-  if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-  const timeout = opts.timeoutMs ?? 60_000;
-  const res = await request(url, { method, headers, body: payload, dispatcher: await sharedDispatcher(kc), headersTimeout: timeout, bodyTimeout: timeout });
-  const text = await res.body.text();
-  // A GET's 404 is an answer (the object is not there); any other refusal is an error.
-  if (res.statusCode >= 300 && !(method === 'GET' && res.statusCode === 404)) {
-    throw new ApiException(res.statusCode, `${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`, text, flatHeaders(res.headers));
-  }
+export async function requestJson(kc: KubeConfig, method: Method, path: string,
+  opts: Omit<CallOptions, 'accept'> = {}): Promise<{ status: number; body: unknown }> {
+  const res = await call(kc, method, path, opts);
+  const text = res.bytes.toString('utf8');
   let body: unknown = text;
   try {
     body = JSON.parse(text) as unknown;
   } catch {
     // not JSON (an empty answer)
   }
-  return { status: res.statusCode, body };
+  return { status: res.status, body };
 }
 
 function apiUrl(kc: KubeConfig, path: string, query: Record<string, string> = {}): URL {
@@ -201,4 +228,24 @@ export async function listPage(kc: KubeConfig, path: string, limit: number, cont
     { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
   if (!list) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
   return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };
+}
+
+/**
+ * One page of a pod list, its pods already stripped (stripObject's shape), asked for in protobuf:
+ * measured at 150,000 pods, the API server encodes protobuf several times faster than JSON, and
+ * only the fields critsvc reads are decoded (pod-protobuf.ts). A server that answers JSON instead
+ * (a proxy in between that only passes JSON) is read as JSON.
+ */
+export async function listPodPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<RawPage & { items: KubeObject[] }> {
+  const res = await call(kc, 'GET', path, {
+    query: { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, accept: PROTOBUF_OR_JSON, ...(timeoutMs === undefined ? {} : { timeoutMs }),
+  });
+  if (res.status === 404) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
+  if (res.contentType.startsWith(PROTOBUF)) return decodePodList(res.bytes);
+  const list = JSON.parse(res.bytes.toString('utf8')) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+  return {
+    items: (list.items ?? []).map((p) => stripObject('Pod', p)),
+    resourceVersion: list.metadata?.resourceVersion ?? '',
+    ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}),
+  };
 }

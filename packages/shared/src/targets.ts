@@ -1,6 +1,6 @@
 // What each watcher lists and watches: per watched namespace, or all namespaces at once.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { listPage } from './kube.ts';
+import { listPage, listPodPage } from './kube.ts';
 import type { WatchTarget } from './list-watcher.ts';
 
 export const CRD_GROUP = 'mycrd.com';
@@ -10,7 +10,9 @@ export const CRD_PLURAL = 'criticalservices';
 const scopes = (namespaces: readonly string[]): string[] => (namespaces.length ? [...namespaces] : ['']);
 
 function target(kc: KubeConfig, kind: WatchTarget['kind'], scope: string, path: string): WatchTarget {
-  return { kind, scope, path, list: ({ limit, continue: c }) => listPage(kc, path, limit, c) };
+  // Pods, the bulk of a cluster, in protobuf (see listPodPage).
+  const list = kind === 'Pod' ? listPodPage : listPage;
+  return { kind, scope, path, list: ({ limit, continue: c }) => list(kc, path, limit, c) };
 }
 
 export function serviceTargets(kc: KubeConfig, namespaces: readonly string[]): WatchTarget[] {

@@ -35,6 +35,8 @@ export interface WatchTarget<K extends string = Kind> {
   list: (opts: { limit: number; continue?: string }) => Promise<ListPage>;
   /** Added to every watch request (list adds its own), e.g. a fieldSelector naming one object. */
   query?: Record<string, string>;
+  /** Objects per list page (LIST_PAGE by default). */
+  pageSize?: number;
 }
 
 /** A queue job, for any kind watched (the queue's kinds by default). */
@@ -71,7 +73,7 @@ const LIST_PAGE = 500;
  * version and every key, for the SYNCED marker that tells what is gone.
  */
 export async function listInto<K extends string>(o: {
-  target: Pick<WatchTarget<K>, 'kind' | 'list'>;
+  target: Pick<WatchTarget<K>, 'kind' | 'list' | 'pageSize'>;
   push: (job: ListedJob<K>) => void;
   strip: (obj: unknown) => KubeObject;
   now: () => number;
@@ -82,7 +84,7 @@ export async function listInto<K extends string>(o: {
   let rv: string;
   do {
     if (cont) await o.room?.();
-    const page = await o.target.list({ limit: LIST_PAGE, ...(cont ? { continue: cont } : {}) });
+    const page = await o.target.list({ limit: o.target.pageSize ?? LIST_PAGE, ...(cont ? { continue: cont } : {}) });
     for (const item of page.items) {
       const object = o.strip(item);
       keys.push(objectKey(object.metadata));

@@ -1,8 +1,8 @@
 // Pod lists in the API server's protobuf encoding, read straight into the stripped shape
 // (stripObject's): only the fields critsvc reads are decoded, the rest (managedFields, the whole
-// pod spec, container statuses) is skipped by its length without being parsed. Why: at 150,000
-// pods a list costs the API server 3-4x more CPU encoding JSON than protobuf, and a page of JSON
-// is a string of megabytes that JSON.parse turns into objects the strip throws away at once.
+// pod spec, container statuses) is skipped by its length without being parsed. Why: a page of
+// JSON is a string of megabytes that JSON.parse turns into objects the strip throws away at once,
+// and the API server encodes protobuf for less CPU (figures at listPodPage).
 // Field numbers: k8s.io/api core/v1 and k8s.io/apimachinery meta/v1 generated.proto (stable: a
 // protobuf field number is never reused). Wire format: https://protobuf.dev/programming-guides/encoding/
 import type { KubeObject, ObjectMeta, OwnerReference } from './types.ts';

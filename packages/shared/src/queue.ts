@@ -88,18 +88,27 @@ export class QueueProducer {
 
   /**
    * Throws QueueBacklogFull while the queue holds backlogMax waiting jobs: the caller keeps the
-   * events (coalesced per object) rather than piling up intermediate ones in Redis. Counted at
-   * most once a second, and without waiting for the count while far below the limit.
+   * events (coalesced per object) rather than piling up intermediate ones in Redis. Waits for a
+   * count only near the limit; far below it the count is refreshed after the send (recount), so
+   * that a failover's job never queues behind it on the connection.
    */
   private async checkBacklog(queue: Queue): Promise<void> {
     if (this.backlogMax <= 0) return;
-    if (Date.now() - this.backlog.at > 1_000) {
-      this.counting ??= queue.getWaitingCount()
-        .then((count) => { this.backlog = { count, at: Date.now() }; }, () => undefined)
-        .finally(() => { this.counting = undefined; });
-      if (this.backlog.count >= this.backlogMax / 2) await this.counting;
-    }
+    if (this.backlog.count >= this.backlogMax / 2 && this.stale()) await this.recount(queue);
     if (this.backlog.count >= this.backlogMax) throw new QueueBacklogFull(this.backlog.count, this.backlogMax);
+  }
+
+  /** The count is over a second old. */
+  private stale(): boolean {
+    return Date.now() - this.backlog.at > 1_000;
+  }
+
+  /** Counts the waiting jobs, once at a time; a failed count keeps the last one. */
+  private recount(queue: Queue): Promise<void> {
+    this.counting ??= queue.getWaitingCount()
+      .then((count) => { this.backlog = { count, at: Date.now() }; }, () => undefined)
+      .finally(() => { this.counting = undefined; });
+    return this.counting;
   }
 
   private get(): Queue {
@@ -135,6 +144,7 @@ export class QueueProducer {
     } finally {
       clearTimeout(timer);
     }
+    if (this.backlogMax > 0 && this.stale()) void this.recount(queue);
   }
 
   async close(): Promise<void> {

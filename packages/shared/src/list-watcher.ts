@@ -37,6 +37,8 @@ export interface WatchTarget<K extends string = Kind> {
   query?: Record<string, string>;
   /** Objects per list page (LIST_PAGE by default). */
   pageSize?: number;
+  /** `list` gives its objects stripped already (pods decoded from protobuf): not stripped again. */
+  listsStripped?: boolean;
 }
 
 /** A queue job, for any kind watched (the queue's kinds by default). */
@@ -73,7 +75,7 @@ const LIST_PAGE = 500;
  * version and every key, for the SYNCED marker that tells what is gone.
  */
 export async function listInto<K extends string>(o: {
-  target: Pick<WatchTarget<K>, 'kind' | 'list' | 'pageSize'>;
+  target: Pick<WatchTarget<K>, 'kind' | 'list' | 'pageSize' | 'listsStripped'>;
   push: (job: ListedJob<K>) => void;
   strip: (obj: unknown) => KubeObject;
   now: () => number;
@@ -86,7 +88,7 @@ export async function listInto<K extends string>(o: {
     if (cont) await o.room?.();
     const page = await o.target.list({ limit: o.target.pageSize ?? LIST_PAGE, ...(cont ? { continue: cont } : {}) });
     for (const item of page.items) {
-      const object = o.strip(item);
+      const object = o.target.listsStripped ? (item as KubeObject) : o.strip(item);
       keys.push(objectKey(object.metadata));
       o.push({ kind: o.target.kind, type: 'ADDED', object, seenAt: o.now() });
     }

@@ -11,7 +11,7 @@ const scopes = (namespaces: readonly string[]): string[] => (namespaces.length ?
 
 function target(kc: KubeConfig, kind: WatchTarget['kind'], scope: string, path: string): WatchTarget {
   // Pods, the bulk of a cluster, in protobuf and larger pages (see listPodPage, POD_LIST_PAGE).
-  if (kind === 'Pod') return { kind, scope, path, pageSize: POD_LIST_PAGE, list: ({ limit, continue: c }) => listPodPage(kc, path, limit, c) };
+  if (kind === 'Pod') return { kind, scope, path, pageSize: POD_LIST_PAGE, listsStripped: true, list: ({ limit, continue: c }) => listPodPage(kc, path, limit, c) };
   return { kind, scope, path, list: ({ limit, continue: c }) => listPage(kc, path, limit, c) };
 }
 

@@ -7,15 +7,17 @@ import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
-import { Redis } from 'ioredis';
 import { clusterDown, readState, type ClusterState } from '../scripts/cluster/state.ts';
 import { freePort } from '../scripts/cluster/up.ts';
+import { build } from '../scripts/run/build.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, DEPLOY_MEMORY_MIB, IMAGE_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { abortOnFailure } from './lib/abort.ts';
-import { CHURN_NODE, podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { meansMs, metric, ready, redisMemoryMb, rssMb, stageScrape } from './lib/metrics.ts';
+import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
+import { churn } from './lib/churn.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
-import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type OutageResult, type ScaleStart, type StandbyResult } from './lib/report.ts';
+import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type ScaleStart, type StandbyResult } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -66,8 +68,10 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
   // The processes' warnings and errors, for a failing run's post-mortem (bench/tmp is git-ignored).
   mkdirSync(join(root, 'bench/tmp'), { recursive: true });
   const logFile = join(root, 'bench/tmp', `${queue}.log`);
+  // dist/ up to date before the clock starts: tsc -b takes 1-2 s even with nothing to build (start figures included it until 2026-12-05).
+  build(root);
   const sup = new Supervisor({
-    root, apps: APPS.filter((a) => a !== 'dashboard'), json: true, out: (line) => appendFileSync(logFile, `${line}\n`),
+    root, build: false, apps: APPS.filter((a) => a !== 'dashboard'), json: true, out: (line) => appendFileSync(logFile, `${line}\n`),
     // Each process under deploy/'s memory limit, as in a container (BENCH_CGROUPS=0: capped heaps only).
     ...(ENV.BENCH_CGROUPS === '0' ? {} : { memoryLimitMib: (app: App) => DEPLOY_MEMORY_MIB[app] }),
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
@@ -81,40 +85,6 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
   return { sup, ports, started };
 }
 
-async function ready(port: number): Promise<boolean> {
-  try {
-    return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-  } catch {
-    return false;
-  }
-}
-
-
-/** A histogram's sum and count per label value (one label, or none: key ''). */
-async function histogram(port: number, name: string): Promise<Record<string, { sum: number; count: number }>> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  const out: Record<string, { sum: number; count: number }> = {};
-  for (const line of text.split('\n')) {
-    const m = new RegExp(`^${name}_(sum|count)(?:\\{[a-z_]+="([^"]*)"\\})? (\\S+)$`).exec(line);
-    if (!m) continue;
-    const entry = (out[m[2] ?? ''] ??= { sum: 0, count: 0 });
-    entry[m[1] as 'sum' | 'count'] = Number(m[3]);
-  }
-  return out;
-}
-
-/** Mean per label value over what was observed between two scrapes, in ms. */
-function meansMs(before: Record<string, { sum: number; count: number }>, after: Record<string, { sum: number; count: number }>): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([k, a]) => {
-    const b = before[k] ?? { sum: 0, count: 0 };
-    return [k, a.count > b.count ? ((a.sum - b.sum) / (a.count - b.count)) * 1000 : NaN];
-  }));
-}
-
-async function stageScrape(ports: Record<App, number>): Promise<{ handler: Record<string, { sum: number; count: number }>; watcher: Record<string, { sum: number; count: number }> }> {
-  return { handler: await histogram(ports.handler, 'critsvc_failover_stage_seconds'), watcher: await histogram(ports['watcher-pods'], 'critsvc_watch_to_queue_seconds') };
-}
-
 /** A floor reactor as a child process, for `n` failover trials. */
 async function floorTrials(ctx: Ctx, script: string, namespace: string): Promise<number[]> {
   const floor: ChildProcess = spawn(process.execPath, [join(root, 'bench/lib', script), ctx.state.kubeconfig, namespace], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -123,36 +93,6 @@ async function floorTrials(ctx: Ctx, script: string, namespace: string): Promise
     return (await trials(ctx, namespace, 'frontend', TRIALS, (e) => e.labels['critsvc-bench/standin'] === 'true', true)).failover;
   } finally {
     floor.kill('SIGTERM');
-  }
-}
-
-async function metric(port: number, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) {
-      if (labels && !line.includes(labels)) continue;
-      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-    }
-  }
-  return sum;
-}
-
-function rssMb(pid: number | undefined): number {
-  if (!pid) return NaN;
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** Outage trials alongside churn: a trial that times out is reported, not fatal (the EndpointSlice controller may lag). */
-async function outageUnderLoad(ctx: Ctx, namespace: string, svc: string, n: number): Promise<OutageResult> {
-  try {
-    const o = await outage(ctx, namespace, svc, n, 120_000, false, true);
-    if (o.error) log(`outage trials under churn stopped after ${o.window.n}: ${o.error}`);
-    return o;
-  } catch (err) {
-    log(`outage trials under churn stopped: ${err instanceof Error ? err.message : String(err)}`);
-    return { window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
@@ -318,14 +258,6 @@ async function curve(ctx: Ctx): Promise<CurveStep[]> {
   return steps;
 }
 
-async function redisMemoryMb(url: string): Promise<number> {
-  const r = new Redis(url);
-  const info = await r.info('memory');
-  r.disconnect();
-  return Number(/used_memory:(\d+)/.exec(info)?.[1] ?? NaN) / 1024 / 1024;
-}
-
-
 async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnType<typeof startPipeline>>; r: ScaleStart }> {
   const p = await startPipeline(ctx, '', queue);
   let handlerReady = NaN;
@@ -341,83 +273,6 @@ async function scaleStart(ctx: Ctx, queue: string): Promise<{ p: Awaited<ReturnT
   const handlerHeapMb = (await metric(p.ports.handler, 'nodejs_heap_size_used_bytes')) / 1024 / 1024;
   const restarts = Object.fromEntries(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => [a, p.sup.restartCount(a as App)]));
   return { p, r: { restarts, handlerReadyS: (handlerReady - p.started) / 1000, watchersReadyS: (watchersReady - p.started) / 1000, drainedS: (drained - p.started) / 1000, rss, handlerHeapMb, redisMb: await redisMemoryMb(ctx.state.redisUrl) } };
-}
-
-
-/** Pods of non-critical Services deleted, re-created and made Ready at a steady rate. */
-async function churn(ctx: Ctx, p: Awaited<ReturnType<typeof startPipeline>>, round: number): Promise<ChurnResult> {
-  const target = `bench-churn-${round}`;
-  await ns(ctx, target);
-  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'frontend', labels: { critical: 'true' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] } });
-  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'web', labels: { critical: 'true' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
-  const before = await metric(p.ports.handler, 'critsvc_events_processed_total');
-  const s0 = await stageScrape(p.ports);
-  const t0 = performance.now();
-  let ops = 0;
-  let inFlight = 0;
-  let maxWaiting = 0;
-  let stop = false;
-  const interval = 1000 / CHURN_RATE;
-  const gen = (async () => {
-    let k = 0;
-    while (!stop) {
-      const nsName = `bench-scale-${String(k % NAMESPACES).padStart(2, '0')}`;
-      // One unit in four on a critical Service (it keeps its other Ready pods: decided, never lame).
-      const i = Math.floor(k / NAMESPACES);
-      const svc = `svc-${String(k % 4 === 3 ? i % CRITICAL_PER_NS : CRITICAL_PER_NS + (i % (SERVICES_PER_NS - CRITICAL_PER_NS))).padStart(3, '0')}`;
-      const name = `${svc}-churn-${round}-${k}`;
-      const base = `/api/v1/namespaces/${nsName}/pods`;
-      const due = t0 + ops * interval;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      // One churn unit = 3 events (ADDED, MODIFIED Ready, DELETED), issued without waiting for
-      // them, but at most CHURN_IN_FLIGHT units at once: past what the API server answers, the
-      // generator falls behind (the achieved rate is reported) instead of burying it.
-      while (inFlight >= CHURN_IN_FLIGHT && !stop) await new Promise((r) => setTimeout(r, 1));
-      inFlight++;
-      void ctx.api.call('POST', base, podBody(name, { app: svc }, CHURN_NODE))
-        .then(() => ctx.api.call('PATCH', `${base}/${name}/status`, readyStatus(), 'application/merge-patch+json'))
-        .then(() => ctx.api.call('DELETE', `${base}/${name}`, { gracePeriodSeconds: 0 }))
-        .catch(() => undefined) // counted by what the handler saw, not by what was answered
-        .finally(() => inFlight--);
-      ops += 3;
-      k++;
-    }
-  })();
-  const sampler = setInterval(() => {
-    void metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"').then((w) => (maxWaiting = Math.max(maxWaiting, w)), () => undefined);
-  }, 500);
-  log(`churn round ${round}: ${CHURN_RATE} pod events/s for ${CHURN_SECONDS}s, with failover trials alongside`);
-  const failoverTrials = Math.max(20, Math.round(CHURN_SECONDS * 1.5));
-  // Under load a trial may wait long (the queue's backlog is the measure): it is reported, not fatal.
-  let trialError = '';
-  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false, 120_000, true)
-    .catch((err: unknown) => ({ failover: [] as number[], recovery: [] as number[], error: err instanceof Error ? err.message : String(err) }))
-    .then((r) => {
-      if (r.error) log(`failover trials under churn stopped: ${(trialError = r.error)}`);
-      return r;
-    });
-  // Outage trials need kwok and the EndpointSlice controller: not on a bare control plane.
-  const outageRun = ctx.state.mode === 'bare' ? Promise.resolve({ window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: 'not run (bare control plane)' })
-    : outageUnderLoad(ctx, target, 'web', Math.min(OUTAGE_TRIALS, failoverTrials));
-  await new Promise((r) => setTimeout(r, CHURN_SECONDS * 1000));
-  const elapsed = (performance.now() - t0) / 1000;
-  const issued = ops;
-  const handled = (await metric(p.ports.handler, 'critsvc_events_processed_total')) - before;
-  const { failover } = await trialRun;
-  if (trialError) log(`failover trials under churn: ${failover.length} completed before: ${trialError}`);
-  const outageResult = await outageRun;
-  stop = true;
-  await gen;
-  clearInterval(sampler);
-  const rss = rssMb(p.sup.pid('handler'));
-  const s1 = await stageScrape(p.ports);
-  return {
-    stages: { ...meansMs(s0.handler, s1.handler), watch_to_redis: meansMs(s0.watcher, s1.watcher)[''] ?? NaN },
-    targetRate: CHURN_RATE, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
-    finalWaiting: await metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"'),
-    failover: summarize(failover), ...(trialError ? { failoverError: trialError } : {}), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
-  };
 }
 
 /** The idle failover figures of the reports already in bench/results, oldest first: kept for comparison. */
@@ -473,7 +328,7 @@ async function main(): Promise<void> {
       const { p, r } = await scaleStart(ctx, `bench-scale-${round}`);
       starts.push(r);
       log(`start ${round}: handler ready ${r.handlerReadyS.toFixed(2)} s, watchers ${r.watchersReadyS.toFixed(2)} s, backlog drained ${r.drainedS.toFixed(2)} s, handler RSS ${r.rss.handler?.toFixed(0)} MB, Redis ${r.redisMb.toFixed(1)} MB`);
-      const c = await churn(ctx, p, round);
+      const c = await churn(ctx, p, round, { rate: CHURN_RATE, seconds: CHURN_SECONDS, namespaces: NAMESPACES, servicesPerNs: SERVICES_PER_NS, criticalPerNs: CRITICAL_PER_NS, inFlight: CHURN_IN_FLIGHT, outageTrials: OUTAGE_TRIALS }, log);
       churns.push(c);
       log(`churn ${round}: ${c.handledEventsPerS.toFixed(0)} events/s handled, queue max ${c.maxWaiting}, failover p50 ${ms(c.failover.p50)} p99 ${ms(c.failover.p99)}`);
       await p.sup.stop();
@@ -493,7 +348,6 @@ async function main(): Promise<void> {
   log(`report written to bench/results/${name}.md`);
   await clusterDown(clusterDir);
 }
-
 
 // A failure, or a stray rejected promise, stops every pipeline started and the bench cluster.
 const abort = abortOnFailure({ running, cleanup: () => clusterDown(clusterDir), log: (line) => console.error(line) });

@@ -91,6 +91,20 @@ describe('pod lists in protobuf', () => {
     await requestJson(k.kc, 'PATCH', `${base}/leaving`, { contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } });
   });
 
+  it('a server that answers JSON instead is read as JSON (custom resources have no protobuf: the same negotiation)', async () => {
+    const crits = '/apis/mycrd.com/v1/criticalservices';
+    const name = `protobuf-${Date.now()}`;
+    await requestJson(k.kc, 'POST', crits, { body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name }, spec: { namespace: 'nowhere', matchLabels: [{ key: 'a', value: 'b' }] } } });
+    try {
+      const json = (await getJson(k.kc, crits)) as { items: unknown[] };
+      const page = await listPodPage(k.kc, crits, 500);
+      expect(page.items.map((o) => o.metadata?.name)).toContain(name);
+      expect(page.items).toEqual(json.items.map((o) => stripObject('Pod', o)));
+    } finally {
+      await requestJson(k.kc, 'DELETE', `${crits}/${name}`);
+    }
+  });
+
   it('an error answered in protobuf keeps its code and the API server\'s message', async () => {
     const err = await listPodPage(k.kc, '/api/v1/namespaces/default/pods', 10, undefined, { labelSelector: 'a in (' }).catch((e: unknown) => e);
     expect(httpStatus(err)).toBe(400);

@@ -246,7 +246,7 @@ export const POD_LIST_PAGE = 2_000;
  * 5.9-7.2 s (JSON.parse and stripObject), as only the fields critsvc reads are decoded (pod-protobuf.ts). A server that answers JSON instead
  * (a proxy in between that only passes JSON) is read as JSON.
  */
-export async function listPodPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<RawPage & { items: KubeObject[] }> {
+export async function listPodPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<Omit<RawPage, 'items'> & { items: KubeObject[] }> {
   const res = await call(kc, 'GET', path, {
     query: { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, accept: PROTOBUF_OR_JSON, ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });

@@ -102,6 +102,15 @@ class Reader {
     if (this.pos > this.end) throw new ProtobufError('field runs past its message');
   }
 
+  /** Reads the length-delimited fields `on` has a reader for (by field number); skips the rest. */
+  bytesFields(on: Record<number, () => void>): void {
+    this.fields((f, w) => {
+      const read = w === BYTES ? on[f] : undefined;
+      read?.();
+      return read !== undefined;
+    });
+  }
+
   /** Calls `on(field, wire)` for each field; `on` reads the value or returns false to skip it. */
   fields(on: (field: number, wire: number) => boolean): void {
     while (this.more) {
@@ -126,13 +135,7 @@ function time(r: Reader): string {
 function mapEntry(r: Reader, into: Record<string, string>, keep?: (k: string) => boolean): void {
   let key = '';
   let value: [number, number] | undefined;
-  r.fields((f, w) => {
-    if (w !== BYTES) return false;
-    if (f === 1) key = r.sharedString();
-    else if (f === 2) value = r.span();
-    else return false;
-    return true;
-  });
+  r.bytesFields({ 1: () => { key = r.sharedString(); }, 2: () => { value = r.span(); } });
   if (keep && !keep(key)) return;
   into[key] = value ? intern(r.buf.toString('utf8', value[0], value[1])) : '';
 }
@@ -205,12 +208,7 @@ function podMeta(r: Reader): ObjectMeta {
 /** A PodCondition's type and status (1, 2). */
 function condition(r: Reader): { type: string; status: string } {
   const c = { type: '', status: '' };
-  r.fields((f, w) => {
-    if (w === BYTES && f === 1) c.type = r.sharedString();
-    else if (w === BYTES && f === 2) c.status = r.sharedString();
-    else return false;
-    return true;
-  });
+  r.bytesFields({ 1: () => { c.type = r.sharedString(); }, 2: () => { c.status = r.sharedString(); } });
   return c;
 }
 
@@ -219,15 +217,13 @@ function podStatus(r: Reader): Record<string, unknown> {
   let phase: string | undefined;
   let podIP: string | undefined;
   const ready: { type: string; status: string }[] = [];
-  r.fields((f, w) => {
-    if (w !== BYTES) return false;
-    if (f === 1) phase = r.sharedString();
-    else if (f === 6) podIP = r.string();
-    else if (f === 2) {
+  r.bytesFields({
+    1: () => { phase = r.sharedString(); },
+    6: () => { podIP = r.string(); },
+    2: () => {
       const c = condition(r.sub());
       if (c.type === 'Ready') ready.push(c);
-    } else return false;
-    return true;
+    },
   });
   return { ...(phase ? { phase } : {}), ...(podIP ? { podIP } : {}), ...(ready.length ? { conditions: ready } : {}) };
 }
@@ -235,13 +231,7 @@ function podStatus(r: Reader): Record<string, unknown> {
 function pod(r: Reader): KubeObject {
   let metadata: ObjectMeta = {};
   let status: Record<string, unknown> | undefined;
-  r.fields((f, w) => {
-    if (w !== BYTES) return false;
-    if (f === 1) metadata = podMeta(r.sub());
-    else if (f === 3) status = podStatus(r.sub());
-    else return false;
-    return true;
-  });
+  r.bytesFields({ 1: () => { metadata = podMeta(r.sub()); }, 3: () => { status = podStatus(r.sub()); } });
   return { metadata, status };
 }
 
@@ -250,7 +240,7 @@ function unwrap(buf: Buffer): Reader {
   if (buf.length < 4 || MAGIC.some((b, i) => buf[i] !== b)) throw new ProtobufError('not a Kubernetes protobuf answer (no k8s\\0 prefix)');
   const unknown = new Reader(buf, 4);
   let raw: Reader | undefined;
-  unknown.fields((f, w) => (f === 2 && w === BYTES ? ((raw = unknown.sub()), true) : false));
+  unknown.bytesFields({ 2: () => { raw = unknown.sub(); } });
   if (!raw) throw new ProtobufError('protobuf envelope without an object');
   return raw;
 }
@@ -261,20 +251,12 @@ export function decodePodList(buf: Buffer): { items: KubeObject[]; resourceVersi
   const items: KubeObject[] = [];
   let resourceVersion = '';
   let cont = '';
-  list.fields((f, w) => {
-    if (w !== BYTES) return false;
-    if (f === 2) items.push(pod(list.sub()));
-    else if (f === 1) {
+  list.bytesFields({
+    2: () => { items.push(pod(list.sub())); },
+    1: () => {
       const meta = list.sub();
-      meta.fields((mf, mw) => {
-        if (mw !== BYTES) return false;
-        if (mf === 2) resourceVersion = meta.string();
-        else if (mf === 3) cont = meta.string();
-        else return false;
-        return true;
-      });
-    } else return false;
-    return true;
+      meta.bytesFields({ 2: () => { resourceVersion = meta.string(); }, 3: () => { cont = meta.string(); } });
+    },
   });
   return { items, resourceVersion, ...(cont ? { continue: cont } : {}) };
 }

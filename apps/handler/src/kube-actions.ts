@@ -2,7 +2,7 @@
 // tested) without knowing client-node.
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listPage, listPodPage, ListWatcher, POD_LIST_PAGE, requestJson, type Kind, type KubeObject, type RawPage } from '@critsvc/shared';
+import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listerFor, listPage, listPodPage, ListWatcher, requestJson, type Kind, type KubeObject, type RawPage } from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { isComparable } from './model/resource-version.ts';
 import { hasOwnershipMarks, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './model/rules.ts';
@@ -79,7 +79,7 @@ export interface KubeActions {
   watchTemplate: WatchTemplate;
   recordEvent(svc: ServiceRef, type: 'Normal' | 'Warning', reason: string, message: string): Promise<void>;
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
-  /** Every page of a list (500 objects a page; pods POD_LIST_PAGE, in protobuf, already stripped), for the start-up state. */
+  /** Every page of a list (pods in protobuf, already stripped: see listerFor), for the start-up state. */
   listPages(kind: Kind, path: string): AsyncIterable<RawPage>;
 }
 
@@ -235,9 +235,10 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       }
     },
     async *listPages(kind, path) {
+      const lister = listerFor(kind);
       let cont: string | undefined;
       do {
-        const page = kind === 'Pod' ? await listPodPage(kc, path, POD_LIST_PAGE, cont) : await listPage(kc, path, 500, cont);
+        const page = await lister.page(kc, path, lister.pageSize, cont);
         yield page;
         cont = page.continue;
       } while (cont);

@@ -4,8 +4,8 @@ export { ConfigError, describeEnv, loadDashboardConfig, loadHandlerConfig, loadW
 export type { DashboardConfig, HandlerConfig, WatcherConfig } from './config.ts';
 export { startHttp } from './http.ts';
 export type { HttpEndpoint } from './http.ts';
-export { apiClient, apiMessage, getJson, httpStatus, isTransient, listPage, listPodPage, logError, POD_LIST_PAGE, loadKubeConfig, requestJson, sharedDispatcher } from './kube.ts';
-export type { RawPage } from './kube.ts';
+export { apiClient, apiMessage, getJson, httpStatus, isTransient, listerFor, listPage, listPodPage, logError, POD_LIST_PAGE, loadKubeConfig, requestJson, sharedDispatcher } from './kube.ts';
+export type { Lister, RawPage } from './kube.ts';
 export { ListWatcher } from './list-watcher.ts';
 export type { ListedJob, ListPage, WatchTarget } from './list-watcher.ts';
 export { createLogger } from './logger.ts';

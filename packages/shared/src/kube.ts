@@ -224,9 +224,14 @@ export async function getJson(kc: KubeConfig, path: string, query: Record<string
  * and start-up time, for objects we trim right away.
  */
 export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<RawPage> {
-  const list = (await getJson(kc, path, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, timeoutMs)) as
-    { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } } | undefined;
+  const list = (await getJson(kc, path, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, timeoutMs)) as JsonList | undefined;
   if (!list) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
+  return rawPage(list);
+}
+
+type JsonList = { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
+
+function rawPage(list: JsonList): RawPage {
   return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };
 }
 
@@ -241,10 +246,10 @@ export const POD_LIST_PAGE = 2_000;
 
 /**
  * One page of a pod list, its pods already stripped (stripObject's shape), asked for in protobuf:
- * measured listing 150,000 pods here, in pages of 500, protobuf took 11.5-13 s against 17.5-22 s
- * for JSON, the API server used 14-17 s of CPU against 21-23 s, and the client 2.7-3.2 s against
- * 5.9-7.2 s (JSON.parse and stripObject), as only the fields critsvc reads are decoded (pod-protobuf.ts). A server that answers JSON instead
- * (a proxy in between that only passes JSON) is read as JSON.
+ * listing 150,000 pods here in pages of 500, protobuf took 11.5-13 s against 17.5-22 s for JSON,
+ * the API server used 14-17 s of CPU against 21-23 s, and the client 2.7-3.2 s against 5.9-7.2 s
+ * (JSON.parse and stripObject), as only the fields critsvc reads are decoded (pod-protobuf.ts).
+ * A server that answers JSON instead (a proxy in between that only passes JSON) is read as JSON.
  */
 export async function listPodPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<Omit<RawPage, 'items'> & { items: KubeObject[] }> {
   const res = await call(kc, 'GET', path, {
@@ -252,10 +257,19 @@ export async function listPodPage(kc: KubeConfig, path: string, limit: number, c
   });
   if (res.status === 404) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
   if (res.contentType.startsWith(PROTOBUF)) return decodePodList(res.bytes);
-  const list = JSON.parse(res.bytes.toString('utf8')) as { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
-  return {
-    items: (list.items ?? []).map((p) => stripObject('Pod', p)),
-    resourceVersion: list.metadata?.resourceVersion ?? '',
-    ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}),
-  };
+  const page = rawPage(JSON.parse(res.bytes.toString('utf8')) as JsonList);
+  return { ...page, items: page.items.map((p) => stripObject('Pod', p)) };
+}
+
+/** How a kind's lists are taken (by the watchers and by the handler): pages, their size, stripped or not. */
+export interface Lister {
+  pageSize: number;
+  /** The page's objects come stripped already. */
+  stripped: boolean;
+  page: (kc: KubeConfig, path: string, limit: number, cont?: string) => Promise<RawPage>;
+}
+
+/** Pods, the bulk of a cluster, in protobuf and POD_LIST_PAGE to a page; the rest as JSON, 500 to a page. */
+export function listerFor(kind: string): Lister {
+  return kind === 'Pod' ? { pageSize: POD_LIST_PAGE, stripped: true, page: listPodPage } : { pageSize: 500, stripped: false, page: listPage };
 }

@@ -1,6 +1,6 @@
 // What each watcher lists and watches: per watched namespace, or all namespaces at once.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { listPage, listPodPage, POD_LIST_PAGE } from './kube.ts';
+import { listerFor } from './kube.ts';
 import type { WatchTarget } from './list-watcher.ts';
 
 export const CRD_GROUP = 'mycrd.com';
@@ -10,9 +10,8 @@ export const CRD_PLURAL = 'criticalservices';
 const scopes = (namespaces: readonly string[]): string[] => (namespaces.length ? [...namespaces] : ['']);
 
 function target(kc: KubeConfig, kind: WatchTarget['kind'], scope: string, path: string): WatchTarget {
-  // Pods, the bulk of a cluster, in protobuf and larger pages (see listPodPage, POD_LIST_PAGE).
-  if (kind === 'Pod') return { kind, scope, path, pageSize: POD_LIST_PAGE, listsStripped: true, list: ({ limit, continue: c }) => listPodPage(kc, path, limit, c) };
-  return { kind, scope, path, list: ({ limit, continue: c }) => listPage(kc, path, limit, c) };
+  const lister = listerFor(kind);
+  return { kind, scope, path, pageSize: lister.pageSize, listsStripped: lister.stripped, list: ({ limit, continue: c }) => lister.page(kc, path, limit, c) };
 }
 
 export function serviceTargets(kc: KubeConfig, namespaces: readonly string[]): WatchTarget[] {

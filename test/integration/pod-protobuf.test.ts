@@ -26,6 +26,10 @@ async function protobufList(path: string): Promise<{ contentType: string; bytes:
   });
 }
 
+const CRITS = '/apis/mycrd.com/v1/criticalservices';
+/** A CriticalService covering nothing (its namespace does not exist). */
+const crit = (name: string): unknown => ({ apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name }, spec: { namespace: 'nowhere', matchLabels: [{ key: 'a', value: 'b' }] } });
+
 const pod = (name: string, extra: { labels?: Record<string, string>; annotations?: Record<string, string>; ownerReferences?: unknown[]; finalizers?: string[] } = {}): unknown => ({
   metadata: { name, ...extra, annotations: { ...MANUAL, ...extra.annotations } },
   spec: { containers: [{ name: 'app', image: 'nginx:1.27', env: [{ name: 'X', value: 'é'.repeat(50) }] }], terminationGracePeriodSeconds: 1 },
@@ -34,6 +38,10 @@ const pod = (name: string, extra: { labels?: Record<string, string>; annotations
 describe('pod lists in protobuf', () => {
   it('read the same stripped pods as the JSON list: labels, the ownership annotation, CriticalService owners, status, deletion', async () => {
     const ns = await freshNamespace(k, 'protobuf');
+    // Owners that exist: the garbage collector removes references to owners it cannot find.
+    await ensureCrd(k);
+    const owners = [`${ns}-web`, `${ns}-web-too`];
+    const uids = await Promise.all(owners.map(async (name) => ((await requestJson(k.kc, 'POST', CRITS, { body: crit(name) })).body as { metadata: { uid: string } }).metadata.uid));
     const base = `/api/v1/namespaces/${ns}/pods`;
     const cm = (await requestJson(k.kc, 'POST', `/api/v1/namespaces/${ns}/configmaps`, { body: { metadata: { name: 'owner' } } })).body as { metadata: { uid: string } };
     await requestJson(k.kc, 'POST', base, { body: pod('plain') });
@@ -43,8 +51,8 @@ describe('pod lists in protobuf', () => {
         labels: { app: 'web', 'app.kubernetes.io/managed-by': 'critsvc', 'critsvc.mycrd.com/service': 'web' },
         annotations: { 'service-watcher': 'owned', 'critsvc.mycrd.com/message': 'Fermé pour travaux — retour à 10 h', 'other/annotation': 'x' },
         ownerReferences: [
-          { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: 'web', uid: '11111111-2222-3333-4444-555555555555', controller: true, blockOwnerDeletion: true },
-          { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: 'web-too', uid: '11111111-2222-3333-4444-666666666666' },
+          { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: owners[0], uid: uids[0], controller: true, blockOwnerDeletion: true },
+          { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: owners[1], uid: uids[1] },
           { apiVersion: 'v1', kind: 'ConfigMap', name: 'owner', uid: cm.metadata.uid },
         ],
       }),
@@ -74,7 +82,7 @@ describe('pod lists in protobuf', () => {
     // The cases the decoder must not lose, as the JSON strip keeps them.
     const byName = new Map(decoded.items.map((p) => [p.metadata?.name, p]));
     expect(byName.get('service-watcher-web')?.metadata?.annotations).toEqual({ 'service-watcher': 'owned' });
-    expect(byName.get('service-watcher-web')?.metadata?.ownerReferences?.map((o) => o.name)).toEqual(['web', 'web-too']);
+    expect(byName.get('service-watcher-web')?.metadata?.ownerReferences?.map((o) => o.name)).toEqual(owners);
     expect(byName.get('ready')?.status).toEqual({ phase: 'Running', podIP: '10.0.0.7', conditions: [{ type: 'Ready', status: 'True' }] });
     expect(byName.get('leaving')?.metadata?.deletionTimestamp).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
     const plainJson = json.items.find((p) => (p as { metadata: { name: string } }).metadata.name === 'plain') as { metadata: { creationTimestamp: string } };
@@ -95,13 +103,14 @@ describe('pod lists in protobuf', () => {
     expect(paged).toEqual(expected);
 
     await requestJson(k.kc, 'PATCH', `${base}/leaving`, { contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } });
+    for (const name of owners) await requestJson(k.kc, 'DELETE', `${CRITS}/${name}`);
   });
 
   it('a server that answers JSON instead is read as JSON (custom resources have no protobuf: the same negotiation)', async () => {
     await ensureCrd(k);
-    const crits = '/apis/mycrd.com/v1/criticalservices';
+    const crits = CRITS;
     const name = `protobuf-${Date.now()}`;
-    await requestJson(k.kc, 'POST', crits, { body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name }, spec: { namespace: 'nowhere', matchLabels: [{ key: 'a', value: 'b' }] } } });
+    await requestJson(k.kc, 'POST', crits, { body: crit(name) });
     try {
       const json = (await getJson(k.kc, crits)) as { items: unknown[] };
       const page = await listPodPage(k.kc, crits, 500);

@@ -14,12 +14,14 @@ export function asQueueJob(data: unknown): QueueJob | undefined {
   return { ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob;
 }
 
+/** A list's marker names its list (or, from an older watcher, every key as strings). */
 function isSyncJob(d: Record<string, unknown>): boolean {
-  return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && Array.isArray(d.keys);
+  const names = typeof d.list === 'string' ? d.list !== '' : Array.isArray(d.keys) && d.keys.every((k) => typeof k === 'string');
+  return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && names;
 }
 
 function isEventJob(d: Record<string, unknown>): boolean {
-  return EVENT_TYPES.includes(d.type) && typeof d.object === 'object' && d.object !== null;
+  return EVENT_TYPES.includes(d.type) && typeof d.object === 'object' && d.object !== null && (d.list === undefined || (typeof d.list === 'string' && d.list !== ''));
 }
 
 /** A malformed job as a log line can carry it: 200 characters at most. */

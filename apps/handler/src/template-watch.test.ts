@@ -25,8 +25,8 @@ function setup(): { templates: Templates; watches: Map<string, { on: On; stopped
 }
 
 const listed = (on: On, ref: TemplateRef, rv: string, s?: unknown): void => {
-  on.push({ kind: 'PodTemplate', type: 'ADDED', object: object(ref, rv, s), seenAt: 0 });
-  on.push({ kind: 'PodTemplate', type: 'SYNCED', scope: ref.namespace, resourceVersion: rv, keys: [`${ref.namespace}/${ref.name}`], seenAt: 0 });
+  on.push({ kind: 'PodTemplate', type: 'ADDED', object: object(ref, rv, s), seenAt: 0, list: `l${rv}` });
+  on.push({ kind: 'PodTemplate', type: 'SYNCED', scope: ref.namespace, resourceVersion: rv, list: `l${rv}`, count: 1, seenAt: 0 });
 };
 
 describe('Templates: each PodTemplate as its watch last said, from memory', () => {
@@ -62,7 +62,11 @@ describe('Templates: each PodTemplate as its watch last said, from memory', () =
     const { templates, watches } = setup();
     templates.follow([]);
     const on = watches.get('linux-mag/page')?.on as On;
-    on.push({ kind: 'PodTemplate', type: 'SYNCED', scope: 'linux-mag', resourceVersion: '3', keys: [], seenAt: 0 });
+    on.push({ kind: 'PodTemplate', type: 'SYNCED', scope: 'linux-mag', resourceVersion: '3', list: 'l3', count: 0, seenAt: 0 });
+    expect(templates.problem(global)).toBe('PodTemplate linux-mag/page not found');
+    listed(on, global, '3');
+    expect(templates.problem(global)).toBeUndefined();
+    on.push({ kind: 'PodTemplate', type: 'SYNCED', scope: 'linux-mag', resourceVersion: '3', keys: [], seenAt: 0 }); // as the keys it names
     expect(templates.problem(global)).toBe('PodTemplate linux-mag/page not found');
     on.push({ kind: 'PodTemplate', type: 'ADDED', object: object(global, '4', { hostNetwork: true, ...spec }), seenAt: 0 });
     expect(templates.problem(global)).toContain('is invalid: asks for what default pods may not have');

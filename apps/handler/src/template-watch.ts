@@ -177,7 +177,7 @@ export class Templates {
 /** What a job of the template's watch says of it; undefined: nothing new (a list's marker after its ADDED). */
 function known(key: string, job: ListedJob<'PodTemplate'>): Entry['known'] {
   const notFound = { resourceVersion: '', lookup: { ok: false, error: `PodTemplate ${key} not found` } } as const;
-  if (job.type === 'SYNCED') return job.keys.includes(key) ? undefined : notFound;
+  if (job.type === 'SYNCED') return (job.keys ? job.keys.includes(key) : job.count !== 0) ? undefined : notFound;
   if (job.type === 'DELETED') return notFound;
   const checked = checkTemplate(job.object);
   const rv = job.object.metadata?.resourceVersion ?? '';

@@ -70,11 +70,13 @@ describe('listInto', () => {
 
   it('pushes each page as it arrives and asks for the next only once the consumer has room', async () => {
     const log: string[] = [];
+    const lists = new Set<string | undefined>();
     const pages = [page(['a', 'b'], 'c1'), page(['c'], 'c2'), page(['d'])];
     let opened = () => undefined as void;
     const target = { kind: 'Pod' as const, list: async () => { log.push('list'); return pages.shift() ?? page([]); } };
     const result = listInto({
-      target, strip: (o) => o as KubeObject, now: () => 1, push: (job) => log.push(job.type === 'ADDED' ? job.object.metadata?.name ?? '' : job.type),
+      target, strip: (o) => o as KubeObject, now: () => 1,
+      push: (job) => { if (job.type !== 'SYNCED') lists.add(job.list); log.push(job.type === 'ADDED' ? job.object.metadata?.name ?? '' : job.type); },
       room: () => { log.push('room?'); return new Promise<void>((r) => { opened = r; }); },
     });
     await new Promise((r) => setTimeout(r, 10));
@@ -83,7 +85,17 @@ describe('listInto', () => {
     opened();
     await new Promise((r) => setTimeout(r, 10));
     opened();
-    expect(await result).toEqual({ resourceVersion: '9', keys: ['ns/a', 'ns/b', 'ns/c', 'ns/d'] });
+    const { resourceVersion, list, count } = await result;
+    expect({ resourceVersion, count }).toEqual({ resourceVersion: '9', count: 4 });
+    // Every ADDED names the list, for its SYNCED marker (which then need not carry every key).
+    expect([...lists]).toEqual([list]);
+    expect(list).toMatch(/^[\w-]{8}$/);
     expect(log).toEqual(['list', 'a', 'b', 'room?', 'list', 'c', 'room?', 'list', 'd']);
+  });
+
+  it('two lists have two ids', async () => {
+    const target = { kind: 'Pod' as const, list: async () => page(['a']) };
+    const take = () => listInto({ target, strip: (o) => o as KubeObject, now: () => 1, push: () => undefined });
+    expect((await take()).list).not.toBe((await take()).list);
   });
 });

@@ -14,6 +14,7 @@
 // - either way, at timeoutSeconds the handler returns and the response ends cleanly
 //   (endpoints/handlers/watch.go serveWatch: `case <-timeoutCh: return`).
 // So the only sure sign of a stall is a watch still open past its own timeout plus a margin.
+import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { Backoff, sleep } from './backoff.ts';
@@ -21,7 +22,7 @@ import { preciseNow } from './clock.ts';
 import { httpStatus, logError, type RawPage } from './kube.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
-import { objectKey, type Kind, type KubeObject, type SyncJob, type WatchEventType, type WatchJob } from './types.ts';
+import type { Kind, KubeObject, SyncJob, WatchEventType, WatchJob } from './types.ts';
 
 /** One page of a list, as the API server returns it. */
 export type ListPage = RawPage;
@@ -71,8 +72,9 @@ const LIST_PAGE = 500;
 /**
  * A complete list, page by page: each page's objects are pushed as ADDED as soon as it arrives
  * (each is true at the list's version; a list that fails half-way is simply taken again), and
- * the next page is asked for only once `room` says the consumer can take more. Gives the list's
- * version and every key, for the SYNCED marker that tells what is gone.
+ * the next page is asked for only once `room` says the consumer can take more. Every ADDED
+ * carries the list's id; gives the list's version, id and size, for the SYNCED marker that
+ * tells what is gone (the objects of that scope no ADDED of this list named).
  */
 export async function listInto<K extends string>(o: {
   target: Pick<WatchTarget<K>, 'kind' | 'list' | 'pageSize' | 'listsStripped'>;
@@ -80,8 +82,10 @@ export async function listInto<K extends string>(o: {
   strip: (obj: unknown) => KubeObject;
   now: () => number;
   room?: () => Promise<void>;
-}): Promise<{ resourceVersion: string; keys: string[] }> {
-  const keys: string[] = [];
+}): Promise<{ resourceVersion: string; list: string; count: number }> {
+  // Short: every listed job carries it (48 random bits tell this scope's lists apart).
+  const list = randomBytes(6).toString('base64url');
+  let count = 0;
   let cont: string | undefined;
   let rv: string;
   do {
@@ -89,13 +93,13 @@ export async function listInto<K extends string>(o: {
     const page = await o.target.list({ limit: o.target.pageSize ?? LIST_PAGE, ...(cont ? { continue: cont } : {}) });
     for (const item of page.items) {
       const object = o.target.listsStripped ? (item as KubeObject) : o.strip(item);
-      keys.push(objectKey(object.metadata));
-      o.push({ kind: o.target.kind, type: 'ADDED', object, seenAt: o.now() });
+      o.push({ kind: o.target.kind, type: 'ADDED', object, seenAt: o.now(), list });
+      count++;
     }
     rv = page.resourceVersion;
     cont = page.continue || undefined;
   } while (cont);
-  return { resourceVersion: rv, keys };
+  return { resourceVersion: rv, list, count };
 }
 
 export type WatchEnd = { reason: 'closed' | 'gone' | 'stopped' | 'relist' | 'stalled' } | { reason: 'error'; err: unknown };
@@ -205,15 +209,15 @@ export class ListWatcher<K extends string = Kind> {
     }
   }
 
-  /** Pages through the list, pushes every object, then a SYNCED marker with every key. */
+  /** Pages through the list, pushes every object, then the list's SYNCED marker. */
   private async listAll(): Promise<string> {
     const { target, push, log } = this.opts;
-    const { resourceVersion: rv, keys } = await listInto({ target, push, strip: (o) => this.strip(o), now: () => this.now(), ...(this.opts.room ? { room: this.opts.room } : {}) });
-    push({ kind: target.kind, type: 'SYNCED', scope: target.scope, resourceVersion: rv, keys, seenAt: this.now() });
+    const { resourceVersion: rv, list, count } = await listInto({ target, push, strip: (o) => this.strip(o), now: () => this.now(), ...(this.opts.room ? { room: this.opts.room } : {}) });
+    push({ kind: target.kind, type: 'SYNCED', scope: target.scope, resourceVersion: rv, list, count, seenAt: this.now() });
     this.lists++;
     this.synced = true;
     this.backoff.reset();
-    log.info({ kind: target.kind, scope: target.scope, objects: keys.length, resourceVersion: rv }, 'listed');
+    log.info({ kind: target.kind, scope: target.scope, objects: count, resourceVersion: rv }, 'listed');
     return rv;
   }
 

@@ -1,5 +1,6 @@
 // Events waiting to reach Redis, one per object (the newest event of an object supersedes the
-// older ones and moves to the back: the handler is level-based), sent oldest first in batches.
+// older one in its place: the handler is level-based; a list's SYNCED marker alone moves to the
+// back, behind every object of its list), sent oldest first in batches.
 // While sends succeed nothing is dropped: a list larger than the bound just drains. While they
 // fail (Redis unreachable, or the queue's backlog at QUEUE_BACKLOG_MAX) the events wait here and
 // are retried forever with backoff; if they outgrow the bound, they are dropped but the newest
@@ -26,7 +27,7 @@ export interface OutboxOptions {
 }
 
 // What one object costs the outbox while Redis is unreachable, as a list leaves it (stripped
-// pod, queue job, Map entry, its key in the SYNCED marker): 830-1,010 bytes measured with
+// pod, queue job, Map entry; until 2026-12 also its key in the SYNCED marker): 830-1,010 bytes measured with
 // `node --expose-gc scripts/outbox-size.ts` (Node 24, 20k-100k Deployment pods); rounded up.
 const BYTES_PER_OBJECT = 1024;
 // The rest of a watcher's heap: 40 MiB measured after its modules load (client-node, BullMQ,
@@ -92,7 +93,9 @@ export class Outbox {
       // The re-list to come carries this object too; keep only the newest event, as the probe.
       this.dropped += this.pending.size;
       this.pending.clear();
-    } else if (this.pending.delete(key)) {
+    } else if (job.type === 'SYNCED' ? this.pending.delete(key) : this.pending.has(key)) {
+      // An object's newer event keeps the older one's place: were it sent after its list's
+      // SYNCED, the handler would take that object for gone (its ADDED of that list superseded).
       this.coalesced++;
     }
     this.pending.set(key, { job, seq: ++this.seq });
@@ -103,7 +106,8 @@ export class Outbox {
   /** While sends fail, past the bound: drop all but the newest event. */
   private checkBound(): void {
     if (this.pending.size <= this.opts.maxObjects) return;
-    const newest = [...this.pending].at(-1);
+    let newest: [string, { job: QueueJob; seq: number }] | undefined;
+    for (const entry of this.pending) if (!newest || entry[1].seq > newest[1].seq) newest = entry;
     this.overflows++;
     this.dropped += this.pending.size - 1;
     this.opts.log.error({ pending: this.pending.size, max: this.opts.maxObjects }, 'outbox full while sends to the queue fail; dropping it and re-listing once a send succeeds');

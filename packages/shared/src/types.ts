@@ -40,6 +40,8 @@ export interface WatchJob {
   object: KubeObject;
   /** ms since epoch when the watcher received it: the start of the event-to-action latency. */
   seenAt: number;
+  /** An ADDED from a list: that list's id (see SyncJob.list). */
+  list?: string;
 }
 
 export interface SyncJob {
@@ -48,8 +50,17 @@ export interface SyncJob {
   /** The namespace listed, or '' for all namespaces / cluster scope. */
   scope: string;
   resourceVersion: string;
-  /** namespace/name of every object the list returned: the others were deleted meanwhile. */
-  keys: string[];
+  /**
+   * The list's id: each object it returned came before this marker as an ADDED carrying the same
+   * id, and the others were deleted meanwhile. A marker naming every key instead (`keys`, as sent
+   * until 2026-12: 4.5 MB for 150,000 pods, built in the watcher, stored in Redis and parsed by the
+   * handler) is still understood.
+   */
+  list?: string;
+  /** How many objects the list returned. */
+  count?: number;
+  /** namespace/name of every object the list returned (markers of older watchers, and in-process lists). */
+  keys?: string[];
   seenAt: number;
 }
 

@@ -1,7 +1,9 @@
 // Property: whatever the API server did, the Store converges to its final state once every
 // event was delivered, even when events were coalesced exactly as the watchers' outbox does
-// (one pending event per object, the newest replacing the older at the end of the line) and
-// sent in batches at arbitrary moments, with watcher re-lists (ADDED… + SYNCED) in between.
+// (one pending event per object, the newest taking the older one's place; a SYNCED marker moves
+// to the end of the line) and sent in batches at arbitrary moments, with watcher re-lists
+// (ADDED… marked with the list's id, then SYNCED) in between; and a list's SYNCED never removes
+// an object that list returned.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, QueueJob } from '@critsvc/shared/model';
@@ -50,13 +52,13 @@ function event(type: 'ADDED' | 'MODIFIED' | 'DELETED', name: string, o: { uid: s
   return { kind: 'Pod', type, object: podObject(name, o), seenAt: 0 };
 }
 
-/** Mirrors Outbox.push: one pending job per key, a newer one moves to the end of the line. */
+/** Mirrors Outbox.push: one pending job per key, a newer one in the older one's place; a SYNCED moves to the end of the line. */
 class CoalescingOutbox {
   readonly pending = new Map<string, QueueJob>();
 
   push(job: QueueJob): void {
     const key = job.type === 'SYNCED' ? `synced:${job.kind}/${job.scope}` : `${job.kind}/ns/${job.object.metadata?.name ?? ""}`;
-    this.pending.delete(key);
+    if (job.type === 'SYNCED') this.pending.delete(key);
     this.pending.set(key, job);
   }
 
@@ -73,22 +75,35 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   { weight: 1, arbitrary: fc.constant({ op: 'relist' as const }) },
 );
 
-function run(ops: Op[]): { store: Store; api: ApiServer } {
+/** The objects a list's SYNCED removed although that list returned them (must stay empty). */
+function run(ops: Op[]): { store: Store; api: ApiServer; wronglyRemoved: string[] } {
   const api = new ApiServer();
   const outbox = new CoalescingOutbox();
   const store = new Store();
+  const returned = new Map<string, Set<string>>();
+  const wronglyRemoved: string[] = [];
+  const apply = (job: QueueJob): void => {
+    const before = new Set([...store.podsIn('ns')].map((p) => p.name));
+    store.apply(job);
+    if (job.type !== 'SYNCED') return;
+    const after = new Set([...store.podsIn('ns')].map((p) => p.name));
+    for (const name of before) if (!after.has(name) && returned.get(job.list ?? '')?.has(name)) wronglyRemoved.push(name);
+  };
+  let lists = 0;
   for (const step of ops) {
-    if (step.op === 'flush') for (const job of outbox.take(step.count)) store.apply(job);
+    if (step.op === 'flush') for (const job of outbox.take(step.count)) apply(job);
     else if (step.op === 'relist') {
-      for (const [name, o] of api.objects) outbox.push(event('ADDED', name, o));
-      outbox.push({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: String(api.rv), keys: [...api.objects.keys()].map((n) => `ns/${n}`), seenAt: 0 });
+      const list = `list-${++lists}`;
+      returned.set(list, new Set(api.objects.keys()));
+      for (const [name, o] of api.objects) outbox.push({ ...event('ADDED', name, o), list } as QueueJob);
+      outbox.push({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: String(api.rv), list, count: api.objects.size, seenAt: 0 });
     } else {
       const job = api.apply(step.op, step.name);
       if (job) outbox.push(job);
     }
   }
-  for (const job of outbox.take(Infinity)) store.apply(job);
-  return { store, api };
+  for (const job of outbox.take(Infinity)) apply(job);
+  return { store, api, wronglyRemoved };
 }
 
 function snapshot(entries: Iterable<[string, string, string]>): string[] {
@@ -98,7 +113,8 @@ function snapshot(entries: Iterable<[string, string, string]>): string[] {
 describe('Store under coalesced events (property)', () => {
   it('converges to the API server\'s final state', () => {
     fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
-      const { store, api } = run(ops);
+      const { store, api, wronglyRemoved } = run(ops);
+      expect(wronglyRemoved).toEqual([]);
       const held = snapshot([...store.podsIn('ns')].map((p) => [p.name, p.uid, p.labels.gen ?? ''] as [string, string, string]));
       const truth = snapshot([...api.objects].map(([name, o]) => [name, o.uid, String(o.gen)] as [string, string, string]));
       expect(held).toEqual(truth);

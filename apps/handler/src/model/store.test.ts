@@ -62,7 +62,25 @@ describe('Store', () => {
     expect(s.apply(ev('ADDED', podObj('new', '51'))).outcome).toBe('changed');
   });
 
-  it('a SYNCED marker removes what was deleted during a watch gap, not what is newer', () => {
+  it('a SYNCED marker removes what its list did not name and was deleted during a watch gap, not what is newer', () => {
+    const s = new Store();
+    s.apply(ev('ADDED', podObj('stays', '10')));
+    s.apply(ev('ADDED', podObj('unchanged', '12')));
+    s.apply(ev('ADDED', podObj('vanished', '11')));
+    s.apply(ev('ADDED', podObj('listed-before', '13')));
+    s.apply(ev('ADDED', podObj('after-list', '31')));
+    s.apply(ev('ADDED', { ...podObj('elsewhere', '5'), metadata: { ...podObj('elsewhere', '5').metadata, namespace: 'other' } }));
+    // An older list named listed-before; this one names stays (newer) and unchanged (the version held: stale, still named).
+    s.apply({ ...ev('ADDED', podObj('listed-before', '13')), list: 'older' });
+    s.apply({ ...ev('ADDED', podObj('stays', '20')), list: 'l2' });
+    expect(s.apply({ ...ev('ADDED', podObj('unchanged', '12')), list: 'l2' }).outcome).toBe('stale');
+    const r = s.apply({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', list: 'l2', count: 2, seenAt: 0 });
+    expect(r.outcome).toBe('changed');
+    expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual(['after-list', 'stays', 'unchanged']);
+    expect([...s.podsIn('other')].map((p) => p.name)).toEqual(['elsewhere']); // another scope
+  });
+
+  it('a SYNCED marker of an older watcher, naming every key, removes what was deleted during a watch gap, not what is newer', () => {
     const s = new Store();
     s.apply(ev('ADDED', podObj('stays', '10')));
     s.apply(ev('ADDED', podObj('vanished', '11')));

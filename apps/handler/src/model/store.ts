@@ -46,6 +46,8 @@ export class Store {
   private readonly listedAt = new Map<string, string>();
   /** namespace ('' = every namespace) → the newest pod resourceVersion the state took there (event, list or live read). */
   private readonly podVersions = new Map<string, string>();
+  /** The ids of recent lists, each kept once (see listId). */
+  private readonly listIds = new Map<string, string>();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -181,7 +183,25 @@ export class Store {
   }
 
   apply(job: QueueJob): ApplyResult {
-    return job.type === 'SYNCED' ? this.applySync(job) : this.applyEvent(job);
+    return job.type === 'SYNCED' ? this.applySync(job) : this.applyListed(job);
+  }
+
+  /** An event; one from a list also marks the object it leaves in the state as named by that list. */
+  private applyListed(job: Exclude<QueueJob, SyncJob>): ApplyResult {
+    const result = this.applyEvent(job);
+    if (job.list === undefined || result.outcome === 'invalid') return result;
+    const held = this.get(job.kind, objectKey(job.object.metadata));
+    if (held) held.listedIn = this.listId(job.list);
+    return result;
+  }
+
+  /** One string per list id, shared by the objects it marks (each job carries a copy). */
+  private listId(id: string): string {
+    const known = this.listIds.get(id);
+    if (known !== undefined) return known;
+    if (this.listIds.size >= 256) this.listIds.clear();
+    this.listIds.set(id, id);
+    return id;
   }
 
   private applyEvent(job: Exclude<QueueJob, SyncJob>): ApplyResult {
@@ -250,13 +270,18 @@ export class Store {
     return { outcome: 'changed', changes: [{ kind, before } as Change] };
   }
 
-  /** A complete list: objects of that scope it lacks (and older than it) are gone. */
+  /**
+   * A complete list: objects of that scope it did not name (and older than it) are gone. It named
+   * those its ADDED jobs marked (`list`), which the queue delivered before it; or, from an older
+   * watcher or an in-process list, it names every key.
+   */
   private applySync(job: SyncJob): ApplyResult {
-    const listed = new Set(job.keys);
+    const listed = job.keys ? new Set(job.keys) : undefined;
     const changes: Change[] = [];
     for (const info of this.inScope(job.kind, job.scope)) {
       const key = infoKey(job.kind, info);
-      if (listed.has(key) || !isOlderOrSame(info.resourceVersion, job.resourceVersion)) continue;
+      const named = listed ? listed.has(key) : info.listedIn === job.list;
+      if (named || !isOlderOrSame(info.resourceVersion, job.resourceVersion)) continue;
       this.remove(job.kind, key);
       this.tombstone(job.kind, key, job.resourceVersion);
       changes.push({ kind: job.kind, before: info } as Change);

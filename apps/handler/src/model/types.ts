@@ -20,6 +20,8 @@ export interface ServiceInfo {
   ports: ServicePort[];
   /** spec.publishNotReadyAddresses: every started pod is a ready endpoint, Ready or not. */
   publishNotReady: boolean;
+  /** The last list (its id) whose ADDED named this object; see Store.applySync. */
+  listedIn?: string | undefined;
 }
 
 /** A CriticalService named in a default pod's metadata.ownerReferences. */
@@ -51,6 +53,8 @@ export interface PodInfo {
   ready: boolean;
   /** Has a pod IP: the kubelet started its sandbox (what an endpoint needs at all). */
   hasIP: boolean;
+  /** The last list (its id) whose ADDED named this object; see Store.applySync. */
+  listedIn?: string | undefined;
 }
 
 export interface LabelPair {
@@ -80,6 +84,8 @@ export interface CritInfo {
   hotStandby?: boolean;
   /** Non-empty when the stored object makes no sense; such a CriticalService covers nothing. */
   problems: string[];
+  /** The last list (its id) whose ADDED named this object; see Store.applySync. */
+  listedIn?: string | undefined;
 }
 
 /** A Service's own actions sent and not yet seen back on the watch. */

@@ -1,12 +1,12 @@
 // Measures what one object costs the outbox while Redis is unreachable, as a list leaves it:
-// a stripped pod, its queue job and Map entry, and its key in the SYNCED marker. Pods are
+// a stripped pod, its queue job (marked with its list's id) and Map entry. Pods are
 // parsed from JSON pages like the API server's (a Deployment's pod as kwok runs it), stripped,
 // pushed into an Outbox whose sends fail, and the heap is compared after gc.
 //   node --expose-gc scripts/outbox-size.ts [pods]
 import { Outbox } from '../packages/shared/src/outbox.ts';
 import { createLogger } from '../packages/shared/src/logger.ts';
 import { stripObject } from '../packages/shared/src/strip.ts';
-import { objectKey, type QueueJob } from '../packages/shared/src/types.ts';
+import type { QueueJob } from '../packages/shared/src/types.ts';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 if (!gc) throw new Error('run with node --expose-gc');
@@ -41,18 +41,17 @@ const box = new Outbox({ log: createLogger('silent', 'measure'), maxObjects: Num
 const before = heap();
 {
   // As ListWatcher.listAll: pages of 500 parsed from JSON, every object pushed, then the marker.
-  const keys: string[] = [];
+  const list = 'Xq3vN8kA';
   const jobs: QueueJob[] = [];
   for (let p = 0; p < n; p += 500) {
     const page = JSON.parse(JSON.stringify({ items: Array.from({ length: Math.min(500, n - p) }, (_, j) => rawPod(p + j)) })) as { items: unknown[] };
     for (const item of page.items) {
       const object = stripObject('Pod', item);
-      keys.push(objectKey(object.metadata));
-      jobs.push({ kind: 'Pod', type: 'ADDED', object, seenAt: Date.now() });
+      jobs.push({ kind: 'Pod', type: 'ADDED', object, seenAt: Date.now(), list });
     }
   }
   for (const job of jobs) box.push(job);
-  box.push({ kind: 'Pod', type: 'SYNCED', scope: 'team-payments', resourceVersion: '2000000', keys, seenAt: Date.now() });
+  box.push({ kind: 'Pod', type: 'SYNCED', scope: 'team-payments', resourceVersion: '2000000', list, count: jobs.length, seenAt: Date.now() });
 }
 const after = heap();
 const v8 = await import('node:v8');

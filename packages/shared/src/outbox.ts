@@ -27,8 +27,9 @@ export interface OutboxOptions {
 }
 
 // What one object costs the outbox while Redis is unreachable, as a list leaves it (stripped
-// pod, queue job, Map entry; until 2026-12 also its key in the SYNCED marker): 830-1,010 bytes measured with
-// `node --expose-gc scripts/outbox-size.ts` (Node 24, 20k-100k Deployment pods); rounded up.
+// pod, queue job, Map entry): 935-948 bytes measured with `node --expose-gc
+// scripts/outbox-size.ts` (Node 24, 20k and 100k Deployment pods, 2026-12-05; 991-1,004 while the
+// SYNCED marker carried every key); rounded up.
 const BYTES_PER_OBJECT = 1024;
 // The rest of a watcher's heap: 40 MiB measured after its modules load (client-node, BullMQ,
 // prom-client), plus a raw list page of 500 pods, a send batch and room for the GC.

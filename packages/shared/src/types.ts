@@ -53,7 +53,7 @@ export interface SyncJob {
   /**
    * The list's id: each object it returned came before this marker as an ADDED carrying the same
    * id, and the others were deleted meanwhile. A marker naming every key instead (`keys`, as sent
-   * until 2026-12: 4.5 MB for 150,000 pods, built in the watcher, stored in Redis and parsed by the
+   * until 2026-12: about 4 MB for 150,000 pods, built in the watcher, stored in Redis and parsed by the
    * handler) is still understood.
    */
   list?: string;

@@ -80,6 +80,15 @@ describe('Store', () => {
     expect([...s.podsIn('other')].map((p) => p.name)).toEqual(['elsewhere']); // another scope
   });
 
+  it('a live read replacing a forged version keeps the object named by the list that named its key', () => {
+    const s = new Store();
+    s.apply(ev('ADDED', podObj('x', '99'))); // a forged job, from the future
+    expect(s.apply({ ...ev('ADDED', podObj('x', '10')), list: 'l1' }).outcome).toBe('stale');
+    expect(s.repair('Pod', podObj('x', '10')).outcome).toBe('changed'); // the API server's version
+    s.apply({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '20', list: 'l1', count: 1, seenAt: 0 });
+    expect(s.get('Pod', 'ns/x')?.resourceVersion).toBe('10');
+  });
+
   it('a SYNCED marker of an older watcher, naming every key, removes what was deleted during a watch gap, not what is newer', () => {
     const s = new Store();
     s.apply(ev('ADDED', podObj('stays', '10')));

@@ -137,6 +137,9 @@ export class Store {
   }
 
   private put(kind: Kind, info: Info): void {
+    // That a list named this key holds whatever version replaces the one it named (a live read
+    // replacing a forged version with an older true one, too): the mark stays with the key.
+    info.listedIn ??= this.get(kind, infoKey(kind, info))?.listedIn;
     if (kind === 'Service') {
       const svc = info as ServiceInfo;
       this.services.set(svc.key, svc);

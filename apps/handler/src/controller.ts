@@ -205,6 +205,11 @@ export class Controller {
       this.log.warn({ kind: job.kind, key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata), error: result.error }, 'malformed object skipped');
       return;
     }
+    if (result.outcome === 'incomplete') {
+      this.log.warn({ kind: job.kind, scope: job.type === 'SYNCED' ? job.scope || '*' : '', error: result.error }, 'a watcher\'s list did not reach this state whole; listing again instead of trusting it');
+      void this.relist('incomplete-list');
+      return;
+    }
     if (result.outcome !== 'changed') return;
     for (const change of result.changes) this.onChange(change, job.seenAt);
   }

@@ -57,6 +57,21 @@ describe('Outbox', () => {
     expect(q.sent.map(label)).toEqual(delivered);
   });
 
+  it('a newer event superseding a list\'s ADDED carries that list (the handler counts a list\'s jobs)', async () => {
+    const q = queue(false);
+    const { box } = outbox(q, 100);
+    box.start();
+    box.push({ ...ev('a', '1', 'ADDED'), list: 'l1' } as QueueJob);
+    box.push({ ...ev('b', '2', 'ADDED'), list: 'l1' } as QueueJob);
+    box.push(ev('a', '3', 'DELETED'));
+    box.push({ ...ev('b', '4', 'ADDED'), list: 'l2' } as QueueJob); // another list's keeps its own
+    await until(() => q.attempts > 0);
+    q.up = true;
+    await until(() => box.size === 0);
+    await box.close();
+    expect(q.sent.map((j) => `${label(j)} ${j.type === 'SYNCED' ? '' : j.type}/${j.type === 'SYNCED' ? '' : j.list}`)).toEqual(['a@3 DELETED/l1', 'b@4 ADDED/l2']);
+  });
+
   it('retries until the queue takes the events, losing none', async () => {
     let failures = 0;
     const sent: QueueJob[] = [];

@@ -94,10 +94,17 @@ export class Outbox {
       // The re-list to come carries this object too; keep only the newest event, as the probe.
       this.dropped += this.pending.size;
       this.pending.clear();
-    } else if (job.type === 'SYNCED' ? this.pending.delete(key) : this.pending.has(key)) {
-      // An object's newer event keeps the older one's place: were it sent after its list's
-      // SYNCED, the handler would take that object for gone (its ADDED of that list superseded).
-      this.coalesced++;
+    } else if (job.type === 'SYNCED') {
+      if (this.pending.delete(key)) this.coalesced++;
+    } else {
+      const older = this.pending.get(key)?.job;
+      if (older) {
+        // The newer event keeps the older one's place and, if that was a list's ADDED, its list:
+        // the handler counts a list's jobs before its SYNCED, and would otherwise take the
+        // object for gone there.
+        this.coalesced++;
+        if (older.type !== 'SYNCED' && older.list !== undefined && job.list === undefined) job = { ...job, list: older.list };
+      }
     }
     this.pending.set(key, { job, seq: ++this.seq });
     if (this.failing) this.checkBound();

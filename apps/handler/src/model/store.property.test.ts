@@ -52,13 +52,15 @@ function event(type: 'ADDED' | 'MODIFIED' | 'DELETED', name: string, o: { uid: s
   return { kind: 'Pod', type, object: podObject(name, o), seenAt: 0 };
 }
 
-/** Mirrors Outbox.push: one pending job per key, a newer one in the older one's place; a SYNCED moves to the end of the line. */
+/** Mirrors Outbox.push: one pending job per key, a newer one in the older one's place (with its list); a SYNCED moves to the end of the line. */
 class CoalescingOutbox {
   readonly pending = new Map<string, QueueJob>();
 
   push(job: QueueJob): void {
     const key = job.type === 'SYNCED' ? `synced:${job.kind}/${job.scope}` : `${job.kind}/ns/${job.object.metadata?.name ?? ""}`;
+    const older = this.pending.get(key);
     if (job.type === 'SYNCED') this.pending.delete(key);
+    else if (older && older.type !== 'SYNCED' && older.list !== undefined && job.list === undefined) job = { ...job, list: older.list };
     this.pending.set(key, job);
   }
 

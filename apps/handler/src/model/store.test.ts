@@ -89,6 +89,59 @@ describe('Store', () => {
     expect(s.get('Pod', 'ns/x')?.resourceVersion).toBe('10');
   });
 
+  describe('a list\'s SYNCED that cannot be trusted removes nothing (the handler lists again)', () => {
+    const listed = (name: string, rv: string, list: string): QueueJob => ({ ...ev('ADDED', podObj(name, rv)), list });
+    const synced = (list: string, count: number): QueueJob => ({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', list, count, seenAt: 0 });
+    const names = (s: Store): string[] => [...s.podsIn('ns')].map((p) => p.name).sort();
+
+    it('its ADDED jobs went to another handler (this one started half-way through the list)', () => {
+      const s = new Store();
+      s.loadList('Pod', 'ns', '25', [podObj('a', '10'), podObj('b', '11'), podObj('c', '12')]);
+      s.apply(listed('c', '12', 'l1')); // a and b were taken before this handler started
+      expect(s.apply(synced('l1', 3)).outcome).toBe('incomplete');
+      expect(names(s)).toEqual(['a', 'b', 'c']);
+    });
+
+    it('one of its ADDED jobs comes after it (a job retried)', () => {
+      const s = new Store();
+      s.apply(ev('ADDED', podObj('a', '10')));
+      expect(s.apply(synced('l1', 1)).outcome).toBe('incomplete');
+      s.apply(listed('a', '10', 'l1'));
+      expect(names(s)).toEqual(['a']);
+    });
+
+    it('two lists of one scope interleaved: the older is not trusted, the newer is', () => {
+      const s = new Store();
+      s.apply(ev('ADDED', podObj('a', '10')));
+      s.apply(ev('ADDED', podObj('b', '11')));
+      s.apply(ev('ADDED', podObj('gone', '12')));
+      // As the outbox delivers them: l2's ADDED of a took l1's place.
+      s.apply(listed('a', '10', 'l2'));
+      s.apply(listed('b', '11', 'l1'));
+      expect(s.apply(synced('l1', 2)).outcome).toBe('incomplete');
+      s.apply(listed('b', '11', 'l2'));
+      expect(s.apply(synced('l2', 2)).outcome).toBe('changed');
+      expect(names(s)).toEqual(['a', 'b']);
+    });
+
+    it('another list, still open, named one of its objects after it (an old watcher still listing during a rollout)', () => {
+      const s = new Store();
+      s.apply(listed('x', '10', 'new'));
+      s.apply(listed('x', '10', 'old'));
+      expect(s.apply(synced('new', 1)).outcome).toBe('incomplete');
+      expect(names(s)).toEqual(['x']);
+    });
+
+    it('an object deleted while its listed ADDED waited in the outbox counts (the DELETED carries the list)', () => {
+      const s = new Store();
+      s.apply(ev('ADDED', podObj('a', '10')));
+      s.apply({ ...ev('DELETED', podObj('a', '31')), list: 'l1' });
+      s.apply(listed('b', '11', 'l1'));
+      expect(s.apply(synced('l1', 2)).outcome).toBe('unchanged');
+      expect(names(s)).toEqual(['b']);
+    });
+  });
+
   it('a SYNCED marker of an older watcher, naming every key, removes what was deleted during a watch gap, not what is newer', () => {
     const s = new Store();
     s.apply(ev('ADDED', podObj('stays', '10')));

@@ -17,7 +17,9 @@ export type Change =
 export type ApplyResult =
   | { outcome: 'changed'; changes: Change[] }
   | { outcome: 'stale' | 'unchanged' }
-  | { outcome: 'invalid'; error: string };
+  | { outcome: 'invalid'; error: string }
+  /** A list's SYNCED whose ADDED jobs did not all reach this state, in order: nothing removed; relist. */
+  | { outcome: 'incomplete'; error: string };
 
 const TOMBSTONE_TTL_MS = 10 * 60_000;
 const TOMBSTONE_MAX = 100_000;
@@ -48,6 +50,8 @@ export class Store {
   private readonly podVersions = new Map<string, string>();
   /** The ids of recent lists, each kept once (see listId). */
   private readonly listIds = new Map<string, string>();
+  /** Lists whose SYNCED has not come yet: their jobs applied, and marks another list took since. */
+  private readonly openLists = new Map<string, { applied: number; taken: number }>();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -189,13 +193,32 @@ export class Store {
     return job.type === 'SYNCED' ? this.applySync(job) : this.applyListed(job);
   }
 
-  /** An event; one from a list also marks the object it leaves in the state as named by that list. */
+  /**
+   * An event; one from a list (or one that superseded a list's ADDED in the watcher's outbox) also
+   * marks the object it leaves in the state as named by that list, and is counted for its SYNCED.
+   */
   private applyListed(job: Exclude<QueueJob, SyncJob>): ApplyResult {
     const result = this.applyEvent(job);
-    if (job.list === undefined || result.outcome === 'invalid') return result;
+    if (job.list === undefined) return result;
+    const id = this.listId(job.list);
+    const open = this.openLists.get(id) ?? this.openList(id);
+    open.applied++;
+    if (result.outcome === 'invalid') return result;
     const held = this.get(job.kind, objectKey(job.object.metadata));
-    if (held) held.listedIn = this.listId(job.list);
+    if (!held || held.listedIn === id) return result;
+    // Another list still open named it last: that list's SYNCED can no longer tell it from a gone one.
+    const other = held.listedIn === undefined ? undefined : this.openLists.get(held.listedIn);
+    if (other) other.taken++;
+    held.listedIn = id;
     return result;
+  }
+
+  private openList(id: string): { applied: number; taken: number } {
+    // A list whose SYNCED never comes (its watcher died half-way) is forgotten after 64 newer ones.
+    if (this.openLists.size >= 64) this.openLists.delete(this.openLists.keys().next().value as string);
+    const open = { applied: 0, taken: 0 };
+    this.openLists.set(id, open);
+    return open;
   }
 
   /** One string per list id, shared by the objects it marks (each job carries a copy). */
@@ -279,6 +302,17 @@ export class Store {
    * watcher or an in-process list, it names every key.
    */
   private applySync(job: SyncJob): ApplyResult {
+    if (!job.keys) {
+      const id = job.list ?? '';
+      const open = this.openLists.get(id) ?? { applied: 0, taken: 0 };
+      this.openLists.delete(id);
+      // Its ADDED jobs went elsewhere (this handler started half-way through the list), came
+      // after it (a job retried), or another list took some of their marks (two lists of one
+      // scope interleaved): removing the unmarked would remove objects that exist.
+      if (open.applied !== job.count || open.taken > 0) {
+        return { outcome: 'incomplete', error: `list ${id}: ${open.applied} of its ${String(job.count)} objects applied before its end, ${open.taken} since named by another list` };
+      }
+    }
     const listed = job.keys ? new Set(job.keys) : undefined;
     const changes: Change[] = [];
     for (const info of this.inScope(job.kind, job.scope)) {

@@ -132,6 +132,13 @@ describe('Store', () => {
       expect(names(s)).toEqual(['x']);
     });
 
+    it('many lists open at once (a watcher per namespace, 1,000 namespaces) are each trusted', () => {
+      const s = new Store();
+      const n = 1_000;
+      for (let i = 0; i < n; i++) s.apply({ ...ev('ADDED', { metadata: { name: 'a', namespace: `ns-${i}`, uid: `u${i}`, resourceVersion: '10' } }), list: `l${i}` });
+      for (let i = 0; i < n; i++) expect(s.apply({ kind: 'Pod', type: 'SYNCED', scope: `ns-${i}`, resourceVersion: '30', list: `l${i}`, count: 1, seenAt: 0 }).outcome).toBe('unchanged');
+    });
+
     it('an object deleted while its listed ADDED waited in the outbox counts (the DELETED carries the list)', () => {
       const s = new Store();
       s.apply(ev('ADDED', podObj('a', '10')));

@@ -23,6 +23,8 @@ export type ApplyResult =
 
 const TOMBSTONE_TTL_MS = 10 * 60_000;
 const TOMBSTONE_MAX = 100_000;
+/** Lists whose SYNCED is awaited, at most (a few bytes each). */
+const OPEN_LISTS_MAX = 50_000;
 
 function parse(kind: Kind, obj: KubeObject): Parsed<Info> {
   if (kind === 'Service') return parseService(obj);
@@ -214,8 +216,9 @@ export class Store {
   }
 
   private openList(id: string): { applied: number; taken: number } {
-    // A list whose SYNCED never comes (its watcher died half-way) is forgotten after 64 newer ones.
-    if (this.openLists.size >= 64) this.openLists.delete(this.openLists.keys().next().value as string);
+    // A list whose SYNCED never comes (its watcher died half-way) is forgotten once OPEN_LISTS_MAX
+    // newer ones opened: far more than can be in flight at once (one per watcher and namespace).
+    if (this.openLists.size >= OPEN_LISTS_MAX) this.openLists.delete(this.openLists.keys().next().value as string);
     const open = { applied: 0, taken: 0 };
     this.openLists.set(id, open);
     return open;

@@ -2,6 +2,7 @@
 // events and snapshots, with stale events (older resourceVersion) ignored.
 import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
+import { ListMarks } from './list-marks.ts';
 import { isComparable, isOlderOrSame } from './resource-version.ts';
 import { labelKey, type PodLookup } from './pod-lookup.ts';
 import { critCovers, selectorMatches } from './rules.ts';
@@ -23,8 +24,6 @@ export type ApplyResult =
 
 const TOMBSTONE_TTL_MS = 10 * 60_000;
 const TOMBSTONE_MAX = 100_000;
-/** Lists whose SYNCED is awaited, at most (a few bytes each). */
-const OPEN_LISTS_MAX = 50_000;
 
 function parse(kind: Kind, obj: KubeObject): Parsed<Info> {
   if (kind === 'Service') return parseService(obj);
@@ -50,10 +49,8 @@ export class Store {
   private readonly listedAt = new Map<string, string>();
   /** namespace ('' = every namespace) → the newest pod resourceVersion the state took there (event, list or live read). */
   private readonly podVersions = new Map<string, string>();
-  /** The ids of recent lists, each kept once (see listId). */
-  private readonly listIds = new Map<string, string>();
-  /** Lists whose SYNCED has not come yet: their jobs applied, and marks another list took since. */
-  private readonly openLists = new Map<string, { applied: number; taken: number }>();
+  /** Which list last named each object, and the lists whose SYNCED is awaited. */
+  private readonly lists = new ListMarks();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -201,36 +198,8 @@ export class Store {
    */
   private applyListed(job: Exclude<QueueJob, SyncJob>): ApplyResult {
     const result = this.applyEvent(job);
-    if (job.list === undefined) return result;
-    const id = this.listId(job.list);
-    const open = this.openLists.get(id) ?? this.openList(id);
-    open.applied++;
-    if (result.outcome === 'invalid') return result;
-    const held = this.get(job.kind, objectKey(job.object.metadata));
-    if (!held || held.listedIn === id) return result;
-    // Another list still open named it last: that list's SYNCED can no longer tell it from a gone one.
-    const other = held.listedIn === undefined ? undefined : this.openLists.get(held.listedIn);
-    if (other) other.taken++;
-    held.listedIn = id;
+    if (job.list !== undefined) this.lists.named(job.list, result.outcome === 'invalid' ? undefined : this.get(job.kind, objectKey(job.object.metadata)));
     return result;
-  }
-
-  private openList(id: string): { applied: number; taken: number } {
-    // A list whose SYNCED never comes (its watcher died half-way) is forgotten once OPEN_LISTS_MAX
-    // newer ones opened: far more than can be in flight at once (one per watcher and namespace).
-    if (this.openLists.size >= OPEN_LISTS_MAX) this.openLists.delete(this.openLists.keys().next().value as string);
-    const open = { applied: 0, taken: 0 };
-    this.openLists.set(id, open);
-    return open;
-  }
-
-  /** One string per list id, shared by the objects it marks (each job carries a copy). */
-  private listId(id: string): string {
-    const known = this.listIds.get(id);
-    if (known !== undefined) return known;
-    if (this.listIds.size >= 256) this.listIds.clear();
-    this.listIds.set(id, id);
-    return id;
   }
 
   private applyEvent(job: Exclude<QueueJob, SyncJob>): ApplyResult {
@@ -305,17 +274,8 @@ export class Store {
    * watcher or an in-process list, it names every key.
    */
   private applySync(job: SyncJob): ApplyResult {
-    if (!job.keys) {
-      const id = job.list ?? '';
-      const open = this.openLists.get(id) ?? { applied: 0, taken: 0 };
-      this.openLists.delete(id);
-      // Its ADDED jobs went elsewhere (this handler started half-way through the list), came
-      // after it (a job retried), or another list took some of their marks (two lists of one
-      // scope interleaved): removing the unmarked would remove objects that exist.
-      if (open.applied !== job.count || open.taken > 0) {
-        return { outcome: 'incomplete', error: `list ${id}: ${open.applied} of its ${String(job.count)} objects applied before its end, ${open.taken} since named by another list` };
-      }
-    }
+    const untrusted = job.keys ? undefined : this.lists.close(job.list ?? '', job.count);
+    if (untrusted) return { outcome: 'incomplete', error: untrusted };
     const listed = job.keys ? new Set(job.keys) : undefined;
     const changes: Change[] = [];
     for (const info of this.inScope(job.kind, job.scope)) {

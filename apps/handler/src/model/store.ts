@@ -4,7 +4,8 @@ import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } fr
 import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
 import { ListMarks } from './list-marks.ts';
 import { isComparable, isOlderOrSame } from './resource-version.ts';
-import { labelKey, type PodLookup } from './pod-lookup.ts';
+import { PodIndex } from './pod-index.ts';
+import type { PodLookup } from './pod-lookup.ts';
 import { critCovers, selectorMatches } from './rules.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
@@ -38,9 +39,7 @@ function infoKey(kind: Kind, info: Info): string {
 export class Store {
   readonly services = new Map<string, ServiceInfo>();
   readonly crits = new Map<string, CritInfo>();
-  private readonly podsByNs = new Map<string, Map<string, PodInfo>>();
-  /** namespace → label (`key=value`) → pod name → pod: decisions look pods up instead of walking a namespace. */
-  private readonly podsByLabel = new Map<string, Map<string, Map<string, PodInfo>>>();
+  private readonly pods = new PodIndex();
   /** The Services of each namespace: a pod event looks at its namespace's Services only. */
   private readonly servicesByNs = new Map<string, Map<string, ServiceInfo>>();
   /** kind/key → resourceVersion of its deletion, so a late ADDED cannot resurrect it. */
@@ -79,64 +78,26 @@ export class Store {
 
   /** A namespace's pods by lookup: for decisions. */
   podLookup(namespace: string): PodLookup {
-    return {
-      candidates: (selector) => {
-        // The smallest set among the selector's labels; none of a label's pods: none selected.
-        let best: Map<string, PodInfo> | undefined;
-        for (const [k, v] of Object.entries(selector)) {
-          const m = this.podsByLabel.get(namespace)?.get(labelKey(k, v));
-          if (!m) return [];
-          if (!best || m.size < best.size) best = m;
-        }
-        return best ? best.values() : this.podsIn(namespace);
-      },
-      withLabel: (key, value) => this.podsByLabel.get(namespace)?.get(labelKey(key, value))?.values() ?? [],
-      named: (name) => this.podsByNs.get(namespace)?.get(name),
-    };
-  }
-
-  private indexLabels(pod: PodInfo, add: boolean): void {
-    let byLabel = this.podsByLabel.get(pod.namespace);
-    if (!byLabel) {
-      if (!add) return;
-      this.podsByLabel.set(pod.namespace, (byLabel = new Map()));
-    }
-    for (const [k, v] of Object.entries(pod.labels)) {
-      const lk = labelKey(k, v);
-      let m = byLabel.get(lk);
-      if (add) {
-        if (!m) byLabel.set(lk, (m = new Map()));
-        m.set(pod.name, pod);
-      } else if (m?.get(pod.name) === pod) {
-        m.delete(pod.name);
-        if (m.size === 0) byLabel.delete(lk);
-      }
-    }
-    if (byLabel.size === 0) this.podsByLabel.delete(pod.namespace);
+    return this.pods.lookup(namespace);
   }
 
   podsIn(namespace: string): Iterable<PodInfo> {
-    return this.podsByNs.get(namespace)?.values() ?? [];
+    return this.pods.in(namespace);
   }
 
   allPods(): Iterable<PodInfo> {
-    const maps = [...this.podsByNs.values()];
-    return (function* () {
-      for (const m of maps) yield* m.values();
-    })();
+    return this.pods.all();
   }
 
   podCount(): number {
-    let n = 0;
-    for (const m of this.podsByNs.values()) n += m.size;
-    return n;
+    return this.pods.count;
   }
 
   get(kind: Kind, key: string): Info | undefined {
     if (kind === 'Service') return this.services.get(key);
     if (kind === 'CriticalService') return this.crits.get(key);
     const [ns = '', name = ''] = key.split('/');
-    return this.podsByNs.get(ns)?.get(name);
+    return this.pods.get(ns, name);
   }
 
   private put(kind: Kind, info: Info): void {
@@ -150,15 +111,7 @@ export class Store {
       if (!m) this.servicesByNs.set(svc.namespace, (m = new Map()));
       m.set(svc.key, svc);
     } else if (kind === 'CriticalService') this.crits.set(info.name, info as CritInfo);
-    else {
-      const pod = info as PodInfo;
-      let m = this.podsByNs.get(pod.namespace);
-      if (!m) this.podsByNs.set(pod.namespace, (m = new Map()));
-      const old = m.get(pod.name);
-      if (old) this.indexLabels(old, false);
-      m.set(pod.name, pod);
-      this.indexLabels(pod, true);
-    }
+    else this.pods.set(info as PodInfo);
   }
 
   private remove(kind: Kind, key: string): void {
@@ -167,15 +120,14 @@ export class Store {
       return;
     }
     const [ns = '', name = ''] = key.split('/');
-    if (kind === 'Service') this.services.delete(key);
-    else {
-      const pod = this.podsByNs.get(ns)?.get(name);
-      if (pod) this.indexLabels(pod, false);
+    if (kind === 'Pod') {
+      this.pods.delete(ns, name);
+      return;
     }
-    const index: Map<string, Map<string, unknown>> = kind === 'Service' ? this.servicesByNs : this.podsByNs;
-    const m = index.get(ns);
-    m?.delete(kind === 'Service' ? key : name);
-    if (m?.size === 0) index.delete(ns);
+    this.services.delete(key);
+    const m = this.servicesByNs.get(ns);
+    m?.delete(key);
+    if (m?.size === 0) this.servicesByNs.delete(ns);
   }
 
   private isStale(kind: Kind, key: string, namespace: string, rv: string): boolean {

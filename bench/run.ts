@@ -13,7 +13,7 @@ import { build } from '../scripts/run/build.ts';
 import { installBasics } from '../scripts/run/environment.ts';
 import { APPS, DEFAULT_NODE_OPTIONS, DEPLOY_MEMORY_MIB, IMAGE_NODE_OPTIONS, Supervisor, type App } from '../scripts/run/supervisor.ts';
 import { abortOnFailure } from './lib/abort.ts';
-import { meansMs, metric, ready, redisMemoryMb, rssMb, stageScrape } from './lib/metrics.ts';
+import { fastPathCounts, meansMs, metric, ready, redisMemoryMb, rssMb, stageScrape } from './lib/metrics.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { churn } from './lib/churn.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
@@ -37,7 +37,7 @@ const OUTAGE_TRIALS = Number(ENV.BENCH_OUTAGE_TRIALS ?? 40);
 const CHURN_IN_FLIGHT = Number(ENV.BENCH_CHURN_IN_FLIGHT ?? 48);
 /** The pipeline's healthy hold-off in the bench (default 5 s): short, so that trials follow each other quickly. */
 const HEALTHY_GRACE = ENV.BENCH_HEALTHY_GRACE_SECONDS ?? '1';
-/** Which parts run (a quick look at failover: BENCH_PARTS=idle). */
+/** Which parts run (a quick look at failover: BENCH_PARTS=idle). BENCH_FAST_PATH=false: critsvc without its fast path (FAST_PATH). */
 const PARTS = new Set((ENV.BENCH_PARTS ?? 'idle,standby,scale').split(',').map((x) => x.trim()));
 /** Hot standby vs cold: trials of each, and how long kwok takes to start a default pod (a realistic start). */
 const STANDBY_TRIALS = Number(ENV.BENCH_STANDBY_TRIALS ?? 20);
@@ -76,7 +76,7 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
     ...(ENV.BENCH_CGROUPS === '0' ? {} : { memoryLimitMib: (app: App) => DEPLOY_MEMORY_MIB[app] }),
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
       NAMESPACES: namespaces, LOG_LEVEL: ENV.BENCH_LOG_LEVEL ?? 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag', HEALTHY_GRACE_SECONDS: HEALTHY_GRACE,
-      ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}) },
+      ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}), ...(ENV.BENCH_FAST_PATH ? { FAST_PATH: ENV.BENCH_FAST_PATH } : {}) },
     envFor: (app) => ({ HTTP_PORT: String(ports[app]) }),
   });
   const started = performance.now();
@@ -109,12 +109,17 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bench-idle-${round}` }, spec: { namespace: nsC, matchLabels: [{ key: 'role', value: 'frontend' }] } });
     log(`round ${round}: critsvc, ${TRIALS} failover + recovery trials`);
     const s0 = await stageScrape(p.ports);
+    const f0 = await fastPathCounts(p.ports.handler);
     const c = await trials(ctx, nsC, 'frontend', TRIALS, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false);
     const s1 = await stageScrape(p.ports);
+    const f1 = await fastPathCounts(p.ports.handler);
+    const fastPath = Object.fromEntries(Object.entries(f1).map(([k, v]) => [k, v - (f0[k] ?? 0)]));
+    log(`round ${round}: critsvc failover p50 ${ms(summarize(c.failover).p50)} p99 ${ms(summarize(c.failover).p99)}`);
     const stages = { ...meansMs(s0.handler, s1.handler), watch_to_redis: meansMs(s0.watcher, s1.watcher)[''] ?? NaN, failover_mean: c.failover.reduce((a, b) => a + b, 0) / c.failover.length };
     await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/services`, { metadata: { name: 'web', labels: { role: 'frontend' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
     log(`round ${round}: critsvc, ${OUTAGE_TRIALS} outage-window trials (EndpointSlices, kwok)`);
-    const o = await outage(ctx, nsC, 'web', OUTAGE_TRIALS);
+    // BENCH_OUTAGE_TRIALS=0 skips them (with CRITSVC_CLUSTER=bare there are no EndpointSlices).
+    const o = OUTAGE_TRIALS > 0 ? await outage(ctx, nsC, 'web', OUTAGE_TRIALS) : { window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: 'not run (BENCH_OUTAGE_TRIALS=0)' };
     await p.sup.stop();
     await ctx.api.call('DELETE', `/apis/mycrd.com/v1/criticalservices/bench-idle-${round}`);
 
@@ -122,10 +127,10 @@ async function idle(ctx: Ctx): Promise<IdleResult> {
     const f = await floorTrials(ctx, 'floor-bare.ts', nsF);
     log(`round ${round}: floor through client-node as shipped, ${TRIALS} failover trials`);
     const fc = await floorTrials(ctx, 'floor-reactor.ts', nsF);
-    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery), outage: o, stages }, floor: { failover: summarize(f) }, floorClientNode: { failover: summarize(fc) } });
+    rounds.push({ critsvc: { failover: summarize(c.failover), recovery: summarize(c.recovery), outage: o, stages, fastPath }, floor: { failover: summarize(f) }, floorClientNode: { failover: summarize(fc) } });
     log(`round ${round}: outage window p50 ${ms(o.window.p50)} p99 ${ms(o.window.p99)}; hand-back gap max ${ms(o.gapMaxMs)} (${o.gapTrials} trial(s) with a gap)`);
     log(`round ${round}: critsvc failover p50 ${ms(summarize(c.failover).p50)} p99 ${ms(summarize(c.failover).p99)}; floor p50 ${ms(summarize(f).p50)} p99 ${ms(summarize(f).p99)}; client-node floor p50 ${ms(summarize(fc).p50)} p99 ${ms(summarize(fc).p99)}`);
-    log(`round ${round}: stage means (ms): ${Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
+    log(`round ${round}: stage means (ms): ${Object.entries(stages).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}; fast-path messages: ${Object.entries(fastPath).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   }
   const med = (pick: (r: IdleResult['rounds'][number]) => number): number => median(rounds.map(pick));
   const m = {
@@ -337,14 +342,14 @@ async function main(): Promise<void> {
   const curveSteps = PARTS.has('curve') ? await curve(ctx) : [];
   ctx.api.close();
   const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? (ENV.BENCH_CGROUPS === '0' ? DEFAULT_NODE_OPTIONS : `${IMAGE_NODE_OPTIONS}, each process in a memory cgroup with deploy/'s limit (${Object.entries(DEPLOY_MEMORY_MIB).filter(([a]) => a !== 'dashboard').map(([a, m]) => `${a} ${m} MiB`).join(', ')})`);
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps };
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions, fastPath: ENV.BENCH_FAST_PATH ?? 'true' }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);
   const name = ENV.BENCH_REPORT_NAME ?? day;
   const earlier = earlierReports(dir, name);
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, `${name}.md`), report({ ...result, clusterMode: state.mode ?? 'full', namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, healthyGrace: HEALTHY_GRACE, earlier }));
+  writeFileSync(join(dir, `${name}.md`), report({ ...result, clusterMode: state.mode ?? 'full', namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, fastPath: ENV.BENCH_FAST_PATH ?? 'true', healthyGrace: HEALTHY_GRACE, earlier }));
   log(`report written to bench/results/${name}.md`);
   await clusterDown(clusterDir);
 }

@@ -53,6 +53,12 @@ export async function metric(port: number, name: string, labels = ''): Promise<n
   return sum;
 }
 
+/** The handler's fast-path messages so far, by result. */
+export async function fastPathCounts(port: number): Promise<Record<string, number>> {
+  const results = ['applied', 'known', 'skipped', 'invalid'];
+  return Object.fromEntries(await Promise.all(results.map(async (r) => [r, await metric(port, 'critsvc_fast_path_messages_total', `result="${r}"`)] as const)));
+}
+
 export function rssMb(pid: number | undefined): number {
   if (!pid) return NaN;
   const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));

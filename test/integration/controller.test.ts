@@ -91,6 +91,30 @@ describe('Controller.reconcile against the API server', () => {
     expect(store.get('Pod', `${ns}/victim`)).toMatchObject({ owned: false, resourceVersion: victim.metadata?.resourceVersion });
   });
 
+  it('a fast-path message, then its job: the failover is decided on the message, the job finds nothing new; a list\'s job or marker on the fast path is refused', async () => {
+    const { ns, c, store, metrics } = await setUp('ctl-fast');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    const real = await createRealPod(k, ns, 'web-1', { app: 'web' });
+    await createRealPod(k, ns, 'other', { app: 'db' });
+    await c.sync(AbortSignal.timeout(30_000));
+    // A marker that would remove every pod listed before it, and a listed ADDED: the fast path
+    // never takes them (a marker counts a list's jobs in order; a forged one would empty the state).
+    const asOf = String(BigInt(store.podsAsOf(ns) ?? '0') + 1000n);
+    expect(c.handleFastPath({ kind: 'Pod', type: 'SYNCED', scope: ns, resourceVersion: asOf, keys: [], seenAt: Date.now() })).toBe('invalid');
+    expect(c.handleFastPath({ ...podEvent('ADDED', real), list: 'abcdefgh' })).toBe('invalid');
+    expect(store.get('Pod', `${ns}/other`)).toBeDefined();
+
+    await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1', gracePeriodSeconds: 0 });
+    const gone = podEvent('DELETED', real);
+    expect(c.handleFastPath(gone)).toBe('applied');
+    expect(store.get('Pod', `${ns}/web-1`)).toBeUndefined();
+    expect(c.handleFastPath(gone)).toBe('known');
+    c.handleJob(gone);
+    expect(await counter(metrics, 'critsvc_events_processed_total', 'kind="Pod",type="DELETED",outcome="unchanged"')).toBe(1);
+    await c.reconcile(`${ns}/frontend`);
+    expect((await defaultPods(k, ns)).map((p) => p.metadata?.name)).toEqual(['service-watcher-frontend']);
+  });
+
   it('a pod job with a resourceVersion from the future: the live check falls back to a quorum read, the lame Service gets its default pod, and the next read is at the API server\'s version', async () => {
     const { ns, c, store } = await setUp('ctl-future');
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });

@@ -114,6 +114,9 @@ describe('operator metrics', () => {
     });
     expect(sample(text, 'critsvc_flaps_total', 'kind="lame-again"')).toBe(1);
     expect(sample(text, 'critsvc_time_to_fallback_seconds_count')).toBe(2);
+    // At idle the watchers' events reached the handler on the fast path, ahead of their jobs.
+    expect(sample(text, 'critsvc_fast_path_messages_total', 'result="applied"')).toBeGreaterThan(0);
+    expect(sample(text, 'critsvc_fast_path_messages_total', 'result="invalid"')).toBe(0);
 
     // The CriticalService deleted: its series go (bounded cardinality).
     await k.custom.deleteClusterCustomObject({ group: 'mycrd.com', version: 'v1', plural: 'criticalservices', name: crit });

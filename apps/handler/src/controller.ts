@@ -23,6 +23,7 @@ import { asQueueJob, summarize } from './queue-job.ts';
 import { DefaultPodBudget } from './default-pod-budget.ts';
 import { LIMIT_REASON } from './model/blast-radius.ts';
 import { OutageClock } from './outage-clock.ts';
+import type { FastPathResult } from './queue-consumer.ts';
 
 export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
   | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'
@@ -212,6 +213,23 @@ export class Controller {
     }
     if (result.outcome !== 'changed') return;
     for (const change of result.changes) this.onChange(change, job.seenAt);
+  }
+
+  /**
+   * A watcher's fast-path message: the job it will also deliver, applied now (the queue consumer
+   * hands it over only while its worker has no job left to take). Never a list's job or marker:
+   * those count only in order, through the queue. Not logged or counted as an event: its job is,
+   * and then finds nothing new (outcome stale or unchanged).
+   */
+  handleFastPath(data: unknown): FastPathResult {
+    const job = asQueueJob(data);
+    if (!job || job.type === 'SYNCED' || job.list !== undefined) return 'invalid';
+    const result = this.store.apply(job);
+    if (result.outcome === 'invalid') return 'invalid';
+    if (job.kind === 'Pod' && job.type === 'DELETED') this.settleGone(job.object, job.seenAt);
+    if (result.outcome !== 'changed') return 'known';
+    for (const change of result.changes) this.onChange(change, job.seenAt);
+    return 'applied';
   }
 
   /** A DELETED settles an awaited create even when the pod's ADDED never arrived (coalesced away). */

@@ -34,6 +34,7 @@ export async function runHandler(env: Record<string, string | undefined>): Promi
   const consumer = new QueueConsumer({
     name: config.QUEUE_NAME, redis: redisOptions(config.REDIS_URL), concurrency: config.EVENT_QUEUE_CONCURRENCY, checkMs: REDIS_CHECK_MS,
     process: (data) => controller.handleJob(data), log, workerRestarts: metrics.workerRestarts,
+    ...(config.FAST_PATH ? { fastPath: (data: unknown) => controller.handleFastPath(data), fastPathMessages: metrics.fastPath } : {}),
     onError: (err) => {
       if (isRedisFull(err)) onFull.full?.onFull(err);
       else log.warn({ err }, 'queue connection error; the worker reconnects by itself');

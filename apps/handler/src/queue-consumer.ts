@@ -5,9 +5,11 @@
 // connection. Seen in sentinel.test: 67 jobs waited 20 s and the worker was never replaced, as
 // the inspector's counts failed too. So both are watched and replaced: the inspector when its
 // counts keep failing, the worker when jobs wait with a slot free and none is taken
-// (WorkerWatchdog), and both at once when a failover is noticed.
-import type { Logger } from '@critsvc/shared';
+// (WorkerWatchdog), and both at once when a failover is noticed. With FAST_PATH it also follows
+// the watchers' fast-path channel, and hands a message over only while the worker is caught up.
+import { fastPathChannel, type Logger } from '@critsvc/shared';
 import { MetricsTime, Queue, Worker, type RedisOptions } from 'bullmq';
+import { Redis } from 'ioredis';
 import type { Counter } from 'prom-client';
 import { STALLED_AFTER_MS, WorkerWatchdog } from './worker-watchdog.ts';
 
@@ -26,15 +28,33 @@ export interface QueueConsumerOptions {
   onFailed: (jobId: string | undefined, err: Error) => void;
   log: Logger;
   workerRestarts: Counter;
+  /**
+   * Applies a watcher's fast-path message (see fastPathChannel), taken only while the worker has
+   * no job left to take; without it the channel is not followed.
+   */
+  fastPath?: (data: unknown) => FastPathResult;
+  /** Fast-path messages by result: FastPathResult, or skipped (the worker had jobs to take). */
+  fastPathMessages?: Counter<'result'>;
   checkMs: number;
   stalledAfterMs?: number;
 }
+
+/** What a fast-path message did: changed the state, told nothing new (already applied), or was refused. */
+export type FastPathResult = 'applied' | 'known' | 'invalid';
 
 export class QueueConsumer {
   private readonly o: QueueConsumerOptions;
   private readonly watchdog: WorkerWatchdog;
   private current: Queue;
   private worker: Worker | undefined;
+  /**
+   * The worker found the queue empty and has taken no job since: a fast-path message is then the
+   * newest event, its job still to come. While jobs wait, a message would overtake them; it is
+   * skipped, and its job brings it in order.
+   */
+  private caughtUp = false;
+  private subscriber: Redis | undefined;
+  private subscribeRefused = false;
   private countFailures = 0;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
@@ -73,11 +93,49 @@ export class QueueConsumer {
     }, { connection: { ...this.o.redis, maxRetriesPerRequest: null }, concurrency: this.o.concurrency, metrics: { maxDataPoints: MetricsTime.ONE_WEEK } });
     worker.on('error', (err) => this.o.onError(err));
     worker.on('failed', (job, err) => this.o.onFailed(job?.id, err));
+    this.caughtUp = false;
+    worker.on('drained', () => { if (this.worker === worker) this.caughtUp = true; });
+    worker.on('active', () => { if (this.worker === worker) this.caughtUp = false; });
     return worker;
+  }
+
+  /** Follows the fast-path channel on a connection of its own (a subscribed one can do nothing else). */
+  private newSubscriber(fastPath: (data: unknown) => FastPathResult): Redis {
+    const channel = fastPathChannel(this.o.name);
+    const sub = new Redis({ ...this.o.redis, maxRetriesPerRequest: null });
+    // Reconnects (and subscribes again) by itself; meanwhile every event still comes as a job.
+    sub.on('error', () => undefined);
+    sub.on('message', (_channel: string, message: string) => {
+      if (!this.caughtUp) {
+        this.o.fastPathMessages?.inc({ result: 'skipped' });
+        return;
+      }
+      let data: unknown;
+      try {
+        data = JSON.parse(message);
+      } catch {
+        this.o.fastPathMessages?.inc({ result: 'invalid' });
+        return;
+      }
+      this.o.fastPathMessages?.inc({ result: fastPath(data) });
+    });
+    sub.subscribe(channel).then(() => { this.subscribeRefused = false; }, (err: unknown) => {
+      if (this.subscribeRefused || this.subscriber !== sub) return;
+      this.subscribeRefused = true;
+      this.o.log.warn({ err, channel }, 'cannot follow the fast-path channel (grant it in Redis\'s ACL, or set FAST_PATH=false); events still come through the queue, a few milliseconds later');
+    });
+    return sub;
+  }
+
+  private replaceSubscriber(): void {
+    const old = this.subscriber;
+    this.subscriber = this.o.fastPath ? this.newSubscriber(this.o.fastPath) : undefined;
+    old?.disconnect();
   }
 
   /** Starts taking jobs, and checks every checkMs that the worker and the inspector still work. */
   start(): void {
+    if (this.o.fastPath) this.subscriber ??= this.newSubscriber(this.o.fastPath);
     this.worker ??= this.newWorker();
     this.timer ??= setInterval(() => void this.check(), this.o.checkMs);
     this.timer.unref();
@@ -124,18 +182,22 @@ export class QueueConsumer {
     void stuck.close(true).catch(() => undefined);
   }
 
-  /** Redis failed over: new connections for both, rather than wait to find out which ones ended. */
+  /** Redis failed over: new connections for all (worker, inspector, fast path), rather than wait to find out which ones ended. */
   renew(): void {
     if (this.closed) return;
     this.o.log.info('Redis failed over; the queue worker and inspector connect afresh');
     this.replaceInspector();
     this.replaceWorker();
+    if (this.subscriber) this.replaceSubscriber();
   }
 
   /** Stops taking jobs (the one in hand finishes). */
   async closeWorker(): Promise<void> {
     this.closed = true;
     clearInterval(this.timer);
+    this.caughtUp = false;
+    this.subscriber?.disconnect();
+    this.subscriber = undefined;
     await this.worker?.close();
   }
 

@@ -5,7 +5,7 @@ import { preciseNow } from '@critsvc/shared';
 
 /** The failover's stages in the handler, each one a duration (the watchers measure event → Redis). */
 export const FAILOVER_STAGES = [
-  'queue', // the watcher received the event → the handler took its job (through Redis)
+  'queue', // the watcher received the event → the handler has it (its fast-path message, or its job taken; through Redis)
   'decision_wait', // → a decision worker took the Service
   'decide', // → the decision was made (in memory)
   'reads', // → the create was sent (template, live check)

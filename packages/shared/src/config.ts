@@ -110,6 +110,7 @@ const common = {
   HTTP_PORT: httpPort({ default: 8080, desc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one)' }),
   HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address the HTTP endpoint binds to' }),
   KUBECONFIG: str({ default: '', desc: 'Path to a kubeconfig; empty tries ~/.kube/config, then the in-cluster service account' }),
+  FAST_PATH: bool({ default: true, desc: 'true: a watch event a watcher sends alone is also published on the Redis channel critsvc:QUEUE_NAME:fast-path, and the handler, while its queue worker has no job left to take, applies it at once instead of waiting for the worker to take its job (two more trips through Redis); the job stays the record. Set it alike on the watchers and the handler' }),
 };
 
 const watcher = {

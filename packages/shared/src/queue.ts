@@ -2,6 +2,7 @@
 import { isIP } from 'node:net';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { parseSentinelUrl } from './config.ts';
 import { objectKey, type QueueJob } from './types.ts';
 
@@ -63,6 +64,31 @@ export function jobName(job: QueueJob): string {
   return `${job.kind} ${job.type} ${objectKey(job.object.metadata)}`;
 }
 
+/**
+ * The Redis channel on which a watcher also publishes a watch event that is alone in its send
+ * (at idle, a failover's DELETE): the handler, when its worker has no job left to take, applies
+ * it at once instead of waiting for the worker to take the job, which takes two more trips
+ * through Redis. The job stays the record: applied after its message, it changes nothing.
+ */
+export function fastPathChannel(queueName: string): string {
+  return `critsvc:${queueName}:fast-path`;
+}
+
+/** What a send publishes on the fast path: a lone watch event; never a list's job or its marker. */
+export function fastPathMessage(jobs: readonly QueueJob[]): string | undefined {
+  const job = jobs.length === 1 ? jobs[0] : undefined;
+  if (!job || job.type === 'SYNCED' || job.list !== undefined) return undefined;
+  return JSON.stringify(job);
+}
+
+export interface FastPathOptions {
+  /**
+   * Redis answered a fast-path message with an error (an ACL without that channel: NOPERM);
+   * called once until one is accepted again. Connection errors are the send's own.
+   */
+  refused: (err: Error) => void;
+}
+
 /** How long after a send the waiting jobs are counted again (when the count is over a second old). */
 const RECOUNT_DELAY_MS = 100;
 
@@ -83,11 +109,21 @@ export class QueueProducer {
   private counting: Promise<void> | undefined;
   private recountTimer: NodeJS.Timeout | undefined;
 
-  /** @param backlogMax refuse to add while this many jobs wait (0: no limit). */
-  constructor(name: string, url: string, backlogMax = 0) {
+  private readonly channel: string;
+  private readonly fastPath: FastPathOptions | undefined;
+  /** Redis refused the last fast-path message (reported once until one is accepted again). */
+  private fastPathRefused = false;
+
+  /**
+   * @param backlogMax refuse to add while this many jobs wait (0: no limit).
+   * @param fastPath publish lone watch events on the fast-path channel too (see fastPathChannel).
+   */
+  constructor(name: string, url: string, backlogMax = 0, fastPath?: FastPathOptions) {
     this.name = name;
     this.url = url;
     this.backlogMax = backlogMax;
+    this.channel = fastPathChannel(name);
+    this.fastPath = fastPath;
   }
 
   /**
@@ -130,6 +166,8 @@ export class QueueProducer {
   async send(jobs: QueueJob[]): Promise<void> {
     const queue = this.get();
     await this.checkBacklog(queue);
+    const message = this.fastPath ? fastPathMessage(jobs) : undefined;
+    if (message !== undefined) this.publish(queue, message);
     let timer: NodeJS.Timeout | undefined;
     try {
       await Promise.race([
@@ -158,6 +196,22 @@ export class QueueProducer {
       }, RECOUNT_DELAY_MS);
       this.recountTimer.unref();
     }
+  }
+
+  /**
+   * Written to Redis before the add, on the same connection: the handler has the message one
+   * trip through Redis after the watcher's event. Never fails the send: the job is the record.
+   */
+  private publish(queue: Queue, message: string): void {
+    queue.getBackend().client
+      // BullMQ's client is its ioredis connection behind a proxy that forwards what BullMQ does not
+      // use itself (bullmq's ioredis-client.ts), PUBLISH among them.
+      .then((redis) => (redis as unknown as Pick<Redis, 'publish'>).publish(this.channel, message))
+      .then(() => { this.fastPathRefused = false; }, (err: unknown) => {
+        if (!(err instanceof Error) || err.name !== 'ReplyError' || this.fastPathRefused) return;
+        this.fastPathRefused = true;
+        this.fastPath?.refused(err);
+      });
   }
 
   async close(): Promise<void> {

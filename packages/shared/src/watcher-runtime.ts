@@ -10,7 +10,7 @@ import { ListWatcher, type WatchTarget } from './list-watcher.ts';
 import { createLogger } from './logger.ts';
 import { Outbox, outboxBound } from './outbox.ts';
 import { configOrExit, onShutdown } from './process.ts';
-import { QueueProducer } from './queue.ts';
+import { fastPathChannel, QueueProducer } from './queue.ts';
 import type { Kind } from './types.ts';
 
 export interface WatcherSpec {
@@ -37,7 +37,9 @@ export async function runWatcher(spec: WatcherSpec, env: Record<string, string |
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const events = new Counter({ name: 'critsvc_watch_events_total', help: 'Watch events received, by type', labelNames: ['kind', 'type'], registers: [registry] });
-  const producer = new QueueProducer(config.QUEUE_NAME, config.REDIS_URL, config.QUEUE_BACKLOG_MAX);
+  const producer = new QueueProducer(config.QUEUE_NAME, config.REDIS_URL, config.QUEUE_BACKLOG_MAX, config.FAST_PATH ? {
+    refused: (err) => log.warn({ err, channel: fastPathChannel(config.QUEUE_NAME) }, 'Redis refused the fast-path message (grant the channel in its ACL, or set FAST_PATH=false); events still reach the handler through the queue, a few milliseconds later'),
+  } : undefined);
   const bound = outboxBound(config.OUTBOX_MAX_OBJECTS);
   if (bound.warning) log.warn({ maxObjects: bound.maxObjects, fits: bound.derived }, bound.warning);
   else log.info({ maxObjects: bound.maxObjects }, 'outbox bound (objects held while Redis is unreachable)');

@@ -1,7 +1,7 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list); actions.ts
 // carries them out.
-import { logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger } from '@critsvc/shared';
+import { logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
 import { Actions } from './actions.ts';
 import { Confirmed } from './confirmed.ts';
 import { Expectations } from './expectations.ts';
@@ -199,20 +199,14 @@ export class Controller {
       this.log.warn({ job: summarize(data) }, 'malformed queue job skipped');
       return;
     }
-    const result = this.store.apply(job);
+    const result = this.take(job);
     this.metrics.events.inc({ kind: job.kind, type: job.type, outcome: result.outcome });
-    if (job.kind === 'Pod' && job.type === 'DELETED') this.settleGone(job.object, job.seenAt);
     if (result.outcome === 'invalid') {
       this.log.warn({ kind: job.kind, key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata), error: result.error }, 'malformed object skipped');
-      return;
-    }
-    if (result.outcome === 'incomplete') {
+    } else if (result.outcome === 'incomplete') {
       this.log.warn({ kind: job.kind, scope: job.type === 'SYNCED' ? job.scope || '*' : '', error: result.error }, 'a watcher\'s list did not reach this state whole; listing again instead of trusting it');
       void this.relist('incomplete-list');
-      return;
     }
-    if (result.outcome !== 'changed') return;
-    for (const change of result.changes) this.onChange(change, job.seenAt);
   }
 
   /**
@@ -224,12 +218,16 @@ export class Controller {
   handleFastPath(data: unknown): FastPathResult {
     const job = asQueueJob(data);
     if (!job || job.type === 'SYNCED' || job.list !== undefined) return 'invalid';
+    const { outcome } = this.take(job);
+    return outcome === 'changed' ? 'applied' : outcome === 'invalid' ? 'invalid' : 'known';
+  }
+
+  /** Applies a job to the state, and what follows from it (awaited creates settled, Services made due). */
+  private take(job: QueueJob): ApplyResult {
     const result = this.store.apply(job);
-    if (result.outcome === 'invalid') return 'invalid';
     if (job.kind === 'Pod' && job.type === 'DELETED') this.settleGone(job.object, job.seenAt);
-    if (result.outcome !== 'changed') return 'known';
-    for (const change of result.changes) this.onChange(change, job.seenAt);
-    return 'applied';
+    if (result.outcome === 'changed') for (const change of result.changes) this.onChange(change, job.seenAt);
+    return result;
   }
 
   /** A DELETED settles an awaited create even when the pod's ADDED never arrived (coalesced away). */

@@ -37,7 +37,9 @@ const OUTAGE_TRIALS = Number(ENV.BENCH_OUTAGE_TRIALS ?? 40);
 const CHURN_IN_FLIGHT = Number(ENV.BENCH_CHURN_IN_FLIGHT ?? 48);
 /** The pipeline's healthy hold-off in the bench (default 5 s): short, so that trials follow each other quickly. */
 const HEALTHY_GRACE = ENV.BENCH_HEALTHY_GRACE_SECONDS ?? '1';
-/** Which parts run (a quick look at failover: BENCH_PARTS=idle). BENCH_FAST_PATH=false: critsvc without its fast path (FAST_PATH). */
+/** BENCH_FAST_PATH=false: critsvc without its fast path (its FAST_PATH). */
+const FAST_PATH = ENV.BENCH_FAST_PATH ?? 'true';
+/** Which parts run (a quick look at failover: BENCH_PARTS=idle). */
 const PARTS = new Set((ENV.BENCH_PARTS ?? 'idle,standby,scale').split(',').map((x) => x.trim()));
 /** Hot standby vs cold: trials of each, and how long kwok takes to start a default pod (a realistic start). */
 const STANDBY_TRIALS = Number(ENV.BENCH_STANDBY_TRIALS ?? 20);
@@ -76,7 +78,7 @@ async function startPipeline(ctx: Ctx, namespaces: string, queue: string): Promi
     ...(ENV.BENCH_CGROUPS === '0' ? {} : { memoryLimitMib: (app: App) => DEPLOY_MEMORY_MIB[app] }),
     env: { PATH: ENV.PATH ?? '', HOME: ENV.HOME ?? '', KUBECONFIG: ctx.state.kubeconfig, REDIS_URL: ctx.state.redisUrl, QUEUE_NAME: queue,
       NAMESPACES: namespaces, LOG_LEVEL: ENV.BENCH_LOG_LEVEL ?? 'warn', HTTP_HOST: '127.0.0.1', POD_TEMPLATE_NAMESPACE: 'linux-mag', HEALTHY_GRACE_SECONDS: HEALTHY_GRACE,
-      ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}), ...(ENV.BENCH_FAST_PATH ? { FAST_PATH: ENV.BENCH_FAST_PATH } : {}) },
+      ...(ENV.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: ENV.BENCH_NODE_OPTIONS } : {}), FAST_PATH },
     envFor: (app) => ({ HTTP_PORT: String(ports[app]) }),
   });
   const started = performance.now();
@@ -342,14 +344,14 @@ async function main(): Promise<void> {
   const curveSteps = PARTS.has('curve') ? await curve(ctx) : [];
   ctx.api.close();
   const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? (ENV.BENCH_CGROUPS === '0' ? DEFAULT_NODE_OPTIONS : `${IMAGE_NODE_OPTIONS}, each process in a memory cgroup with deploy/'s limit (${Object.entries(DEPLOY_MEMORY_MIB).filter(([a]) => a !== 'dashboard').map(([a, m]) => `${a} ${m} MiB`).join(', ')})`);
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions, fastPath: ENV.BENCH_FAST_PATH ?? 'true' }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps };
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions, fastPath: FAST_PATH }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);
   const name = ENV.BENCH_REPORT_NAME ?? day;
   const earlier = earlierReports(dir, name);
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
-  writeFileSync(join(dir, `${name}.md`), report({ ...result, clusterMode: state.mode ?? 'full', namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, fastPath: ENV.BENCH_FAST_PATH ?? 'true', healthyGrace: HEALTHY_GRACE, earlier }));
+  writeFileSync(join(dir, `${name}.md`), report({ ...result, clusterMode: state.mode ?? 'full', namespaces: NAMESPACES, churnSeconds: CHURN_SECONDS, nodeOptions, fastPath: FAST_PATH, healthyGrace: HEALTHY_GRACE, earlier }));
   log(`report written to bench/results/${name}.md`);
   await clusterDown(clusterDir);
 }

@@ -53,10 +53,12 @@ export async function metric(port: number, name: string, labels = ''): Promise<n
   return sum;
 }
 
+/** The results of `critsvc_fast_path_messages_total`. */
+export const FAST_PATH_RESULTS = ['applied', 'known', 'skipped', 'invalid'] as const;
+
 /** The handler's fast-path messages so far, by result. */
 export async function fastPathCounts(port: number): Promise<Record<string, number>> {
-  const results = ['applied', 'known', 'skipped', 'invalid'];
-  return Object.fromEntries(await Promise.all(results.map(async (r) => [r, await metric(port, 'critsvc_fast_path_messages_total', `result="${r}"`)] as const)));
+  return Object.fromEntries(await Promise.all(FAST_PATH_RESULTS.map(async (r) => [r, await metric(port, 'critsvc_fast_path_messages_total', `result="${r}"`)] as const)));
 }
 
 export function rssMb(pid: number | undefined): number {

@@ -1,4 +1,5 @@
 // Renders the benchmark's markdown report from its results.
+import { FAST_PATH_RESULTS } from './metrics.ts';
 import { median, ms, type Summary } from './stats.ts';
 
 export interface OutageResult {
@@ -117,7 +118,7 @@ const STAGE_ROWS: [string, string][] = [
 
 function fastPathLine(counts: Record<string, number> | undefined): string {
   if (!counts) return 'not counted';
-  return ['applied', 'known', 'skipped', 'invalid'].map((k) => `${k} ${counts[k] ?? 0}`).join(', ');
+  return FAST_PATH_RESULTS.map((k) => `${k} ${counts[k] ?? 0}`).join(', ');
 }
 
 function idleSection(r: ReportInput, idle: IdleResult): string[] {

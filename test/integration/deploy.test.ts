@@ -62,6 +62,8 @@ const needed: Row[] = [
   ['critsvc-handler', 'get', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true], // leader election
   ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true],
   ['critsvc-handler', 'create', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag' }, true],
+  // The hand-back's proof: the Service's EndpointSlices show a ready endpoint that is a real pod.
+  ['critsvc-handler', 'list', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, true],
 ];
 const dangerous: Row[] = [
   ...['critsvc-watcher-services', 'critsvc-watcher-pods', 'critsvc-watcher-crds'].flatMap((sa): Row[] => [
@@ -88,6 +90,10 @@ const dangerous: Row[] = [
   ['critsvc-handler', 'watch', 'podtemplates', { ns: 'linux-mag', name: 'another' }, false],
   ['critsvc-handler', 'create', 'clusterrolebindings', { group: 'rbac.authorization.k8s.io' }, false],
   ['critsvc-dashboard', 'list', 'pods', {}, false],
+  // Only the handler reads EndpointSlices, and it never writes them.
+  ...['critsvc-watcher-services', 'critsvc-watcher-pods', 'critsvc-watcher-crds', 'critsvc-dashboard'].map((sa): Row => [sa, 'list', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false]),
+  ['critsvc-handler', 'watch', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false],
+  ['critsvc-handler', 'update', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false],
 ];
 
 describe('RBAC of deploy/', () => {

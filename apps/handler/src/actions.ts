@@ -11,6 +11,7 @@ import type { Action } from './model/decide.ts';
 import { buildDefaultPod, buildStandbyPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { Confirmed } from './confirmed.ts';
+import { RemovalGuard } from './removal-guard.ts';
 import type { Blocked } from './model/status.ts';
 import type { ApplyResult, Store } from './model/store.ts';
 import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
@@ -49,6 +50,8 @@ export const CHECK_FIRST_MS = 10 * 60_000;
  * real kubelet would start a pod created on a lie.
  */
 export const CHECK_AFTER_MS = 100;
+/** At hand-back, how often the Service's EndpointSlices are read again until the real pod's endpoint is ready there. */
+export const HANDBACK_POLL_MS = 200;
 
 interface Created { result: CreateResult; owners: CritInfo[]; template: TemplateRef }
 
@@ -69,8 +72,11 @@ export class Actions {
   /** Service → the failover's create whose live check is due (see checkCreated). */
   private readonly toCheck = new Map<string, DueCheck>();
 
+  private readonly removals: RemovalGuard;
+
   constructor(o: ActionParts) {
     this.o = o;
+    this.removals = new RemovalGuard({ cfg: o.cfg, kube: o.kube, store: o.store, log: o.log, metrics: o.metrics, applyLive: o.applyLive });
   }
 
   /**
@@ -100,6 +106,15 @@ export class Actions {
 
   private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
     const { pod, reason } = action;
+    if (RemovalGuard.needed(reason, pod)) {
+      // The Service loses this pod's protection: only on the API server's word (see RemovalGuard).
+      const verdict = await this.removals.check(key, reason, pod);
+      if (!verdict.ok && verdict.wait) {
+        this.o.queue.addAfter(key, HANDBACK_POLL_MS);
+        return;
+      }
+      if (!verdict.ok) throw new StateDisagrees(verdict.why);
+    }
     const expectation = { set: () => this.o.expectations.expectDelete(pod.uid), clear: () => this.o.expectations.clearDelete(pod.uid) };
     const result = await this.awaited(key, expectation, () => this.o.kube.deletePod(podRef(key, pod), action.force));
     this.o.metrics.actions.inc({ action: 'delete', result });
@@ -174,6 +189,7 @@ export class Actions {
   forget(key: string): void {
     this.suspects.delete(key);
     this.toCheck.delete(key);
+    this.removals.forget(key);
   }
 
   /** The live check disagreed lately for this Service (and no outage was confirmed since): its next create waits for the check. */

@@ -13,6 +13,7 @@ import { Store } from './model/store.ts';
 import type { ServiceInfo } from './model/types.ts';
 import type { Blocked, ServiceVerdict } from './model/status.ts';
 import { Reporter } from './reporter.ts';
+import { RevisionCheck } from './revision-check.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
 import { StatusWriter } from './status-writer.ts';
 import { Templates } from './template-watch.ts';
@@ -73,6 +74,7 @@ export class Controller {
   private readonly clock: OutageClock;
   private readonly loader: StateLoader;
   private readonly actions: Actions;
+  private readonly revisions: RevisionCheck;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
@@ -113,6 +115,7 @@ export class Controller {
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
       templateProblem: (crit) => this.templates.problem(this.templates.refOf(crit)), blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
+    this.revisions = new RevisionCheck({ cfg, kube, store: this.store, log, metrics, applyLive: (results) => this.applyLive(results), relist: (reason) => this.relist(reason) });
     this.actions = new Actions({
       cfg, kube, log, metrics, store: this.store, queue: this.queue, expectations: this.expectations, templates: this.templates, reporter: this.reporter,
       status: this.status, timeline: this.timeline, clock: this.clock, blocked: this.blocked, applyLive: (results) => this.applyLive(results), confirmed: this.confirmed,
@@ -166,6 +169,7 @@ export class Controller {
     clearInterval(this.resyncTimer);
     clearInterval(this.unlistedTimer);
     clearInterval(this.relistTimer);
+    this.revisions.stop();
     this.queue.shutDown();
     await this.running;
     await this.templates.stop();
@@ -225,6 +229,7 @@ export class Controller {
   /** Applies a job to the state, and what follows from it (awaited creates settled, Services made due). */
   private take(job: QueueJob): ApplyResult {
     const result = this.store.apply(job);
+    this.revisions.poke();
     if (job.kind === 'Pod' && job.type === 'DELETED') this.settleGone(job.object, job.seenAt);
     if (result.outcome === 'changed') for (const change of result.changes) this.onChange(change, job.seenAt);
     return result;

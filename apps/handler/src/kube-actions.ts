@@ -72,6 +72,12 @@ export interface KubeActions {
   /** resourceVersion: the version the list was answered at. */
   listPods(namespace: string, labelSelector: string, notOlderThan?: string): Promise<{ items: KubeObject[]; resourceVersion: string }>;
   readCriticalService(name: string, notOlderThan?: string): Promise<KubeObject | undefined>;
+  /** The Service's EndpointSlices (label kubernetes.io/service-name), every page: what its clients are sent to. */
+  listEndpointSlices(namespace: string, service: string): Promise<KubeObject[]>;
+  /** Every CriticalService, every page, as a consistent read. */
+  listCriticalServices(): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+  /** The API server's newest resourceVersion, from a consistent one-object list of `path`. */
+  currentRevision(path: string): Promise<string>;
   /**
    * Lists then watches one PodTemplate (fieldSelector metadata.name, so that RBAC resourceNames
    * can allow just it), resuming, re-listing on 410 and reconnecting as the watchers do.
@@ -92,6 +98,9 @@ function writeFailed(err: unknown): 'gone' {
 }
 
 const FIELD_MANAGER = 'critsvc-handler';
+
+/** Objects to a page in the live checks' lists (every page is read). */
+export const LIVE_PAGE = 500;
 
 /** How long a read at the state's resourceVersion may take before it is taken again as a quorum read. */
 export const FRESH_READ_TIMEOUT_MS = 1_000;
@@ -199,9 +208,46 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     },
     async listPods(namespace, labelSelector, notOlderThan) {
       return freshRead(notOlderThan, true, async (query, timeoutMs) => {
-        const page = await listPodPage(kc, `/api/v1/namespaces/${namespace}/pods`, 500, undefined, { labelSelector, ...query }, timeoutMs);
-        return { items: page.items, resourceVersion: page.resourceVersion };
+        // Every page: a Service may select more pods than one page holds. The next pages carry the
+        // continue token only (it pins the first page's version; a resourceVersion beside it is refused).
+        const path = `/api/v1/namespaces/${namespace}/pods`;
+        const first = await listPodPage(kc, path, LIVE_PAGE, undefined, { labelSelector, ...query }, timeoutMs);
+        const items = [...first.items];
+        for (let cont = first.continue; cont;) {
+          const page = await listPodPage(kc, path, LIVE_PAGE, cont, { labelSelector }, timeoutMs);
+          items.push(...page.items);
+          cont = page.continue;
+        }
+        return { items, resourceVersion: first.resourceVersion };
       });
+    },
+    async listEndpointSlices(namespace, service) {
+      const path = `/apis/discovery.k8s.io/v1/namespaces/${namespace}/endpointslices`;
+      const items: KubeObject[] = [];
+      let cont: string | undefined;
+      do {
+        const page = await listPage(kc, path, LIVE_PAGE, cont, { labelSelector: `kubernetes.io/service-name=${service}` });
+        items.push(...(page.items as KubeObject[]));
+        cont = page.continue;
+      } while (cont);
+      return items;
+    },
+    async listCriticalServices() {
+      const path = `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}`;
+      const items: KubeObject[] = [];
+      let cont: string | undefined;
+      let resourceVersion = '';
+      do {
+        const page = await listPage(kc, path, LIVE_PAGE, cont);
+        items.push(...(page.items as KubeObject[]));
+        resourceVersion ||= page.resourceVersion;
+        cont = page.continue;
+      } while (cont);
+      return { items, resourceVersion };
+    },
+    async currentRevision(path) {
+      // A consistent list of one object: its resourceVersion is the API server's newest revision.
+      return (await listPage(kc, path, 1)).resourceVersion;
     },
     async readCriticalService(name, notOlderThan) {
       return freshRead(notOlderThan, false, async (query, timeoutMs) =>

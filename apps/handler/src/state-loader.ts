@@ -9,6 +9,8 @@ import type { Change, Store } from './model/store.ts';
 
 /** How often lists the API server refused are tried again (CriticalService status says 30 s too). */
 export const UNLISTED_RETRY_MS = 30_000;
+/** Objects a relist reads again one by one because the state holds them and the list did not return them, at most. */
+const UNLISTED_READS = 200;
 
 export interface ListTarget {
   kind: Kind;
@@ -174,6 +176,7 @@ export class StateLoader {
     let drift = 0;
     const seenAt = Date.now();
     for await (const page of this.o.kube.listPages(kind, path)) {
+      this.o.store.noteRevision(page.resourceVersion);
       for (const object of page.items as KubeObject[]) {
         keys.push(objectKey(object.metadata));
         const key = stateKey(kind, object);
@@ -186,6 +189,29 @@ export class StateLoader {
     }
     drift += this.applyRepair({ kind, type: 'SYNCED', scope, resourceVersion: rv, keys, seenAt });
     for (const object of doubtful) drift += await this.readAgain(kind, object);
+    drift += await this.dropUnlisted(kind, scope, new Set(keys));
+    return drift;
+  }
+
+  /**
+   * What the state still holds of that scope although the list did not return it: only a version
+   * newer than the list kept it past SYNCED, and only the queue said so. The API server decides,
+   * one read each (a ghost with a forged version goes; an object created during the list stays);
+   * beyond UNLISTED_READS such objects are dropped unread (their next event brings them back).
+   */
+  private async dropUnlisted(kind: Kind, scope: string, listed: ReadonlySet<string>): Promise<number> {
+    const held = this.o.store.heldIn(kind, scope).filter((info) => !listed.has(kind === 'CriticalService' ? info.name : (info as { key: string }).key));
+    let drift = 0;
+    for (const [i, info] of held.entries()) {
+      const key = kind === 'CriticalService' ? info.name : (info as { key: string }).key;
+      const [namespace = '', name = ''] = kind === 'CriticalService' ? ['', key] : key.split('/');
+      const live = i < UNLISTED_READS ? await this.readLive(kind, namespace, name) : undefined;
+      this.o.listed?.(kind, key, live);
+      const r = this.o.store.takeLive(kind, key, live);
+      if (r.outcome !== 'changed') continue;
+      for (const change of r.changes) this.o.onChange(change, Date.now());
+      drift += 1;
+    }
     return drift;
   }
 

@@ -62,7 +62,7 @@ describe('Store', () => {
     expect(s.apply(ev('ADDED', podObj('new', '51'))).outcome).toBe('changed');
   });
 
-  it('a SYNCED marker removes what its list did not name and was deleted during a watch gap, not what is newer', () => {
+  it('a SYNCED marker from the queue claims gone what its list did not name (deleted during a watch gap), not what is newer: the API server confirms before it goes', () => {
     const s = new Store();
     s.apply(ev('ADDED', podObj('stays', '10')));
     s.apply(ev('ADDED', podObj('unchanged', '12')));
@@ -75,8 +75,10 @@ describe('Store', () => {
     s.apply({ ...ev('ADDED', podObj('stays', '20')), list: 'l2' });
     expect(s.apply({ ...ev('ADDED', podObj('unchanged', '12')), list: 'l2' }).outcome).toBe('stale');
     const r = s.apply({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', list: 'l2', count: 2, seenAt: 0 });
-    expect(r.outcome).toBe('changed');
-    expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual(['after-list', 'stays', 'unchanged']);
+    expect(r.outcome).toBe('unchanged');
+    expect(Store.claimedGone(s.takeAhead()).map((a) => a.key).sort()).toEqual(['ns/listed-before', 'ns/vanished']);
+    // Until then the state keeps them (RevisionCheck reads each; a 404 removes it).
+    expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual(['after-list', 'listed-before', 'stays', 'unchanged', 'vanished']);
     expect([...s.podsIn('other')].map((p) => p.name)).toEqual(['elsewhere']); // another scope
   });
 
@@ -120,8 +122,8 @@ describe('Store', () => {
       s.apply(listed('b', '11', 'l1'));
       expect(s.apply(synced('l1', 2)).outcome).toBe('incomplete');
       s.apply(listed('b', '11', 'l2'));
-      expect(s.apply(synced('l2', 2)).outcome).toBe('changed');
-      expect(names(s)).toEqual(['a', 'b']);
+      expect(s.apply(synced('l2', 2)).outcome).toBe('unchanged');
+      expect(Store.claimedGone(s.takeAhead()).map((a) => a.key)).toEqual(['ns/gone']);
     });
 
     it('another list, still open, named one of its objects after it (an old watcher still listing during a rollout)', () => {
@@ -200,4 +202,33 @@ describe('Store', () => {
     }
     expect(samePodForDecisions(base, { ...base, resourceVersion: '99' })).toBe(true);
   });
+
+  describe('versions beyond the API server\'s newest (a forged job from the future)', () => {
+    it('are held as unconfirmed; those at or below a revision the API server then shows are believed', () => {
+      const s = new Store();
+      s.loadList('Pod', '', '50', []);
+      s.apply(ev('ADDED', podObj('old', '40')));
+      expect(s.aheadCount).toBe(0); // not beyond what the handler listed
+      s.apply(ev('ADDED', podObj('a', '60')));
+      s.apply(ev('ADDED', podObj('ghost', '99999999999')));
+      const entries = s.takeAhead();
+      expect(entries.map((a) => a.key).sort()).toEqual(['ns/a', 'ns/ghost']);
+      expect(s.refute(entries, '70').map((a) => a.key)).toEqual(['ns/ghost']);
+    });
+
+    it('a forged deletion or list end from the future no longer makes the true events that follow look stale once refuted', () => {
+      const s = new Store();
+      s.loadList('Pod', '', '50', [podObj('web', '45')]);
+      s.apply(ev('DELETED', podObj('web', '99999999999')));
+      s.apply({ kind: 'Pod', type: 'SYNCED', scope: '', resourceVersion: '99999999999', list: 'forged', count: 0, seenAt: 0 });
+      // Without the refutation the true ADDED (a new pod, and the old one's next version) are stale.
+      expect(s.apply(ev('ADDED', podObj('new', '60'))).outcome).toBe('stale');
+      const lies = s.refute(s.takeAhead(), '70');
+      expect(lies.map((a) => `${a.what} ${a.key}`)).toEqual(['object ns/web']);
+      expect(s.apply(ev('ADDED', podObj('new', '61'))).outcome).toBe('changed');
+      expect(s.apply(ev('MODIFIED', podObj('web', '62'))).outcome).toBe('changed');
+      expect(s.podsAsOf('ns')).toBe('70');
+    });
+  });
 });
+

@@ -11,6 +11,15 @@ import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
 export type Info = ServiceInfo | PodInfo | CritInfo;
 
+/** Something the queue told at a resourceVersion the API server had not shown yet: an object's version or deletion (key), or a list's end (key: its scope). */
+export interface Ahead {
+  /** gone: a watcher's list did not return this object; the API server is asked whether it exists. */
+  what: 'object' | 'list' | 'gone';
+  kind: Kind;
+  key: string;
+  rv: string;
+}
+
 export type Change =
   | { kind: 'Service'; before?: ServiceInfo; after?: ServiceInfo }
   | { kind: 'Pod'; before?: PodInfo; after?: PodInfo }
@@ -50,6 +59,14 @@ export class Store {
   private readonly podVersions = new Map<string, string>();
   /** Which list last named each object, and the lists whose SYNCED is awaited. */
   private readonly lists = new ListMarks();
+  /** The newest resourceVersion the API server itself showed the handler (its own lists and reads). */
+  private revision: bigint | undefined;
+  /**
+   * What the queue put in the state at a version beyond `revision`: objects, deletions and list
+   * marks, by kind/key. Until the API server shows a revision that far, each is unconfirmed (see
+   * takeAhead): a forged future version must not make the true events that follow look stale.
+   */
+  private ahead = new Map<string, Ahead>();
   private readonly now: () => number;
 
   constructor(now: () => number = Date.now) {
@@ -70,6 +87,7 @@ export class Store {
    */
   podsListedLive(namespace: string, rv: string): void {
     if (rv) this.podVersions.set(namespace, rv);
+    this.noteRevision(rv);
   }
 
   private notePodVersion(scope: string, rv: string): void {
@@ -165,6 +183,7 @@ export class Store {
     if (job.type === 'DELETED') {
       if (before && this.outlivesDeletion(before, info)) return { outcome: 'stale' }; // a deletion of an older incarnation
       this.tombstone(job.kind, key, info.resourceVersion);
+      this.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
       if (!before) return { outcome: 'unchanged' };
       this.remove(job.kind, key);
       return { outcome: 'changed', changes: [{ kind: job.kind, before } as Change] };
@@ -172,6 +191,7 @@ export class Store {
     if (this.isStale(job.kind, key, ns, info.resourceVersion)) return { outcome: 'stale' };
     this.put(job.kind, info);
     this.tombstones.delete(`${job.kind}/${key}`);
+    this.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
     // Most pod updates (status details, annotations, other controllers' fields) change nothing
     // a decision reads: the new version is kept, no Service is decided again.
     if (job.kind === 'Pod' && before && samePodForDecisions(before as PodInfo, info as PodInfo)) return { outcome: 'unchanged' };
@@ -230,15 +250,22 @@ export class Store {
     if (untrusted) return { outcome: 'incomplete', error: untrusted };
     const listed = job.keys ? new Set(job.keys) : undefined;
     const changes: Change[] = [];
-    for (const info of this.inScope(job.kind, job.scope)) {
+    for (const info of [...this.inScope(job.kind, job.scope)]) {
       const key = infoKey(job.kind, info);
       const named = listed ? listed.has(key) : info.listedIn === job.list;
       if (named || !isOlderOrSame(info.resourceVersion, job.resourceVersion)) continue;
+      if (!listed) {
+        // A watcher's marker, from the queue: that the object is gone is a claim the API server
+        // confirms first (a forged marker naming a list of none would otherwise empty the scope).
+        this.ahead.set(`gone/${job.kind}/${key}`, { what: 'gone', kind: job.kind, key, rv: job.resourceVersion });
+        continue;
+      }
       this.remove(job.kind, key);
       this.tombstone(job.kind, key, job.resourceVersion);
       changes.push({ kind: job.kind, before: info } as Change);
     }
     this.markListed(job.kind, job.scope, job.resourceVersion);
+    if (!job.keys) this.noteAhead({ what: 'list', kind: job.kind, key: job.scope, rv: job.resourceVersion });
     return changes.length ? { outcome: 'changed', changes } : { outcome: 'unchanged' };
   }
 
@@ -267,6 +294,64 @@ export class Store {
 
   endList(kind: Kind, scope: string, resourceVersion: string): void {
     this.markListed(kind, scope, resourceVersion);
+    this.noteRevision(resourceVersion);
+  }
+
+  /** The API server showed this resourceVersion (a list, a read, a probe of its newest revision). */
+  noteRevision(rv: string): void {
+    if (!isComparable(rv)) return;
+    const v = BigInt(rv);
+    if (this.revision === undefined || v > this.revision) this.revision = v;
+  }
+
+  private noteAhead(a: Ahead): void {
+    if (!isComparable(a.rv) || (this.revision !== undefined && BigInt(a.rv) <= this.revision)) return;
+    this.ahead.set(`${a.what}/${a.kind}/${a.key}`, a);
+  }
+
+  /** How many things the queue told at a version the API server has not shown yet. */
+  get aheadCount(): number {
+    return this.ahead.size;
+  }
+
+  /** The unconfirmed entries so far, handed over (and forgotten here) to be checked against a revision read after this call. */
+  takeAhead(): Ahead[] {
+    const out = [...this.ahead.values()];
+    this.ahead = new Map();
+    return out;
+  }
+
+  /**
+   * The API server's newest revision is `rv`, read after `entries` were taken: each entry beyond it
+   * was a lie. Its deletion and list marks go (they would make true events look stale); the objects
+   * it concerns are returned, to be read again. Pod versions the state claims beyond it go too.
+   */
+  refute(entries: Ahead[], rv: string): Ahead[] {
+    this.noteRevision(rv);
+    if (!isComparable(rv)) return [];
+    const now = BigInt(rv);
+    const lies = entries.filter((a) => a.what !== 'gone' && isComparable(a.rv) && BigInt(a.rv) > now);
+    for (const a of lies) {
+      if (a.what === 'list') {
+        const at = this.listedAt.get(`${a.kind}/${a.key}`);
+        if (at !== undefined && isComparable(at) && BigInt(at) > now) this.listedAt.delete(`${a.kind}/${a.key}`);
+        continue;
+      }
+      const tomb = this.tombstones.get(`${a.kind}/${a.key}`);
+      if (tomb && isComparable(tomb.rv) && BigInt(tomb.rv) > now) this.tombstones.delete(`${a.kind}/${a.key}`);
+    }
+    for (const [ns, v] of this.podVersions) if (isComparable(v) && BigInt(v) > now) this.podVersions.set(ns, rv);
+    return lies.filter((a) => a.what === 'object');
+  }
+
+  /** What the queue said is gone, among these entries: to be read live before the state lets it go. */
+  static claimedGone(entries: Ahead[]): Ahead[] {
+    return entries.filter((a) => a.what === 'gone');
+  }
+
+  /** Every object the state holds of a kind in a scope ('' = all). */
+  heldIn(kind: Kind, scope: string): Info[] {
+    return [...this.inScope(kind, scope)];
   }
 
   private markListed(kind: Kind, scope: string, rv: string): void {

@@ -4,7 +4,7 @@
 // does in a busy cluster. A forged version never changes an answer.
 import { requestJson } from '../../packages/shared/src/index.ts';
 import { describe, expect, it } from 'vitest';
-import { kubeActions } from '../../apps/handler/src/kube-actions.ts';
+import { kubeActions, LIVE_PAGE } from '../../apps/handler/src/kube-actions.ts';
 import { freshNamespace, kube } from '../support/kube.ts';
 import { createRealPod, createService } from '../support/objects.ts';
 
@@ -55,4 +55,21 @@ describe('the live check reads', () => {
       expect(await kube$.readService(ns, 'absent', rv)).toBeUndefined();
     }
   });
+
+  it('a Service selecting more pods than one page holds: the live check reads every page, at the state\'s version or as a consistent read', async () => {
+    const ns = await freshNamespace(k, 'live-pages');
+    // Held before scheduling (a scheduling gate): no node starts them, no controller removes them.
+    const held = (i: number) => ({ metadata: { name: `held-${String(i).padStart(4, '0')}`, labels: { app: 'many' } },
+      spec: { schedulingGates: [{ name: 'critsvc.test/hold' }], containers: [{ name: 'app', image: 'nginx:1.27' }] } });
+    const total = LIVE_PAGE + 20;
+    for (let i = 0; i < total; i += 50) {
+      await Promise.all(Array.from({ length: Math.min(50, total - i) }, (_, j) => requestJson(k.kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: held(i + j) })));
+    }
+    for (const rv of [undefined, (await kube$.listPods(ns, 'app=many')).resourceVersion]) {
+      const listed = await kube$.listPods(ns, 'app=many', rv);
+      expect(listed.items).toHaveLength(total);
+      expect(new Set(listed.items.map((p) => p.metadata?.name)).size).toBe(total);
+    }
+  }, 120_000);
 });
+

@@ -106,15 +106,7 @@ export class Actions {
 
   private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
     const { pod, reason } = action;
-    if (RemovalGuard.needed(reason, pod)) {
-      // The Service loses this pod's protection: only on the API server's word (see RemovalGuard).
-      const verdict = await this.removals.check(key, reason, pod);
-      if (!verdict.ok && verdict.wait) {
-        this.o.queue.addAfter(key, HANDBACK_POLL_MS);
-        return;
-      }
-      if (!verdict.ok) throw new StateDisagrees(verdict.why);
-    }
+    if (!(await this.removalConfirmed(key, action))) return;
     const expectation = { set: () => this.o.expectations.expectDelete(pod.uid), clear: () => this.o.expectations.clearDelete(pod.uid) };
     const result = await this.awaited(key, expectation, () => this.o.kube.deletePod(podRef(key, pod), action.force));
     this.o.metrics.actions.inc({ action: 'delete', result });
@@ -129,6 +121,20 @@ export class Actions {
     logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.o.store.services.get(key);
     if (svc && result === 'deleted') await this.o.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
+  }
+
+  /**
+   * A delete that takes the Service's protection away goes only on the API server's word (see
+   * RemovalGuard). False: not yet (at hand-back, the real pod's endpoint is not ready yet; the
+   * Service is decided again shortly). Throws StateDisagrees when the state was wrong (repaired).
+   */
+  private async removalConfirmed(key: string, { pod, reason }: Extract<Action, { type: 'delete' }>): Promise<boolean> {
+    if (!RemovalGuard.needed(reason, pod)) return true;
+    const verdict = await this.removals.check(key, reason, pod);
+    if (verdict.ok) return true;
+    if (!verdict.wait) throw new StateDisagrees(verdict.why);
+    this.o.queue.addAfter(key, HANDBACK_POLL_MS);
+    return false;
   }
 
   /** The GC deletes a pod once every owner is gone: the owners must be the CriticalServices covering it now. */

@@ -65,19 +65,20 @@ function livePods(objects: KubeObject[]): PodInfo[] {
   return objects.map(parsePod).flatMap((p) => (p.ok ? [p.value] : []));
 }
 
+type Endpoint = { conditions?: { ready?: boolean | null }; targetRef?: { kind?: string; name?: string; uid?: string } };
+
 /** Some EndpointSlice of the Service holds a ready endpoint that is one of these real pods. */
 export function servedBy(slices: KubeObject[], real: PodInfo[]): boolean {
   const uids = new Set(real.map((p) => p.uid));
   const names = new Set(real.map((p) => p.name));
-  for (const slice of slices) {
+  const isReal = (e: Endpoint): boolean => {
+    const ref = e.targetRef;
+    // A nil ready condition means "unknown": the API says to read it as ready.
+    if (e.conditions?.ready === false || ref?.kind !== 'Pod') return false;
+    return ref.uid ? uids.has(ref.uid) : names.has(ref.name ?? '');
+  };
+  return slices.some((slice) => {
     const endpoints = (slice as { endpoints?: unknown }).endpoints;
-    if (!Array.isArray(endpoints)) continue;
-    for (const e of endpoints as { conditions?: { ready?: boolean | null }; targetRef?: { kind?: string; name?: string; uid?: string } }[]) {
-      const ref = e?.targetRef;
-      // A nil ready condition means "unknown": the API says to read it as ready.
-      if (e?.conditions?.ready === false || ref?.kind !== 'Pod') continue;
-      if (ref.uid ? uids.has(ref.uid) : names.has(ref.name ?? '')) return true;
-    }
-  }
-  return false;
+    return Array.isArray(endpoints) && (endpoints as (Endpoint | null)[]).some((e) => e !== null && typeof e === 'object' && isReal(e));
+  });
 }

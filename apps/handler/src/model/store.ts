@@ -331,16 +331,13 @@ export class Store {
     if (!isComparable(rv)) return [];
     const now = BigInt(rv);
     const lies = entries.filter((a) => a.what !== 'gone' && isComparable(a.rv) && BigInt(a.rv) > now);
+    const beyond = (v: string | undefined): boolean => v !== undefined && isComparable(v) && BigInt(v) > now;
     for (const a of lies) {
-      if (a.what === 'list') {
-        const at = this.listedAt.get(`${a.kind}/${a.key}`);
-        if (at !== undefined && isComparable(at) && BigInt(at) > now) this.listedAt.delete(`${a.kind}/${a.key}`);
-        continue;
-      }
-      const tomb = this.tombstones.get(`${a.kind}/${a.key}`);
-      if (tomb && isComparable(tomb.rv) && BigInt(tomb.rv) > now) this.tombstones.delete(`${a.kind}/${a.key}`);
+      const id = `${a.kind}/${a.key}`;
+      if (a.what === 'list' && beyond(this.listedAt.get(id))) this.listedAt.delete(id);
+      if (a.what === 'object' && beyond(this.tombstones.get(id)?.rv)) this.tombstones.delete(id);
     }
-    for (const [ns, v] of this.podVersions) if (isComparable(v) && BigInt(v) > now) this.podVersions.set(ns, rv);
+    for (const [ns, v] of this.podVersions) if (beyond(v)) this.podVersions.set(ns, rv);
     return lies.filter((a) => a.what === 'object');
   }
 

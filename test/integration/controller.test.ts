@@ -129,4 +129,22 @@ describe('Controller.reconcile against the API server', () => {
     expect((await defaultPods(k, ns)).map((p) => p.metadata?.name)).toEqual(['service-watcher-frontend']);
     expect(BigInt(store.podsAsOf(ns) ?? '0')).toBeLessThan(999999999999n);
   });
+
+  it('a relist is the truth: objects only the queue told of, whatever version they claim (future, not a number), are gone after it', async () => {
+    const { ns, c, store } = await setUp('ctl-relist');
+    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
+    await c.sync(AbortSignal.timeout(30_000));
+    const ghost = (name: string, rv: string): QueueJob => ({ kind: 'Pod', type: 'ADDED', seenAt: Date.now(), object: { metadata: { name, namespace: ns, uid: `u-${name}`, resourceVersion: rv, labels: { app: 'web' } },
+      status: { phase: 'Running', podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True' }] } } });
+    c.handleJob(ghost('ghost-future', '999999999999'));
+    c.handleJob(ghost('ghost-nan', 'not-a-version'));
+    c.handleJob({ kind: 'Service', type: 'ADDED', seenAt: Date.now(), object: { metadata: { name: 'ghost-svc', namespace: ns, uid: 'u-g', resourceVersion: 'not-a-version', labels: { role: 'frontend' } }, spec: { selector: { app: 'x' } } } });
+    expect(store.get('Pod', `${ns}/ghost-nan`)).toBeDefined();
+    await c.relist('periodic');
+    expect(store.get('Pod', `${ns}/ghost-future`)).toBeUndefined();
+    expect(store.get('Pod', `${ns}/ghost-nan`)).toBeUndefined();
+    expect(store.get('Service', `${ns}/ghost-svc`)).toBeUndefined();
+    expect(store.get('Service', `${ns}/frontend`)).toBeDefined();
+  });
 });
+

@@ -11,7 +11,7 @@ import { apiserverReady, clusterDown, restartProc, type ClusterState } from '../
 import { clusterUp } from '../../scripts/cluster/up.ts';
 import { compactEtcd } from '../support/etcd.ts';
 import { freshNamespace, kube, suffix, type Kube } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, defaultPods, deletePod } from '../support/objects.ts';
+import { createCrit, createRealPod, createService, createTemplate, defaultPods, deletePod, publishEndpoint } from '../support/objects.ts';
 import { ensureCrd, Pipeline, type ProcessName } from '../support/pipeline.ts';
 import { StallProxy } from '../support/proxy.ts';
 import { TestRedis } from '../support/redis.ts';
@@ -101,7 +101,8 @@ describe('faults below the pipeline', () => {
     await eventually('the API server back', async () => apiserverReady(cluster), 60_000);
     await deletePod(k, ns, 'a-real');
     await eventually('the default pod after the restart', async () => (await defaults(ns)) === 'service-watcher-a', 45_000);
-    await createRealPod(k, ns, 'a-real-2', { role: 'a' });
+    const back = await createRealPod(k, ns, 'a-real-2', { role: 'a' });
+    await publishEndpoint(k, ns, 'a', back); // the hand-back waits for the real pod's ready endpoint
     await eventually('and its removal', async () => (await defaults(ns)) === '', 30_000);
     for (const p of ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits, p).toEqual([]);
   });

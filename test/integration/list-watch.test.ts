@@ -8,11 +8,11 @@ import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vi
 import { binaries } from '../../scripts/cluster/cluster.ts';
 import { clusterDown, type ClusterState } from '../../scripts/cluster/state.ts';
 import { clusterUp } from '../../scripts/cluster/up.ts';
-import { podTargets, type QueueJob, type WatchJob } from '../../packages/shared/src/index.ts';
+import { podTargets, type KubeObject, type QueueJob, type WatchJob } from '../../packages/shared/src/index.ts';
 import { ListWatcher } from '../../packages/shared/src/list-watcher.ts';
 import { createLogger, type Logger } from '../../packages/shared/src/logger.ts';
 import { Store } from '../../apps/handler/src/model/store.ts';
-import { freshNamespace, kube, type Kube } from '../support/kube.ts';
+import { freshNamespace, kube, statusOf, type Kube } from '../support/kube.ts';
 import { compactEtcd } from '../support/etcd.ts';
 import { createRealPod, deletePod } from '../support/objects.ts';
 import { StallProxy } from '../support/proxy.ts';
@@ -51,7 +51,7 @@ function watcher(ns: string, jobs: QueueJob[], resumeFrom?: string): ListWatcher
 }
 
 describe('ListWatcher', () => {
-  it('re-lists after 410 Gone and the SYNCED marker removes what was deleted during the gap', async () => {
+  it('re-lists after 410 Gone and the SYNCED marker names what was deleted during the gap (the handler reads it live, then drops it)', async () => {
     const ns = await freshNamespace(k, 'gone');
     for (const n of ['a', 'b', 'vanished']) await createRealPod(k, ns, n, { app: n });
     const store = new Store();
@@ -76,6 +76,10 @@ describe('ListWatcher', () => {
     await eventually('re-list after 410', async () => w2.lists === 1);
     expect(second.at(-1)).toMatchObject({ type: 'SYNCED', kind: 'Pod', scope: ns });
     for (const j of second) store.apply(j);
+    // The marker is a claim from the queue: the pod it did not name is read live before it goes.
+    const gone = Store.claimedGone(store.takeAhead());
+    expect(gone.map((a) => a.key)).toEqual([`${ns}/vanished`]);
+    for (const a of gone) store.takeLive('Pod', a.key, await readPod(k, ns, a.key.slice(ns.length + 1)));
     expect([...store.podsIn(ns)].map((p) => p.name).sort()).toEqual(['a', 'b', 'c']);
   });
 
@@ -101,6 +105,16 @@ describe('ListWatcher', () => {
     expect(JSON.stringify(added)).not.toContain('managedFields');
   });
 });
+
+/** The pod as the API server has it now, or undefined when it is gone (what the handler's live read returns). */
+async function readPod(k: Kube, namespace: string, name: string): Promise<KubeObject | undefined> {
+  try {
+    return (await k.core.readNamespacedPod({ namespace, name })) as KubeObject;
+  } catch (err) {
+    if (statusOf(err) === 404) return undefined;
+    throw err;
+  }
+}
 
 /** The log lines a ListWatcher writes, kept for the test to read. */
 function recordingLog(): { log: Logger; lines: { level: string; msg: string; at: number }[] } {

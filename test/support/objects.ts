@@ -1,5 +1,5 @@
 // Building blocks of the acceptance scenarios, all through the real API server.
-import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { DiscoveryV1Api, type V1Pod, type V1Service } from '@kubernetes/client-node';
 import { MANUAL, setPodStatus, statusOf, type Kube } from './kube.ts';
 import { eventually } from './wait.ts';
 
@@ -31,6 +31,23 @@ export async function createRealPod(k: Kube, ns: string, name: string, labels: R
     return ready.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
   }, 30_000);
   return ready;
+}
+
+/**
+ * On a bare control plane nobody runs the EndpointSlice controller: the test publishes the ready
+ * endpoint it would (the Service's name label, the pod as targetRef), which is what critsvc reads
+ * before it hands a Service back to its real pods.
+ */
+export async function publishEndpoint(k: Kube, ns: string, service: string, pod: V1Pod): Promise<void> {
+  await k.kc.makeApiClient(DiscoveryV1Api).createNamespacedEndpointSlice({
+    namespace: ns,
+    body: {
+      metadata: { name: `${service}-${pod.metadata?.name ?? ''}`, labels: { 'kubernetes.io/service-name': service } },
+      addressType: 'IPv4',
+      ports: [{ port: 8080, protocol: 'TCP' }],
+      endpoints: [{ addresses: ['10.0.0.1'], conditions: { ready: true }, targetRef: { kind: 'Pod', namespace: ns, name: pod.metadata?.name, uid: pod.metadata?.uid } }],
+    },
+  });
 }
 
 export async function createTemplate(k: Kube, ns: string, name = 'critical-service-pod-template', containerPort = 80, gracePeriodSeconds = 2): Promise<void> {

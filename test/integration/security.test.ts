@@ -134,10 +134,53 @@ describe('the PodTemplate is not a way to privilege', () => {
     expect(await defaultPods(k, ns)).toEqual([]);
   });
 
-  it('a default pod has no ServiceAccount token; Secrets the template names are reported in other namespaces', async () => {
+  it('a template mounting a Secret is refused, the field named in TemplateAvailable=False and the Event; opted in, it still gives no other namespace\'s default pod the Secret, only its own (issue 30, finding 4)', async () => {
+    const tmplNs = await freshNamespace(k, 'tmplsec');
+    const ns = await freshNamespace(k, 'secret');
+    const field = 'template.spec.volumes[creds].secret';
+    // The Secret the template names, in the Service's namespace: where the default pod would find it.
+    await k.core.createNamespacedSecret({ namespace: ns, body: { metadata: { name: 'db' }, stringData: { password: 'hunter2' } } });
+    const name = 'critical-service-pod-template';
+    await k.core.createNamespacedPodTemplate({ namespace: tmplNs, body: { metadata: { name }, template: { spec: {
+      terminationGracePeriodSeconds: 1,
+      volumes: [{ name: 'creds', secret: { secretName: 'db' } }],
+      containers: [{ name: 'x', image: 'nginx', volumeMounts: [{ name: 'creds', mountPath: '/creds' }] }],
+    } } } });
+    h.pipeline = await Pipeline.start({ namespaces: [ns, tmplNs], redisUrl: h.redis.url, templateNamespace: tmplNs });
+    await createService(k, ns, 'frontend');
+    const crit = `secret-${suffix()}`;
+    h.crits.push(crit);
+    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    const refused = await eventually('TemplateAvailable=False', async () => (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable' && c.status === 'False'));
+    expect(refused.message).toContain(field);
+    await eventually('a PodTemplateUnusable Event naming the field', async () => (await events(k, ns)).some((e) => e.reason === 'PodTemplateUnusable' && e.object === 'frontend' && e.message.includes(field)));
+    const mountsSecret = (p: { spec?: { volumes?: { secret?: unknown }[] } }): boolean => (p.spec?.volumes ?? []).some((v) => v.secret !== undefined);
+    expect(await defaultPods(k, ns)).toEqual([]);
+
+    // Its namespace's admins opt in: for default pods in that namespace, not in the Service's.
+    const live = await k.core.readNamespacedPodTemplate({ namespace: tmplNs, name });
+    await k.core.replaceNamespacedPodTemplate({ namespace: tmplNs, name, body: { ...live, metadata: { ...live.metadata, annotations: { 'critsvc.mycrd.com/allow-credentials': 'true' } } } });
+    const elsewhere = await eventually('TemplateAvailable=False for the other namespace', async () =>
+      (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable' && c.status === 'False' && c.message.includes('only for default pods in its own namespace')));
+    expect(elsewhere.message).toContain(field);
+    await eventually('a PodTemplateUnusable Event saying so', async () => (await events(k, ns)).some((e) => e.reason === 'PodTemplateUnusable' && e.message.includes(`its own namespace ${tmplNs}`)));
+    await stays('no pod in the Service\'s namespace mounts a Secret', async () => !(await pods(k, ns)).some(mountsSecret), 2_000);
+
+    // A Service in the template's own namespace gets its default pod, Secret volume and all.
+    await createService(k, tmplNs, 'frontend');
+    const own = `secret-own-${suffix()}`;
+    h.crits.push(own);
+    await createCrit(k, own, { namespace: tmplNs, matchLabels: [{ key: 'role', value: 'frontend' }] });
+    const [pod] = await eventually('the default pod in the template\'s namespace', async () => ((await defaultPods(k, tmplNs)).length ? defaultPods(k, tmplNs) : undefined));
+    expect(pod && mountsSecret(pod)).toBe(true);
+    expect((await critStatus(k, own))?.conditions?.find((c) => c.type === 'TemplateAvailable')).toBeUndefined();
+    expect(await defaultPods(k, ns)).toEqual([]);
+  });
+
+  it('a default pod has no ServiceAccount token; ConfigMaps the template names are reported in other namespaces', async () => {
     const tmplNs = await freshNamespace(k, 'tmpl');
     await k.core.createNamespacedPodTemplate({ namespace: tmplNs, body: { metadata: { name: 'critical-service-pod-template' }, template: { spec: {
-      imagePullSecrets: [{ name: 'regcred' }], containers: [{ name: 'x', image: 'nginx', envFrom: [{ configMapRef: { name: 'page' } }] }],
+      containers: [{ name: 'x', image: 'nginx', envFrom: [{ configMapRef: { name: 'page' } }] }],
     } } } });
     const ns = await freshNamespace(k, 'refs');
     h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: tmplNs });
@@ -149,7 +192,7 @@ describe('the PodTemplate is not a way to privilege', () => {
     expect(pod?.spec?.automountServiceAccountToken).toBe(false);
     expect(pod?.spec?.volumes ?? []).not.toContainEqual(expect.objectContaining({ projected: expect.anything() }));
     await eventually('a PodTemplateReferences Event naming them', async () =>
-      (await events(k, ns)).some((e) => e.reason === 'PodTemplateReferences' && e.message.includes('ConfigMap page') && e.message.includes('Secret regcred')));
+      (await events(k, ns)).some((e) => e.reason === 'PodTemplateReferences' && e.message.includes('ConfigMap page')));
   });
 });
 

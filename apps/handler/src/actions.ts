@@ -8,7 +8,7 @@ import { EXPECTATION_TTL_MS, type Expectations } from './expectations.ts';
 import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import type { Action } from './model/decide.ts';
-import { buildDefaultPod, buildStandbyPod, controllerCrit, type UsableTemplate } from './model/default-pod.ts';
+import { buildDefaultPod, buildStandbyPod, controllerCrit, credentialsRefusal, type UsableTemplate } from './model/default-pod.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { Confirmed } from './confirmed.ts';
 import { RemovalGuard } from './removal-guard.ts';
@@ -314,7 +314,10 @@ export class Actions {
   }
 
   private async usableTemplate(svc: ServiceInfo, podName: string, ref: TemplateRef): Promise<UsableTemplate> {
-    const tmpl = this.o.templates.get(ref);
+    const lookup = this.o.templates.get(ref);
+    // The template is checked once for all Services; its credentials (if it opts in) are for its own namespace only.
+    const elsewhere = lookup.ok ? credentialsRefusal(lookup.template, ref, svc.namespace) : undefined;
+    const tmpl = elsewhere ? { ok: false as const, error: elsewhere } : lookup;
     if (!tmpl.ok && tmpl.pending) throw new TemplateUnusable(tmpl.error); // its first list decides again
     if (!tmpl.ok) {
       this.o.status.markAll();

@@ -10,7 +10,8 @@ import type { HandlerMetrics } from './metrics.ts';
 import { decide, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
 import type { ApplyResult, Change } from './model/store.ts';
 import { Store } from './model/store.ts';
-import type { ServiceInfo } from './model/types.ts';
+import type { CritInfo, ServiceInfo } from './model/types.ts';
+import { credentialsProblem } from './model/default-pod.ts';
 import type { Blocked, ServiceVerdict } from './model/status.ts';
 import { Reporter } from './reporter.ts';
 import { RevisionCheck } from './revision-check.ts';
@@ -113,7 +114,7 @@ export class Controller {
     });
     this.status = new StatusWriter({
       kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: (crit) => this.templates.problem(this.templates.refOf(crit)), blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      templateProblem: (crit) => this.templateProblemOf(crit), blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
     });
     this.revisions = new RevisionCheck({ cfg, kube, store: this.store, log, metrics, applyLive: (results) => this.applyLive(results), relist: (reason) => this.relist(reason) });
     this.actions = new Actions({
@@ -174,6 +175,19 @@ export class Controller {
     await this.running;
     await this.templates.stop();
     await this.status.stop();
+  }
+
+  /**
+   * Why the CriticalService's template cannot give its default pods now, for its status: the
+   * template's own problem, else (a template opted in to credentials) a Service it covers outside
+   * the template's namespace, whose default pod would be refused.
+   */
+  private templateProblemOf(crit: CritInfo): string | undefined {
+    const ref = this.templates.refOf(crit);
+    const problem = this.templates.problem(ref);
+    if (problem) return problem;
+    const lookup = this.templates.get(ref);
+    return lookup.ok ? credentialsProblem(lookup.template, ref, crit, this.store.services.values(), this.cfg.NAMESPACES) : undefined;
   }
 
   /** Why a PodTemplate in use (the global one, or one a CriticalService names) cannot be used now; undefined while all can. */

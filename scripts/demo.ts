@@ -3,7 +3,7 @@
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { CoreV1Api, CustomObjectsApi, KubeConfig, type V1Pod } from '@kubernetes/client-node';
-import { resolveEnv } from './run/environment.ts';
+import { redisEnvFor, resolveEnv } from './run/environment.ts';
 import { Supervisor } from './run/supervisor.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -74,7 +74,7 @@ async function main(): Promise<number> {
   await cleanup(core, custom);
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: run.kubeconfig, REDIS_URL: run.redisUrl, QUEUE_NAME: `critsvc-demo-${Date.now()}`,
     NAMESPACES: NS, LOG_LEVEL: 'info', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DASHBOARD_PORT: '0', DASHBOARD_HOST: '127.0.0.1' };
-  const sup = new Supervisor({ root, env, out: (l) => console.log(`  ${l}`) });
+  const sup = new Supervisor({ root, env, envFor: redisEnvFor(run), out: (l) => console.log(`  ${l}`) });
   let ready = false;
   sup.onLog((app, obj) => {
     if (app === 'handler' && obj.msg === 'state complete; deciding') ready = true;

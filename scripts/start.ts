@@ -3,7 +3,7 @@
 // LOG_FORMAT=json prints the processes' raw JSON lines.
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { resolveEnv } from './run/environment.ts';
+import { redisEnvFor, resolveEnv } from './run/environment.ts';
 import { Supervisor } from './run/supervisor.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   console.log(`critsvc: ${run.local ? 'local control plane' : 'cluster'} from ${run.kubeconfig}; queue on ${run.redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
   console.log(`critsvc: queue dashboard on http://127.0.0.1:${env.DASHBOARD_PORT ?? 3000}/ — Ctrl-C stops everything`);
   if (run.local) console.log(`critsvc: try it: export KUBECONFIG=${run.kubeconfig}; kubectl apply -f deploy/critical-service-example.yaml`);
-  const sup = new Supervisor({ root, env, json: process.env.LOG_FORMAT === 'json' });
+  const sup = new Supervisor({ root, env, envFor: redisEnvFor(run), json: process.env.LOG_FORMAT === 'json' });
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;

@@ -22,6 +22,11 @@ export function clusterMode(env: Record<string, string | undefined> = process.en
   return m;
 }
 
+/** A Redis URL without its password (`pnpm cluster env` prints it whole). */
+function redactUrl(url: string): string {
+  return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
+}
+
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -67,7 +72,7 @@ async function main(cmd: string | undefined): Promise<number> {
 async function up(dir: string): Promise<number> {
   const state = readState(dir);
   if (state && (await stateIsLive(state))) {
-    console.error(`cluster: already up (kubeconfig ${state.kubeconfig}, redis ${state.redisUrl})`);
+    console.error(`cluster: already up (kubeconfig ${state.kubeconfig}, redis ${redactUrl(state.redisUrl)})`);
     return 0;
   }
   // Left over from a cluster that died: its processes and files would be in the way.
@@ -76,7 +81,7 @@ async function up(dir: string): Promise<number> {
   const t0 = Date.now();
   const started = await clusterUp(opts);
   const parts = started.procs.map((p) => p.name).join(', ');
-  console.error(`cluster: up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${started.mode} mode: ${parts}) — kube-apiserver ${started.server}, redis ${started.redisUrl}`);
+  console.error(`cluster: up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${started.mode} mode: ${parts}) — kube-apiserver ${started.server}, redis ${redactUrl(started.redisUrl)}`);
   console.error(`cluster: kubeconfig written to ${started.kubeconfig}; run: eval "$(pnpm -s cluster env)"`);
   return 0;
 }
@@ -88,7 +93,9 @@ async function env(dir: string): Promise<number> {
     return 1;
   }
   console.log(`export KUBECONFIG=${state.kubeconfig}`);
+  // The admin's (every right); a process started by hand should get its own user's URL.
   console.log(`export REDIS_URL=${state.redisUrl}`);
+  for (const [proc, url] of Object.entries(state.redisUrls ?? {})) console.log(`export REDIS_URL_${proc.toUpperCase().replace(/-/g, '_')}=${url}`);
   return 0;
 }
 
@@ -101,7 +108,7 @@ async function down(dir: string): Promise<number> {
 async function status(dir: string): Promise<number> {
   const state = readState(dir);
   const live = state ? await stateIsLive(state) : false;
-  console.log(live ? `up ${state?.mode ?? 'bare'} ${state?.server} ${state?.redisUrl}` : 'down');
+  console.log(live ? `up ${state?.mode ?? 'bare'} ${state?.server} ${redactUrl(state?.redisUrl ?? '')}` : 'down');
   return live ? 0 : 1;
 }
 

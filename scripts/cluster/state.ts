@@ -15,7 +15,9 @@ export interface ProcRecord {
 export interface ClusterState {
   server: string;
   kubeconfig: string;
+  /** Redis as its admin user (critsvc-admin: everything); redisUrls: each process's own user (deploy/'s rights, any queue). */
   redisUrl: string;
+  redisUrls?: Partial<Record<'watcher-services' | 'watcher-pods' | 'watcher-crds' | 'handler' | 'dashboard', string>>;
   etcdUrl: string;
   etcdDataDir: string;
   caFile: string;

@@ -4,12 +4,13 @@
 // Nodes, so pods are scheduled, become Running and Ready, EndpointSlices follow, the garbage
 // collector collects and namespaces finish deleting: a small real cluster.
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { REDIS_ADMIN_USER, REDIS_USERS, redisAclFile, redisUserUrl, type RedisProcess } from '../../packages/shared/src/redis-acl.ts';
 import {
   apiserverReady,
   httpsRequest,
@@ -133,6 +134,21 @@ export function redisPing(port: number, accept: RegExp = /^\+PONG/): Promise<boo
   });
 }
 
+/**
+ * The ACL users of deploy/ (packages/shared/src/redis-acl.ts) for every queue name, since tests and
+ * the demo use a queue each: written to <dir>/users.acl (passwords hashed), read by redis-server
+ * on every start (a restarted one has the same users); the default user is off.
+ * @returns the ACL file and each user's URL (admin: everything; one per process)
+ */
+export function localRedisUsers(dir: string, hostPort: string): { aclFile: string; adminUrl: string; urls: Record<RedisProcess, string> } {
+  const procs = Object.keys(REDIS_USERS) as RedisProcess[];
+  const passwords = Object.fromEntries(['admin', ...procs].map((p) => [p, randomBytes(24).toString('hex')])) as Record<RedisProcess | 'admin', string>;
+  const aclFile = join(dir, 'users.acl');
+  writeFileSync(aclFile, redisAclFile('*', passwords, (pw) => createHash('sha256').update(pw).digest('hex')), { mode: 0o600 });
+  const urls = Object.fromEntries(procs.map((p) => [p, redisUserUrl(hostPort, REDIS_USERS[p].user, passwords[p])])) as Record<RedisProcess, string>;
+  return { aclFile, adminUrl: redisUserUrl(hostPort, REDIS_ADMIN_USER, passwords.admin), urls };
+}
+
 function etcdArgv(bin: string, dataDir: string, clientPort: number, peerPort: number): string[] {
   const client = `http://127.0.0.1:${clientPort}`;
   const peer = `http://127.0.0.1:${peerPort}`;
@@ -170,8 +186,9 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
   const server = `https://127.0.0.1:${apiPort}`;
   const caFile = join(pki, 'ca.crt');
+  const users = localRedisUsers(dir, `127.0.0.1:${redisPort}`);
   const state: ClusterState = {
-    server, kubeconfig: join(dir, 'kubeconfig'), redisUrl: `redis://127.0.0.1:${redisPort}`,
+    server, kubeconfig: join(dir, 'kubeconfig'), redisUrl: users.adminUrl, redisUrls: users.urls,
     etcdUrl, etcdDataDir, caFile, token, procs: [],
   };
   const record = (p: ProcRecord): ProcRecord => {
@@ -195,8 +212,9 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   await waitFor(`kube-apiserver (port ${apiPort})`, api, () => apiserverReady(state), 90_000);
 
   const redis = record(startProc('redis-server', [which('redis-server'), '--port', String(redisPort), '--bind',
-    '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], join(dir, 'redis.log')));
-  await waitFor(`redis-server (port ${redisPort})`, redis, () => redisPing(redisPort), 15_000);
+    '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--aclfile', users.aclFile], join(dir, 'redis.log')));
+  // The default user is off: PING without logging in says -NOAUTH.
+  await waitFor(`redis-server (port ${redisPort})`, redis, () => redisPing(redisPort, /^-NOAUTH/), 15_000);
 
   writeFileSync(state.kubeconfig, kubeconfigYaml(server, caFile, token), { mode: 0o600 });
   state.mode = mode;

@@ -11,8 +11,18 @@ import { freePort, redisPing } from '../cluster/up.ts';
 export interface RunEnv {
   kubeconfig: string;
   redisUrl: string;
+  /** The local cluster's Redis: each process's own ACL user (redisUrl is the admin's). */
+  redisUrls?: Partial<Record<string, string>>;
   local: boolean;
   cleanup: () => Promise<void>;
+}
+
+/** Supervisor's envFor: each process's own REDIS_URL when the run has them. */
+export function redisEnvFor(run: RunEnv): (app: string) => Record<string, string> {
+  return (app): Record<string, string> => {
+    const url = run.redisUrls?.[app];
+    return url ? { REDIS_URL: url } : {};
+  };
 }
 
 function clusterCli(root: string, cmd: string): void {
@@ -42,7 +52,8 @@ export async function resolveEnv(root: string, env: Record<string, string | unde
   const state = readState(env.CRITSVC_CLUSTER_DIR ?? join(root, '.cluster'));
   if (!state) throw new Error('the local control plane did not record its state');
   await installBasics(state.kubeconfig, root);
-  return { kubeconfig: state.kubeconfig, redisUrl: env.REDIS_URL || state.redisUrl, local: true, cleanup: async () => undefined };
+  // A REDIS_URL given is the one every process uses; else each its own user of the local Redis.
+  return { kubeconfig: state.kubeconfig, redisUrl: env.REDIS_URL || state.redisUrl, ...(env.REDIS_URL ? {} : { redisUrls: state.redisUrls }), local: true, cleanup: async () => undefined };
 }
 
 async function createOrReplace(api: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {

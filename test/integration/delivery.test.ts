@@ -10,6 +10,7 @@ import { validate, ValidationSeverity } from 'dockerfile-utils';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse, parseAllDocuments } from 'yaml';
 import { describeEnv } from '../../packages/shared/src/config.ts';
+import { REDIS_USERS, redisPasswordKey, redisUserArgs, type RedisProcess } from '../../packages/shared/src/redis-acl.ts';
 import { build } from '../../scripts/run/build.ts';
 import { kube } from '../support/kube.ts';
 import { ensureCrd } from '../support/pipeline.ts';
@@ -99,18 +100,26 @@ describe('deploy/ (kustomize)', () => {
       expect(c?.args).toEqual([d.metadata.name.replace('critsvc-', '')]);
     }
   });
-  it('Redis requires the Secret\'s password, every process connects with it, the dashboard asks for basic auth', () => {
+  it('Redis has one ACL user per process (default user off), each process logs in as its own with its own password from the Secret, the dashboard asks for basic auth', () => {
     type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } };
     const secret = objects.find((o) => o.kind === 'Secret');
     expect(secret?.metadata.name).toMatch(/^critsvc-secrets-/);
+    const passwordKeys = ['admin', ...Object.keys(REDIS_USERS)].map((p) => redisPasswordKey(p as RedisProcess));
+    expect(Object.keys(secret?.data ?? {}).sort()).toEqual([...passwordKeys, 'DASHBOARD_PASSWORD', 'DASHBOARD_USER'].sort());
     const redis = objects.find((o) => o.kind === 'StatefulSet') as Obj;
     const redisContainer = (podSpec(redis).containers[0] ?? {}) as { args?: string[]; env?: Env[] };
-    expect(redisContainer.args).toEqual(expect.arrayContaining(['--requirepass', '$(REDIS_PASSWORD)']));
-    expect(redisContainer.env?.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef).toEqual({ name: secret?.metadata.name, key: 'REDIS_PASSWORD' });
+    const args = redisContainer.args ?? [];
+    expect(args).not.toContain('--requirepass');
+    // The users as packages/shared/src/redis-acl.ts makes them for deploy/'s QUEUE_NAME, passwords from the Secret.
+    const queue = (objects.find((o) => o.kind === 'ConfigMap' && o.metadata.name === 'service-watcher-env-config')?.data ?? {}).QUEUE_NAME ?? '';
+    const placeholders = Object.fromEntries(['admin', ...Object.keys(REDIS_USERS)].map((p) => [p, `$(${redisPasswordKey(p as RedisProcess)})`])) as Record<RedisProcess | 'admin', string>;
+    expect(args.slice(args.indexOf('--user'))).toEqual(redisUserArgs(queue, placeholders));
+    for (const key of passwordKeys) expect(redisContainer.env?.find((e) => e.name === key)?.valueFrom?.secretKeyRef, key).toEqual({ name: secret?.metadata.name, key });
     for (const d of deployments) {
+      const proc = d.metadata.name.replace('critsvc-', '') as RedisProcess;
       const env = ((podSpec(d).containers[0] ?? {}) as { env?: Env[] }).env ?? [];
-      expect(env.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef?.name, d.metadata.name).toBe(secret?.metadata.name);
-      expect(env.find((e) => e.name === 'REDIS_URL')?.value, d.metadata.name).toBe('redis://:$(REDIS_PASSWORD)@redis.linux-mag.svc:6379');
+      expect(env.find((e) => e.name === 'REDIS_PASSWORD')?.valueFrom?.secretKeyRef, d.metadata.name).toEqual({ name: secret?.metadata.name, key: redisPasswordKey(proc) });
+      expect(env.find((e) => e.name === 'REDIS_URL')?.value, d.metadata.name).toBe(`redis://${REDIS_USERS[proc].user}:$(REDIS_PASSWORD)@redis.linux-mag.svc:6379`);
     }
     const dashboard = ((podSpec(deployments.find((d) => d.metadata.name === 'critsvc-dashboard') as Obj).containers[0] ?? {}) as { env?: Env[] }).env ?? [];
     for (const key of ['DASHBOARD_USER', 'DASHBOARD_PASSWORD']) expect(dashboard.find((e) => e.name === key)?.valueFrom?.secretKeyRef?.key).toBe(key);

@@ -1,5 +1,6 @@
 // Acceptance 5 and 6: processes killed, Redis down, watches expired — critsvc converges and
 // loses nothing.
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import { createCrit, createRealPod, createService, createTemplate, defaultPods, deleteCrit, deletePod } from '../support/objects.ts';
@@ -16,8 +17,9 @@ const crits: string[] = [];
 
 beforeAll(async () => {
   await ensureCrd(k);
-  // Persistent, as in deploy/: a restarted Redis still has its queue.
-  redis = await TestRedis.start(['--appendonly', 'yes', '--appendfsync', 'always']);
+  // Persistent, as in deploy/: a restarted Redis still has its queue. With deploy/'s ACL users,
+  // each process on its own: a restarted Redis has them again (its ACL file).
+  redis = await TestRedis.start(['--appendonly', 'yes', '--appendfsync', 'always'], { users: true });
 });
 afterEach(async () => {
   watch?.stop();
@@ -45,7 +47,7 @@ async function fleet(prefix: string): Promise<{ ns: string; healthy: Set<string>
       healthy.add(s);
     }
   }
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
+  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, redisUrls: redis.urls, templateNamespace: ns });
   await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
   await converged(ns, healthy);
   watch = await PodWatch.start(k, ns);
@@ -136,6 +138,14 @@ describe('acceptance 6: watchers killed, Redis down, watches expired', () => {
     await new Promise((r) => setTimeout(r, 5_000));
     await redis.restart();
     await converged(ns, healthy);
+    // Back with the same users (its ACL file), and nothing any process did was refused.
+    const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+    try {
+      expect(await admin.call('ACL', 'USERS')).toEqual(expect.arrayContaining(['critsvc-handler', 'critsvc-watcher-pods', 'critsvc-watcher-services', 'critsvc-watcher-crds']));
+      expect(await admin.call('ACL', 'LOG')).toEqual([]);
+    } finally {
+      admin.disconnect();
+    }
     const warned = pipeline?.logs('watcher-pods').some((l) => l.msg.startsWith('cannot reach the queue'));
     expect(warned).toBe(true);
     for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits).toEqual([]);

@@ -14,11 +14,12 @@ export interface Harness {
   crits: string[];
 }
 
-export function pipelineHarness(k: Kube, tailLines = 15): Harness {
+/** @param redisArgs more redis-server arguments (e.g. deploy/'s ACL users) */
+export function pipelineHarness(k: Kube, tailLines = 15, redisArgs: () => string[] = () => []): Harness {
   const h = { pipeline: undefined, crits: [] } as unknown as Harness;
   beforeAll(async () => {
     await ensureCrd(k);
-    h.redis = await TestRedis.start();
+    h.redis = await TestRedis.start(redisArgs());
   });
   afterEach(async (ctx) => {
     if (ctx.task.result?.state === 'fail' && h.pipeline) console.error(h.pipeline.tail(tailLines));

@@ -97,7 +97,12 @@ export class Proc {
 
 export interface PipelineOptions {
   namespaces: string[];
+  /** Every process's REDIS_URL, unless redisUrls gives one of its own. */
   redisUrl: string;
+  /** Per-process REDIS_URL (e.g. each with its own ACL user, as deploy/ does). */
+  redisUrls?: Partial<Record<ProcessName, string>>;
+  /** QUEUE_NAME (default: a fresh one per pipeline); ACL users name their queue's keys. */
+  queue?: string;
   templateNamespace: string;
   templateName?: string;
   env?: Record<string, string>;
@@ -114,7 +119,7 @@ export class Pipeline {
   private readonly launcher: Launcher | undefined;
 
   private constructor(opts: PipelineOptions) {
-    this.queue = `critsvc-test-${suffix()}`;
+    this.queue = opts.queue ?? `critsvc-test-${suffix()}`;
     const env: Record<string, string> = {
       KUBECONFIG: inject('kubeconfig'),
       REDIS_URL: opts.redisUrl,
@@ -132,7 +137,8 @@ export class Pipeline {
     this.launcher = opts.launcher;
     this.procs = Object.fromEntries(PROCESSES.map((n) => {
       const kubeconfig = opts.kubeconfigs?.[n];
-      return [n, new Proc(n, kubeconfig ? { ...env, KUBECONFIG: kubeconfig } : env, opts.launcher)];
+      const redisUrl = opts.redisUrls?.[n];
+      return [n, new Proc(n, { ...env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }, opts.launcher)];
     })) as Record<ProcessName, Proc>;
   }
 

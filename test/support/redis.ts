@@ -3,28 +3,39 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, redisPing } from '../../scripts/cluster/up.ts';
+import { freePort, localRedisUsers, redisPing } from '../../scripts/cluster/up.ts';
+
+type Users = ReturnType<typeof localRedisUsers>;
 
 export class TestRedis {
   private proc: ChildProcess | undefined;
   readonly port: number;
   private readonly dir: string;
   private readonly extraArgs: string[];
+  private readonly users: Users | undefined;
 
-  private constructor(port: number, extraArgs: string[]) {
+  private constructor(port: number, extraArgs: string[], users: boolean) {
     this.port = port;
-    this.extraArgs = extraArgs;
     this.dir = mkdtempSync(join(tmpdir(), 'critsvc-redis-'));
+    this.users = users ? localRedisUsers(this.dir, `127.0.0.1:${port}`) : undefined;
+    this.extraArgs = this.users ? [...extraArgs, '--aclfile', this.users.aclFile] : extraArgs;
   }
 
-  static async start(extraArgs: string[] = []): Promise<TestRedis> {
-    const r = new TestRedis(await freePort(), extraArgs);
+  /** @param opts.users the local cluster's ACL users (default user off), read again on every restart */
+  static async start(extraArgs: string[] = [], opts: { users?: boolean } = {}): Promise<TestRedis> {
+    const r = new TestRedis(await freePort(), extraArgs, opts.users ?? false);
     await r.restart();
     return r;
   }
 
+  /** Without users: no password; with them: the admin's (every right). */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.users?.adminUrl ?? `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** With users: each process's own (Pipeline's redisUrls). */
+  get urls(): Users['urls'] | undefined {
+    return this.users?.urls;
   }
 
   async restart(): Promise<void> {

@@ -27,7 +27,8 @@ function basicAuth(user: string, password: string) {
 runMain('dashboard', async () => {
   const config = configOrExit('dashboard', () => loadDashboardConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'dashboard');
-  const queue = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null } });
+  // skipMetasUpdate: a Queue writes its meta hash on start, which the dashboard's read-only Redis user may not.
+  const queue = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null }, skipMetasUpdate: true });
   queue.on('error', (err) => log.warn({ err }, 'redis connection error; reconnecting'));
 
   const board = new ExpressAdapter();

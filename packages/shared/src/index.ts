@@ -14,6 +14,8 @@ export { Outbox } from './outbox.ts';
 export { configOrExit, onShutdown, runMain } from './process.ts';
 export { fastPathChannel, fastPathMessage, JOB_OPTIONS, jobName, QueueProducer, redisOptions } from './queue.ts';
 export type { FastPathOptions } from './queue.ts';
+export { queueKeys, REDIS_ADMIN_RULES, REDIS_ADMIN_USER, REDIS_DEFAULT_USER_RULES, REDIS_USERS, redisAclRules, redisPasswordKey, redisUserArgs, redisUserUrl } from './redis-acl.ts';
+export type { RedisProcess, RedisRole } from './redis-acl.ts';
 export { stripObject } from './strip.ts';
 export { KINDS, objectKey } from './types.ts';
 export type { Kind, KubeObject, ObjectMeta, OwnerReference, QueueJob, SyncJob, WatchEventType, WatchJob } from './types.ts';

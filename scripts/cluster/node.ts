@@ -146,13 +146,14 @@ function kubeletConfig(d: RealNodeState, port: number, healthzPort: number): str
 }
 
 function kubeProxyConfig(d: RealNodeState, kubeconfig: string, healthz: number, metrics: number): string {
-  // minSyncPeriod 0: rules follow each EndpointSlice change at once (the default waits up to 1 s).
+  // minSyncPeriod 1ms: rules follow each EndpointSlice change at once. The default (1 s) held a
+  // change up to 1 s behind the previous sync; 0 in the file means "unset", hence the default.
   // conntrack limits 0: kube-proxy leaves the host's sysctls alone.
   return JSON.stringify({
     apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration',
     clientConnection: { kubeconfig }, hostnameOverride: d.name, mode: 'iptables', clusterCIDR: d.podSubnet,
     healthzBindAddress: `127.0.0.1:${healthz}`, metricsBindAddress: `127.0.0.1:${metrics}`,
-    iptables: { minSyncPeriod: '0s', syncPeriod: '30s', localhostNodePorts: false, masqueradeAll: false },
+    iptables: { minSyncPeriod: '1ms', syncPeriod: '30s', localhostNodePorts: false, masqueradeAll: false },
     conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
     nodePortAddresses: [`${hostIp()}/32`],
   }, null, 2);

@@ -16,6 +16,8 @@ import { abortOnFailure } from './lib/abort.ts';
 import { fastPathCounts, meansMs, metric, ready, redisMemoryMb, rssMb, stageScrape } from './lib/metrics.ts';
 import { podBody, pool, RawApi, readyStatus } from './lib/api.ts';
 import { churn } from './lib/churn.ts';
+import { appPodBody, clientTrials, summarizeMode, type ClientResult, type ClientTrial } from './lib/client.ts';
+import { ON_REAL_NODE } from '../scripts/cluster/node.ts';
 import { outage, trials, waitUntil } from './lib/trials.ts';
 import { report, type ChurnResult, type CurveStep, type EarlierFigures, type IdleResult, type ScaleStart, type StandbyResult } from './lib/report.ts';
 import { median, ms, summarize } from './lib/stats.ts';
@@ -44,6 +46,8 @@ const PARTS = new Set((ENV.BENCH_PARTS ?? 'idle,standby,scale').split(',').map((
 /** Hot standby vs cold: trials of each, and how long kwok takes to start a default pod (a realistic start). */
 const STANDBY_TRIALS = Number(ENV.BENCH_STANDBY_TRIALS ?? 20);
 const START_DELAY = ENV.BENCH_START_DELAY ?? '2s';
+/** Part `client` (on the real node, CRITSVC_NODE=real): trials per mode, cold then hotStandby. */
+const CLIENT_TRIALS = Number(ENV.BENCH_CLIENT_TRIALS ?? 20);
 /** Pipelines started and not stopped yet: a failing run must not leave them behind. */
 const running = new Set<Supervisor>();
 const SERVICE_LABEL = 'critsvc.mycrd.com/service';
@@ -191,6 +195,52 @@ async function standby(ctx: Ctx): Promise<StandbyResult> {
   }
 }
 
+/**
+ * What a client of the ClusterIP sees on the real node: deploy/'s page (its own copy of the
+ * template, pinned to the real node) for a real app whose only pod is deleted, cold then hot.
+ */
+async function client(ctx: Ctx): Promise<ClientResult> {
+  const nsC = 'bench-client';
+  await ns(ctx, nsC);
+  const node = ctx.state.node;
+  const containerd = ctx.state.procs.find((p) => p.name === 'containerd');
+  const proxy = ctx.state.procs.find((p) => p.name === 'kube-proxy');
+  if (!node || !containerd || !proxy) throw new Error('part client needs the real node (CRITSVC_NODE=real)');
+  const tmpl = await ctx.api.must<{ template: { spec: Record<string, unknown> } }>('GET', '/api/v1/namespaces/linux-mag/podtemplates/critical-service-pod-template');
+  await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/podtemplates`, { metadata: { name: 'page' }, template: { ...tmpl.template, spec: { ...tmpl.template.spec, ...ON_REAL_NODE } } });
+  const svc = await ctx.api.must<{ spec: { clusterIP: string } }>('POST', `/api/v1/namespaces/${nsC}/services`, { metadata: { name: 'web', labels: { role: 'client' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80, targetPort: 8080 }] } });
+  await ctx.api.must('POST', `/api/v1/namespaces/${nsC}/pods`, appPodBody('web-1'));
+  await waitUntil('web-1 Ready', async () => {
+    const p = await ctx.api.must<{ status?: { conditions?: { type: string; status: string }[] } }>('GET', `/api/v1/namespaces/${nsC}/pods/web-1`);
+    return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+  }, 120_000, 200);
+  const p = await startPipeline(ctx, nsC, 'bench-client');
+  await waitUntil('pipeline ready', async () => (await Promise.all(['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => ready(p.ports[a as App])))).every(Boolean));
+  const crit = { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: 'bench-client' },
+    spec: { namespace: nsC, matchLabels: [{ key: 'role', value: 'client' }], defaultPod: { templateRef: { namespace: nsC, name: 'page' }, message: 'Back soon', hotStandby: false } } };
+  await ctx.api.must('POST', '/apis/mycrd.com/v1/criticalservices', crit);
+  const cctx = { kc: ctx.kc, api: ctx.api, containerdLog: containerd.log, kubeProxyLog: proxy.log, log };
+  const raw: ClientTrial[] = [];
+  let error: string | undefined;
+  let next = 1;
+  try {
+    for (const hot of [false, true]) {
+      await ctx.api.must('PATCH', '/apis/mycrd.com/v1/criticalservices/bench-client', { spec: { defaultPod: { hotStandby: hot } } }, 'application/merge-patch+json');
+      log(`client: ${hot ? 'hot' : 'cold'}, ${CLIENT_TRIALS} trials (new connection every 5 ms to ${svc.spec.clusterIP}:80, one keep-alive client)`);
+      const r = await clientTrials(cctx, nsC, svc.spec.clusterIP, CLIENT_TRIALS, hot, next);
+      raw.push(...r.trials);
+      next = r.next;
+    }
+  } catch (err) {
+    error = err instanceof Error ? err.message : String(err);
+    log(`client: stopped early: ${error}`);
+  } finally {
+    await p.sup.stop();
+    await ctx.api.call('DELETE', '/apis/mycrd.com/v1/criticalservices/bench-client');
+  }
+  return { everyMs: 5, timeoutMs: 1000, cold: summarizeMode(raw.filter((t) => !t.hot)), hot: summarizeMode(raw.filter((t) => t.hot)), raw, ...(error ? { error } : {}) };
+}
+
 async function populate(ctx: Ctx): Promise<{ seconds: number; services: number; critical: number; pods: number }> {
   const t0 = performance.now();
   const namespaces = Array.from({ length: NAMESPACES }, (_, i) => `bench-scale-${String(i).padStart(2, '0')}`);
@@ -309,6 +359,8 @@ function versions(state: ClusterState): Record<string, string> {
 async function main(): Promise<void> {
   clusterCli('down');
   rmSync(join(root, 'bench/tmp'), { recursive: true, force: true });
+  // Part client runs on the real node: the bench cluster gets one.
+  if (PARTS.has('client')) ENV.CRITSVC_NODE = 'real';
   clusterCli('up');
   const state = readState(clusterDir);
   if (!state) throw new Error('no bench cluster state');
@@ -342,9 +394,10 @@ async function main(): Promise<void> {
     }
   }
   const curveSteps = PARTS.has('curve') ? await curve(ctx) : [];
+  const clientResult = PARTS.has('client') ? await client(ctx) : undefined;
   ctx.api.close();
   const nodeOptions = ENV.BENCH_NODE_OPTIONS ?? (ENV.BENCH_CGROUPS === '0' ? DEFAULT_NODE_OPTIONS : `${IMAGE_NODE_OPTIONS}, each process in a memory cgroup with deploy/'s limit (${Object.entries(DEPLOY_MEMORY_MIB).filter(([a]) => a !== 'dashboard').map(([a, m]) => `${a} ${m} MiB`).join(', ')})`);
-  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions, fastPath: FAST_PATH }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps };
+  const result = { date: new Date().toISOString(), machine, versions: versions(state), config: { TRIALS, ROUNDS, NAMESPACES, SERVICES_PER_NS, CRITICAL_PER_NS, PODS_PER_SERVICE, CHURN_RATE, CHURN_SECONDS, OUTAGE_TRIALS, HEALTHY_GRACE, nodeOptions, fastPath: FAST_PATH }, idle: idleResult, standby: standbyResult, population: pop, starts, churns, curve: curveSteps, client: clientResult };
   const dir = join(root, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const day = result.date.slice(0, 10);

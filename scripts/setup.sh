@@ -10,7 +10,10 @@
 #   with `test`:  chromium, and podman, podman-compose, mmdebstrap, runc (Debian packages) for
 #                 the container test (test/integration/container.test.ts), redis-sentinel
 #                 (Debian package) for the failover test (test/integration/sentinel.test.ts) and
-#                 nginx-light for the maintenance page's test (test/integration/page.test.ts)
+#                 nginx-light for the maintenance page's test (test/integration/page.test.ts);
+#                 containerd, containernetworking-plugins, conntrack and iptables (Debian
+#                 packages), kubelet and kube-proxy (built like kube-apiserver) for the local
+#                 cluster's real node (CRITSVC_NODE=real; test/integration/real-node.test.ts)
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=env.sh
@@ -95,6 +98,21 @@ install_page_server() {
   if [ -d /run/systemd/system ]; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
 }
 
+install_real_node() {
+  # The real node's runtime (scripts/cluster/node.ts): containerd with its CRI plugin and ctr,
+  # runc (install_containers), the CNI bridge/host-local plugins, iptables and conntrack for kube-proxy.
+  local missing=()
+  command -v containerd >/dev/null || missing+=(containerd)
+  [ -x /usr/lib/cni/bridge ] || missing+=(containernetworking-plugins)
+  PATH="$PATH:/usr/sbin:/sbin" command -v conntrack >/dev/null || missing+=(conntrack)
+  PATH="$PATH:/usr/sbin:/sbin" command -v iptables >/dev/null || missing+=(iptables)
+  [ "${#missing[@]}" -eq 0 ] && return 0
+  say "installing ${missing[*]} (Debian packages) for the local cluster's real node"
+  apt_install "${missing[@]}"
+  # The package starts and enables a system containerd where systemd runs: the real node runs its own.
+  if [ -d /run/systemd/system ]; then systemctl disable --now containerd >/dev/null 2>&1 || true; fi
+}
+
 install_kubectl() { # <build-binaries.sh output>
   local kubectl
   kubectl="$(sed -n 's/^KUBECTL=//p' <<<"$1")"
@@ -106,8 +124,10 @@ install_kubectl() { # <build-binaries.sh output>
 install_node
 install_pnpm
 install_redis
-if [ "${1:-}" = test ]; then install_chromium; install_containers; install_sentinel; install_page_server; fi
-install_kubectl "$(bash "$ROOT/scripts/cluster/build-binaries.sh")"
+if [ "${1:-}" = test ]; then install_chromium; install_containers; install_sentinel; install_page_server; install_real_node; fi
+# The test run builds kubelet and kube-proxy too (the real node's test).
+node_bins=""; [ "${1:-}" = test ] && node_bins=real
+install_kubectl "$(CRITSVC_NODE="$node_bins" bash "$ROOT/scripts/cluster/build-binaries.sh")"
 if [ ! -d "$ROOT/node_modules/.pnpm" ] || [ "$ROOT/pnpm-lock.yaml" -nt "$ROOT/node_modules/.pnpm/lock.yaml" ]; then
   say "installing workspace dependencies"
   (cd "$ROOT" && pnpm install --frozen-lockfile --reporter=silent) || die "pnpm install failed"

@@ -1,5 +1,7 @@
 // Renders the benchmark's markdown report from its results.
 import { FAST_PATH_RESULTS } from './metrics.ts';
+import type { ClientResult } from './client.ts';
+import { clientSection } from './client-report.ts';
 import { median, ms, type Summary } from './stats.ts';
 
 export interface OutageResult {
@@ -95,6 +97,8 @@ export interface ReportInput {
   starts: ScaleStart[];
   churns: ChurnResult[];
   curve: CurveStep[];
+  /** Part `client`: the ClusterIP seen by clients on the real node. */
+  client?: ClientResult | undefined;
   clusterMode: string;
   namespaces: number;
   churnSeconds: number;
@@ -336,6 +340,7 @@ export function report(r: ReportInput): string {
     ...(r.population ? scaleSection(r, r.population) : []),
     ...(r.churns.length ? churnSection(r) : []),
     ...(r.curve.length ? curveSection(r) : []),
+    ...(r.client ? clientSection(r.client) : []),
     ...targets(r),
     ...earlierSection(r),
   ].join('\n');

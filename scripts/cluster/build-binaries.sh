@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # Builds kube-apiserver, kube-controller-manager, kube-scheduler, kubectl, etcd and kwok from the Go module proxy into a cache outside the repo,
+# and with CRITSVC_NODE=real kubelet and kube-proxy too (the local cluster's real node),
 # keyed by version, so only the first run on a machine pays for the build (as envtest does).
 # k8s.io/kubernetes cannot be `go install`ed: its go.mod pins ~30 staging modules at v0.0.0
 # with replace lines that are ignored for dependencies. A throwaway module requiring it and
@@ -20,6 +21,10 @@ KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 KWOK="$BIN/kwok-$KWOK_VERSION"
 # CRITSVC_CLUSTER=bare: only kube-apiserver + etcd are needed (no controllers, scheduler or nodes).
 MODE="${CRITSVC_CLUSTER:-full}"
+# CRITSVC_NODE=real: kubelet and kube-proxy for the real node (scripts/cluster/node.ts).
+NODE="${CRITSVC_NODE:-}"
+KUBELET="$BIN/kubelet-$K8S_VERSION"
+KUBE_PROXY="$BIN/kube-proxy-$K8S_VERSION"
 
 export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
 
@@ -35,7 +40,9 @@ flock 9
 # `go build` (one compilation of the packages they share). Only the missing ones are built.
 build_kubernetes() {
   local cmds=() c
-  for c in kube-apiserver kube-controller-manager kube-scheduler kubectl; do
+  local wanted=(kube-apiserver kube-controller-manager kube-scheduler kubectl)
+  [ "$NODE" = real ] && wanted+=(kubelet kube-proxy)
+  for c in "${wanted[@]}"; do
     [ "$MODE" = bare ] && [ "$c" != kube-apiserver ] && [ "$c" != kubectl ] && continue
     [ -x "$BIN/$c-$K8S_VERSION" ] || cmds+=("$c")
   done
@@ -105,4 +112,8 @@ if [ "$MODE" != bare ]; then
   echo "KUBE_CONTROLLER_MANAGER=$CONTROLLER_MANAGER"
   echo "KUBE_SCHEDULER=$SCHEDULER"
   echo "KWOK=$KWOK"
+  if [ "$NODE" = real ]; then
+    echo "KUBELET=$KUBELET"
+    echo "KUBE_PROXY=$KUBE_PROXY"
+  fi
 fi

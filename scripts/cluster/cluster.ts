@@ -3,6 +3,7 @@
 // cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok's fake Nodes);
 // CRITSVC_CLUSTER=bare starts kube-apiserver + etcd only. CRITSVC_POD_READY_DELAY_MS sets how
 // long kwok takes to start a pod (default 0), CRITSVC_NODES how many Nodes (default 3).
+// CRITSVC_NODE=real adds a real node (containerd, kubelet, CNI bridge, kube-proxy; scripts/cluster/node.ts).
 // Node built-ins only: this runs before the workspace is installed.
 import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
@@ -27,6 +28,13 @@ function redactUrl(url: string): string {
   return url.replace(/(\/\/[^:@/]*:)[^@/]*@/, '$1***@');
 }
 
+/** CRITSVC_NODE=real: a real node besides kwok's fake ones (the full mode only). */
+export function realNodeWanted(env: Record<string, string | undefined> = process.env): boolean {
+  const v = env.CRITSVC_NODE ?? '';
+  if (v !== '' && v !== 'real' && v !== 'kwok') throw new Error(`CRITSVC_NODE=${v}: expected real, or kwok (default: kwok's Nodes only)`);
+  return v === 'real';
+}
+
 function intEnv(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
@@ -35,11 +43,11 @@ function intEnv(name: string, fallback: number): number {
 }
 
 /** Builds what is missing (cached by version) and gives the binaries' paths for that mode. */
-export function binaries(mode: ClusterMode = clusterMode()): Pick<UpOptions, 'apiserver' | 'etcd' | 'controllerManager' | 'scheduler' | 'kwok' | 'mode'> {
+export function binaries(mode: ClusterMode = clusterMode(), realNode = realNodeWanted()): Pick<UpOptions, 'apiserver' | 'etcd' | 'controllerManager' | 'scheduler' | 'kwok' | 'mode' | 'realNode'> {
   const res = spawnSync('bash', [join(repoRoot, 'scripts/cluster/build-binaries.sh')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
-    env: { ...process.env, CRITSVC_CLUSTER: mode },
+    env: { ...process.env, CRITSVC_CLUSTER: mode, CRITSVC_NODE: realNode ? 'real' : '' },
   });
   if (res.status !== 0) throw new Error('could not build the control plane\'s components (see the lines above)');
   const get = (key: string): string => {
@@ -49,7 +57,8 @@ export function binaries(mode: ClusterMode = clusterMode()): Pick<UpOptions, 'ap
   };
   const base = { apiserver: get('KUBE_APISERVER'), etcd: get('ETCD'), mode };
   if (mode === 'bare') return base;
-  return { ...base, controllerManager: get('KUBE_CONTROLLER_MANAGER'), scheduler: get('KUBE_SCHEDULER'), kwok: get('KWOK') };
+  const full = { ...base, controllerManager: get('KUBE_CONTROLLER_MANAGER'), scheduler: get('KUBE_SCHEDULER'), kwok: get('KWOK') };
+  return realNode ? { ...full, realNode: { kubelet: get('KUBELET'), kubeProxy: get('KUBE_PROXY') } } : full;
 }
 
 async function main(cmd: string | undefined): Promise<number> {
@@ -108,7 +117,7 @@ async function down(dir: string): Promise<number> {
 async function status(dir: string): Promise<number> {
   const state = readState(dir);
   const live = state ? await stateIsLive(state) : false;
-  console.log(live ? `up ${state?.mode ?? 'bare'} ${state?.server} ${redactUrl(state?.redisUrl ?? '')}` : 'down');
+  console.log(live ? `up ${state?.mode ?? 'bare'}${state?.node ? '+real-node' : ''} ${state?.server} ${redactUrl(state?.redisUrl ?? '')}` : 'down');
   return live ? 0 : 1;
 }
 

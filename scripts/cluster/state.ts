@@ -4,9 +4,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
+import { realNodeDown, type RealNodeState } from './node.ts';
 
 export interface ProcRecord {
-  name: 'etcd' | 'kube-apiserver' | 'redis-server' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+  name: 'etcd' | 'kube-apiserver' | 'redis-server' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'containerd' | 'kubelet' | 'kube-proxy';
   pid: number;
   argv: string[];
   log: string;
@@ -24,6 +25,8 @@ export interface ClusterState {
   token: string;
   /** full: controllers, scheduler and kwok's Nodes too; bare: kube-apiserver + etcd. */
   mode?: 'full' | 'bare';
+  /** CRITSVC_NODE=real: the real node's directories and socket (scripts/cluster/node.ts). */
+  node?: RealNodeState;
   procs: ProcRecord[];
 }
 
@@ -131,7 +134,8 @@ export async function stateIsLive(state: ClusterState): Promise<boolean> {
 export async function clusterDown(dir: string): Promise<string[]> {
   const state = readState(dir);
   if (!state) return [];
-  const stopped: string[] = [];
+  // The real node first: its teardown needs containerd still running after the kubelet stopped.
+  const stopped: string[] = await realNodeDown(state);
   for (const p of [...state.procs].reverse()) {
     if (await stopProc(p)) stopped.push(`${p.name} (pid ${p.pid})`);
   }

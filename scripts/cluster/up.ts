@@ -21,6 +21,7 @@ import {
   type ClusterState,
   type ProcRecord,
 } from './state.ts';
+import { startRealNode, type RealNodeBinaries } from './node.ts';
 
 /** full: a small real cluster; bare: kube-apiserver + etcd only (tests that play every other part). */
 export type ClusterMode = 'full' | 'bare';
@@ -38,6 +39,8 @@ export interface UpOptions {
   nodes?: number;
   /** Pending → Running and Ready after this long (full mode; a pod's annotation may override it). */
   podReadyDelayMs?: number;
+  /** CRITSVC_NODE=real (full mode): a real node besides kwok's (scripts/cluster/node.ts). */
+  realNode?: RealNodeBinaries;
   /** e.g. --watch-cache=false for a test that needs watches served by etcd itself. */
   extraApiserverArgs?: string[];
 }
@@ -220,6 +223,11 @@ export async function clusterUp(opts: UpOptions): Promise<ClusterState> {
   state.mode = mode;
   writeState(dir, state);
   if (mode === 'full') await startClusterParts(opts, state, record);
+  if (opts.realNode) {
+    if (mode !== 'full') throw new Error('CRITSVC_NODE=real needs the full mode (kube-controller-manager, kube-scheduler)');
+    await startRealNode({ dir, state, bins: opts.realNode, record, waitFor, freePort, admin: adminClient(state) });
+    writeState(dir, state);
+  }
   return state;
 }
 

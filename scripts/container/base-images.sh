@@ -9,6 +9,10 @@
 #   redis:7.4-alpine              NOT Alpine nor Redis 7.4: Debian bookworm slim + Debian's
 #                                 redis-server 7.0, running as uid 999 in /data like the official
 #                                 image; it stands in for docker-compose.yml's Redis only
+#   nginxinc/nginx-unprivileged:1.27-alpine  (with --page, alone) NOT Alpine nor nginx 1.27:
+#                                 Debian bookworm slim + Debian's nginx-light, for deploy/'s
+#                                 PodTemplate on the local cluster's real node
+#                                 (scripts/cluster/node/images.sh)
 # Each image is built only when missing; the rootfs tarballs and npm tarballs are cached in
 # $CRITSVC_CACHE/images (outside the repo). Each image is labelled critsvc.stand-in=<what it is>.
 set -euo pipefail
@@ -105,6 +109,21 @@ redis_image() {
     "$tar" "$REDIS_IMAGE" >/dev/null || die "podman import $REDIS_IMAGE failed"
 }
 
+page_image() {
+  podman image exists "$PAGE_IMAGE" && return 0
+  local tar="$CRITSVC_IMAGE_CACHE/nginx-light-$DEBIAN_SUITE-slim-r$RECIPE.tar"
+  # deploy/pod-template.yaml's command needs /bin/sh, sed and nginx; it runs as uid 101 and
+  # writes only to its /tmp emptyDir.
+  rootfs "$tar" --include=nginx-light
+  say "importing $PAGE_IMAGE (stand-in: Debian's nginx-light)"
+  podman import --quiet \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+    --change 'USER 101:101' --change 'EXPOSE 8080' \
+    --change "LABEL critsvc.stand-in=\"Debian $DEBIAN_SUITE nginx-light, not Alpine nor nginx 1.27\"" \
+    "$tar" "$PAGE_IMAGE" >/dev/null || die "podman import $PAGE_IMAGE failed"
+}
+
+if [ "${1:-}" = --page ]; then page_image; exit 0; fi
 debian_image
 node_image
 if [ "${1:-}" != --no-redis ]; then redis_image; fi

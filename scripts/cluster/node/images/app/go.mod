@@ -1,0 +1,2 @@
+module critsvc.local/app
+go 1.24

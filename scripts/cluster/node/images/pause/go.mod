@@ -1,0 +1,2 @@
+module critsvc.local/pause
+go 1.24

@@ -149,7 +149,7 @@ describe.skipIf(skip)('the image and docker-compose.yml, run with podman', () =>
     const kubeconfig = kubeconfigForImage(inject('kubeconfig'), (t) => t.replace(/server: https:\/\/127\.0\.0\.1:\d+/, `server: https://host.containers.internal:${relayPort}\n    tls-server-name: localhost`));
     const [handlerPort, dashboardPort] = [await freePort(), await freePort()];
     const dashboardPassword = randomBytes(8).toString('hex');
-    const env = { ...containerEnv, KUBECONFIG: kubeconfig.path, REDIS_PASSWORD: randomBytes(12).toString('hex'), DASHBOARD_PASSWORD: dashboardPassword, HANDLER_HOST_PORT: String(handlerPort), DASHBOARD_HOST_PORT: String(dashboardPort) };
+    const env = { ...containerEnv, KUBECONFIG: kubeconfig.path, ...Object.fromEntries(['ADMIN', 'WATCHER_SERVICES', 'WATCHER_PODS', 'WATCHER_CRDS', 'HANDLER', 'DASHBOARD'].map((u) => [`REDIS_${u}_PASSWORD`, randomBytes(12).toString('hex')])), DASHBOARD_PASSWORD: dashboardPassword, HANDLER_HOST_PORT: String(handlerPort), DASHBOARD_HOST_PORT: String(dashboardPort) };
     const compose = async (...args: string[]): Promise<string> => {
       try {
         const { stdout, stderr } = await execAsync('podman-compose', ['-p', project, ...args], { cwd: root, env, timeout: 180_000, maxBuffer: 64 << 20 });

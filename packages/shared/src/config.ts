@@ -105,7 +105,7 @@ export function redact(url: string): string {
 const common = {
   NAMESPACES: namespaceList({ default: [], desc: 'Comma-separated namespaces whose Services and pods are watched; empty means all namespaces' }),
   LOG_LEVEL: str({ choices: LOG_LEVELS, default: 'info', desc: 'pino log level' }),
-  REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379', desc: 'Redis holding the event queue: redis:// or rediss:// (TLS), password in the URL; or redis+sentinel://[:password@]host:port,host:port/master for a Redis primary watched by Sentinels (it follows a failover)' }),
+  REDIS_URL: redisUrl({ default: 'redis://127.0.0.1:6379', desc: 'Redis holding the event queue: redis://user:password@host:port or rediss:// (TLS), each process with its own ACL user; or redis+sentinel://user:password@host:port,host:port/master for a Redis primary watched by Sentinels (it follows a failover)' }),
   QUEUE_NAME: dnsLabel({ default: 'critsvc-events', desc: 'BullMQ queue name shared by the watchers and the handler' }),
   HTTP_PORT: httpPort({ default: 8080, desc: 'Port of the /healthz, /readyz and /metrics endpoints (0 picks a free one)' }),
   HTTP_HOST: str({ default: '0.0.0.0', desc: 'Address the HTTP endpoint binds to' }),

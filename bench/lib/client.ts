@@ -41,7 +41,7 @@ function once(host: string, port: number, agent: Agent | false, timeoutMs: numbe
       res.on('end', () => {
         if (res.statusCode === 503 && res.headers['retry-after'] === '120') done('page');
         else if (res.statusCode === 200 && body.startsWith('app ')) done('app');
-        else done('other', `HTTP ${res.statusCode ?? 0}`);
+        else done('other', `HTTP ${res.statusCode ?? 0}${res.headers.server ? ` (server: ${res.headers.server})` : ''}`);
       });
       res.on('error', (e) => done(classify(e), (e as { code?: string }).code ?? e.message));
     });

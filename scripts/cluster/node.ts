@@ -21,6 +21,10 @@ export const ON_REAL_NODE = {
 };
 /** Pod subnet: outside the Service range (10.0.0.0/16), kwok's fake pod IPs (10.244.0.0/16) and podman's (10.88.0.0/16). */
 export const POD_SUBNET = '10.250.0.0/24';
+/** kube-apiserver's --service-cluster-ip-range (scripts/cluster/up.ts). */
+export const SERVICE_CIDR = '10.0.0.0/16';
+/** Drops ClusterIP traffic kube-proxy did not translate (see serviceSink). */
+const SINK_CHAIN = 'CRITSVC-SERVICE-SINK';
 const BRIDGE = 'critsvc0';
 const CNI_NETWORK = 'critsvc-node';
 const CNI_BIN = '/usr/lib/cni';
@@ -184,6 +188,7 @@ export async function startRealNode(deps: RealNodeDeps): Promise<RealNodeState> 
   sysctl('net.ipv4.ip_forward', '1');
   // Pod → ClusterIP → a pod on the same bridge goes through iptables only with br_netfilter on.
   sysctl('net.bridge.bridge-nf-call-iptables', '1');
+  serviceSink();
 
   writeFileSync(join(base, 'containerd.toml'), containerdConfig(d));
   const containerd = record(startProc('containerd', [which('containerd'), `--config=${join(base, 'containerd.toml')}`], join(dir, 'containerd.log')));
@@ -251,13 +256,40 @@ function mountsUnder(dir: string): string[] {
   return [...new Set(points)].sort((a, b) => b.length - a.length);
 }
 
-/** Removes kube-proxy's chains, the bridge plugin's masquerade rules for our network, the kubelet's chains. */
+/**
+ * A ClusterIP packet kube-proxy did not translate (no DNAT: a new connection in the instant
+ * between its filter and nat tables' commits, say) follows the default route. On a real node it
+ * is lost at the gateway and the client times out; in this sandbox the egress proxy on the
+ * default route answers any port 80 with `HTTP 404` (`server: keryx`) and keeps the connection,
+ * which held the bench's keep-alive client for the rest of its trials. Such packets are dropped
+ * here, as the gateway would: `-d SERVICE_CIDR -m conntrack ! --ctstate DNAT -j DROP`, from the
+ * host (OUTPUT) and from pods (FORWARD).
+ */
+function serviceSink(): void {
+  cleanServiceSink();
+  const must = (...args: string[]): void => {
+    const res = run('iptables', args);
+    if (res.status !== 0) throw new Error(`real node: iptables ${args.join(' ')}: ${res.err.trim()}`);
+  };
+  must('-N', SINK_CHAIN);
+  must('-A', SINK_CHAIN, '-d', SERVICE_CIDR, '-m', 'conntrack', '!', '--ctstate', 'DNAT', '-j', 'DROP');
+  for (const hook of ['OUTPUT', 'FORWARD']) must('-A', hook, '-j', SINK_CHAIN);
+}
+
+function cleanServiceSink(): void {
+  for (const hook of ['OUTPUT', 'FORWARD']) while (run('iptables', ['-D', hook, '-j', SINK_CHAIN]).status === 0);
+  run('iptables', ['-F', SINK_CHAIN]);
+  run('iptables', ['-X', SINK_CHAIN]);
+}
+
+/** Removes kube-proxy's chains, the bridge plugin's masquerade rules for our network, the kubelet's chains, the service sink. */
 function cleanIptables(d: RealNodeState): string[] {
   const notes: string[] = [];
   const cleanup = run(d.kubeProxyBin, ['--cleanup', `--config=${d.kubeProxyConfig}`]);
   if (cleanup.status !== 0) notes.push(`kube-proxy --cleanup: ${cleanup.err.trim().split('\n').at(-1) ?? ''}`);
   cleanBridgeMasquerade();
   cleanKubeletChains();
+  cleanServiceSink();
   return notes;
 }
 

@@ -189,7 +189,6 @@ export async function startRealNode(deps: RealNodeDeps): Promise<RealNodeState> 
   // Pod → ClusterIP → a pod on the same bridge goes through iptables only with br_netfilter on.
   sysctl('net.bridge.bridge-nf-call-iptables', '1');
   serviceSink();
-  fixedBridge(d.bridge);
 
   writeFileSync(join(base, 'containerd.toml'), containerdConfig(d));
   const containerd = record(startProc('containerd', [which('containerd'), `--config=${join(base, 'containerd.toml')}`], join(dir, 'containerd.log')));
@@ -255,20 +254,6 @@ function mountsUnder(dir: string): string[] {
   const lines = readFileSync('/proc/self/mountinfo', 'utf8').split('\n');
   const points = lines.map((l) => l.split(' ')[4] ?? '').filter((p) => p === dir || p.startsWith(`${dir}/`));
   return [...new Set(points)].sort((a, b) => b.length - a.length);
-}
-
-/**
- * The CNI bridge made here, before the plugin would, with a MAC of its own: a Linux bridge without
- * one takes the lowest of its ports' MACs and changes it as pods come and go, and the pods' ARP
- * entries for their gateway then point at a MAC that is gone: their answers to new connections
- * were lost for ~200 ms each time a default pod's veth left the bridge (clients timed out).
- */
-function fixedBridge(name: string): void {
-  run('ip', ['link', 'delete', name]);
-  for (const args of [['link', 'add', name, 'type', 'bridge'], ['link', 'set', name, 'address', '02:63:72:69:74:00'], ['link', 'set', name, 'up']]) {
-    const res = run('ip', args);
-    if (res.status !== 0) throw new Error(`real node: ip ${args.join(' ')}: ${res.err.trim()}`);
-  }
 }
 
 /**

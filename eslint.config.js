@@ -17,7 +17,14 @@ export default defineConfig(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       complexity: ['error', 12],
       'max-depth': ['error', 3],
-      'no-restricted-properties': ['error', { object: 'process', property: 'env', message: 'Read env in packages/shared/src/config.ts (or pass process.env from main.ts).' }],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'process',
+          property: 'env',
+          message: 'Read env in packages/shared/src/config.ts (or pass process.env from main.ts).',
+        },
+      ],
     },
   },
   {
@@ -25,13 +32,29 @@ export default defineConfig(
     // loads all of it), no client library, nothing outside model/ but the tables' builders.
     files: ['apps/handler/src/model/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: [{ name: '@critsvc/shared', message: 'The model imports @critsvc/shared/model (types, pure helpers); the barrel loads client-node, BullMQ, pino, ...' }],
-        patterns: [
-          { regex: '^(bullmq|ioredis|@kubernetes/client-node|pino|prom-client|undici|envalid)(/|$)', message: 'The decision model does no I/O.' },
-          { regex: '^\\.\\./(?!(\\.\\./)*test/support/model-fixtures\\.ts$)', message: 'The decision model and its tests import nothing outside model/ but test/support/model-fixtures.ts.' },
-        ],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@critsvc/shared',
+              message:
+                'The model imports @critsvc/shared/model (types, pure helpers); the barrel loads client-node, BullMQ, pino, ...',
+            },
+          ],
+          patterns: [
+            {
+              regex: '^(bullmq|ioredis|@kubernetes/client-node|pino|prom-client|undici|envalid)(/|$)',
+              message: 'The decision model does no I/O.',
+            },
+            {
+              regex: '^\\.\\./(?!(\\.\\./)*test/support/model-fixtures\\.ts$)',
+              message:
+                'The decision model and its tests import nothing outside model/ but test/support/model-fixtures.ts.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -40,18 +63,36 @@ export default defineConfig(
     files: ['apps/handler/src/model/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ regex: '^(?!\\./(?!\\.\\./)|@critsvc/shared/model$|node:crypto$)', message: 'The decision model imports only ./*, @critsvc/shared/model and node:crypto: no I/O, no dependency (not the @critsvc/shared barrel).' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./(?!\\.\\./)|@critsvc/shared/model$|node:crypto$)',
+              message:
+                'The decision model imports only ./*, @critsvc/shared/model and node:crypto: no I/O, no dependency (not the @critsvc/shared barrel).',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     // `@critsvc/shared/model` has no dependency: the model (and its unit tests) load nothing else.
     files: ['packages/shared/src/model.ts', 'packages/shared/src/types.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        patterns: [{ regex: '^(?!\\./types\\.ts$)', message: '@critsvc/shared/model stays dependency-free: model.ts re-exports ./types.ts, which imports nothing.' }],
-      }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(?!\\./types\\.ts$)',
+              message:
+                '@critsvc/shared/model stays dependency-free: model.ts re-exports ./types.ts, which imports nothing.',
+            },
+          ],
+        },
+      ],
     },
   },
   {
@@ -60,9 +101,19 @@ export default defineConfig(
     files: ['packages/shared/src/**/*.ts', 'apps/watcher-*/src/**/*.ts', 'apps/handler/src/**/*.ts'],
     ignores: ['**/*.test.ts', 'apps/handler/src/model/**'],
     rules: {
-      '@typescript-eslint/no-restricted-imports': ['error', {
-        paths: [{ name: '@kubernetes/client-node', allowTypeImports: true, message: 'Import from @kubernetes/client-node/dist/<module>.js: the index loads every generated model and API (narrow-client-node.ts).' }],
-      }],
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: '@kubernetes/client-node',
+              allowTypeImports: true,
+              message:
+                'Import from @kubernetes/client-node/dist/<module>.js: the index loads every generated model and API (narrow-client-node.ts).',
+            },
+          ],
+        },
+      ],
     },
   },
   {

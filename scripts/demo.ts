@@ -10,7 +10,8 @@ const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const NS = 'default';
 const CRD = { group: 'mycrd.com', version: 'v1', plural: 'criticalservices' };
 const started = Date.now();
-const say = (msg: string): void => console.log(`\x1b[1m[demo +${((Date.now() - started) / 1000).toFixed(1)}s]\x1b[0m ${msg}`);
+const say = (msg: string): void =>
+  console.log(`\x1b[1m[demo +${((Date.now() - started) / 1000).toFixed(1)}s]\x1b[0m ${msg}`);
 
 async function until<T>(what: string, check: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
@@ -28,27 +29,61 @@ const ignore404 = (err: unknown): void => {
 
 async function scenario(core: CoreV1Api, custom: CustomObjectsApi): Promise<void> {
   const defaultPods = async (): Promise<V1Pod[]> =>
-    (await core.listNamespacedPod({ namespace: NS })).items.filter((p) => p.metadata?.annotations?.['service-watcher'] === 'owned' && !p.metadata.deletionTimestamp);
+    (await core.listNamespacedPod({ namespace: NS })).items.filter(
+      (p) => p.metadata?.annotations?.['service-watcher'] === 'owned' && !p.metadata.deletionTimestamp,
+    );
 
   say('Service "frontend" (selector role=frontend) with no pod behind it: it is lame');
-  await core.createNamespacedService({ namespace: NS, body: { metadata: { name: 'frontend', labels: { role: 'frontend' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80, targetPort: 80 }] } } });
+  await core.createNamespacedService({
+    namespace: NS,
+    body: {
+      metadata: { name: 'frontend', labels: { role: 'frontend' } },
+      spec: { selector: { role: 'frontend' }, ports: [{ port: 80, targetPort: 80 }] },
+    },
+  });
   say('CriticalService "frontend": Services labelled role=frontend in "default" are critical');
-  await custom.createClusterCustomObject({ ...CRD, body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: 'frontend' }, spec: { namespace: NS, matchLabels: [{ key: 'role', value: 'frontend' }] } } });
-  const [pod] = await until('the default pod', async () => ((await defaultPods()).length ? await defaultPods() : undefined));
-  say(`critsvc created default pod "${pod?.metadata?.name}" (labels ${JSON.stringify(pod?.metadata?.labels)}): the Service selects it`);
+  await custom.createClusterCustomObject({
+    ...CRD,
+    body: {
+      apiVersion: 'mycrd.com/v1',
+      kind: 'CriticalService',
+      metadata: { name: 'frontend' },
+      spec: { namespace: NS, matchLabels: [{ key: 'role', value: 'frontend' }] },
+    },
+  });
+  const [pod] = await until('the default pod', async () =>
+    (await defaultPods()).length ? await defaultPods() : undefined,
+  );
+  say(
+    `critsvc created default pod "${pod?.metadata?.name}" (labels ${JSON.stringify(pod?.metadata?.labels)}): the Service selects it`,
+  );
   const status = await until('the status', async () => {
-    const s = ((await custom.getClusterCustomObject({ ...CRD, name: 'frontend' })) as { status?: { lameServices?: string[]; defaultPods?: string[] } }).status;
+    const s = (
+      (await custom.getClusterCustomObject({ ...CRD, name: 'frontend' })) as {
+        status?: { lameServices?: string[]; defaultPods?: string[] };
+      }
+    ).status;
     return s?.defaultPods?.length ? s : undefined;
   });
-  say(`kubectl get crisvc frontend → lame: ${status.lameServices?.join(', ')}; default pods: ${status.defaultPods?.join(', ')}`);
+  say(
+    `kubectl get crisvc frontend → lame: ${status.lameServices?.join(', ')}; default pods: ${status.defaultPods?.join(', ')}`,
+  );
 
   say('A real pod "nginx" (role=frontend) is created: kube-scheduler binds it, kwok starts it (Running, Ready)');
-  await core.createNamespacedPod({ namespace: NS, body: { metadata: { name: 'nginx', labels: { role: 'frontend' } }, spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'nginx', image: 'nginx:1.27' }] } } });
+  await core.createNamespacedPod({
+    namespace: NS,
+    body: {
+      metadata: { name: 'nginx', labels: { role: 'frontend' } },
+      spec: { terminationGracePeriodSeconds: 1, containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
+    },
+  });
   const real = await until('nginx Ready', async () => {
     const p = await core.readNamespacedPod({ namespace: NS, name: 'nginx' });
     return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ? p : undefined;
   });
-  say(`nginx is Ready on ${real.spec?.nodeName}; the default pod stays until nginx has been Ready for HEALTHY_GRACE_SECONDS (5 s): make before break`);
+  say(
+    `nginx is Ready on ${real.spec?.nodeName}; the default pod stays until nginx has been Ready for HEALTHY_GRACE_SECONDS (5 s): make before break`,
+  );
   await until('the default pod to go', async () => ((await defaultPods()).length === 0 ? true : undefined));
   say('critsvc deleted the default pod: the Service is served by its real pod again');
 
@@ -65,15 +100,28 @@ async function cleanup(core: CoreV1Api, custom: CustomObjectsApi): Promise<void>
 }
 
 async function main(): Promise<number> {
-  say('bringing up the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok\'s Nodes) and redis-server');
+  say(
+    "bringing up the local cluster (etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok's Nodes) and redis-server",
+  );
   const run = await resolveEnv(root, process.env, true);
   const kc = new KubeConfig();
   kc.loadFromFile(run.kubeconfig);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   await cleanup(core, custom);
-  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', KUBECONFIG: run.kubeconfig, REDIS_URL: run.redisUrl, QUEUE_NAME: `critsvc-demo-${Date.now()}`,
-    NAMESPACES: NS, LOG_LEVEL: 'info', HTTP_PORT: '0', HTTP_HOST: '127.0.0.1', DASHBOARD_PORT: '0', DASHBOARD_HOST: '127.0.0.1' };
+  const env = {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    KUBECONFIG: run.kubeconfig,
+    REDIS_URL: run.redisUrl,
+    QUEUE_NAME: `critsvc-demo-${Date.now()}`,
+    NAMESPACES: NS,
+    LOG_LEVEL: 'info',
+    HTTP_PORT: '0',
+    HTTP_HOST: '127.0.0.1',
+    DASHBOARD_PORT: '0',
+    DASHBOARD_HOST: '127.0.0.1',
+  };
   const sup = new Supervisor({ root, env, envFor: redisEnvFor(run), out: (l) => console.log(`  ${l}`) });
   let ready = false;
   sup.onLog((app, obj) => {
@@ -92,11 +140,16 @@ async function main(): Promise<number> {
     await cleanup(core, custom);
     await sup.stop();
     await run.cleanup();
-    say(`local control plane left running for you: export KUBECONFIG=${run.kubeconfig}  (stop it with: pnpm cluster down)`);
+    say(
+      `local control plane left running for you: export KUBECONFIG=${run.kubeconfig}  (stop it with: pnpm cluster down)`,
+    );
   }
 }
 
-main().then((code) => process.exit(code), (err: unknown) => {
-  console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
-  process.exit(1);
-});
+main().then(
+  (code) => process.exit(code),
+  (err: unknown) => {
+    console.error(`demo: ${err instanceof Error ? err.message : String(err)}`);
+    process.exit(1);
+  },
+);

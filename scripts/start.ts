@@ -19,16 +19,24 @@ async function main(): Promise<void> {
     HTTP_PORT: '0', // each process picks a free port and logs it
     DASHBOARD_HOST: process.env.DASHBOARD_HOST ?? '127.0.0.1',
   };
-  console.log(`critsvc: ${run.local ? 'local control plane' : 'cluster'} from ${run.kubeconfig}; queue on ${run.redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`);
+  console.log(
+    `critsvc: ${run.local ? 'local control plane' : 'cluster'} from ${run.kubeconfig}; queue on ${run.redisUrl.replace(/\/\/[^@/]*@/, '//***@')}`,
+  );
   console.log(`critsvc: queue dashboard on http://127.0.0.1:${env.DASHBOARD_PORT ?? 3000}/ — Ctrl-C stops everything`);
-  if (run.local) console.log(`critsvc: try it: export KUBECONFIG=${run.kubeconfig}; kubectl apply -f deploy/critical-service-example.yaml`);
+  if (run.local)
+    console.log(
+      `critsvc: try it: export KUBECONFIG=${run.kubeconfig}; kubectl apply -f deploy/critical-service-example.yaml`,
+    );
   const sup = new Supervisor({ root, env, envFor: redisEnvFor(run), json: process.env.LOG_FORMAT === 'json' });
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
     console.log('critsvc: stopping…');
-    void sup.stop().then(run.cleanup).then(() => process.exit(0));
+    void sup
+      .stop()
+      .then(run.cleanup)
+      .then(() => process.exit(0));
   };
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);

@@ -11,4 +11,6 @@ interface Result {
 const file = process.argv[2];
 if (!file) throw new Error('usage: test-summary.ts <vitest json>');
 const r = JSON.parse(readFileSync(file, 'utf8')) as Result;
-console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+console.log(
+  `tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`,
+);

@@ -26,7 +26,9 @@ describe('abortOnFailure', () => {
       console.log('pid ' + child.pid);
       setTimeout(() => void Promise.reject(new Error('a trial failed')), 100);
       setTimeout(() => console.log('still running'), 60_000);`;
-    const bench = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const bench = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     bench.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const code = await new Promise<number | null>((r) => bench.once('exit', r));
@@ -34,8 +36,15 @@ describe('abortOnFailure', () => {
     const orphan = pid > 0 && alive(pid);
     if (orphan) process.kill(pid, 'SIGKILL');
     expect({ code, orphan, out: out.split('\n').filter((l) => !l.startsWith('pid')) }).toEqual({
-      code: 1, orphan: false,
-      out: ['bench: unhandled rejection; stopping the pipelines it started', 'bench: Error: a trial failed', 'stopped', 'cleaned up', ''],
+      code: 1,
+      orphan: false,
+      out: [
+        'bench: unhandled rejection; stopping the pipelines it started',
+        'bench: Error: a trial failed',
+        'stopped',
+        'cleaned up',
+        '',
+      ],
     });
   }, 30_000);
 });

@@ -15,26 +15,42 @@ export class RawApi {
     this.agent = new Agent({ keepAlive: true, maxSockets: 64, ca: readFileSync(state.caFile) });
   }
 
-  call<T = unknown>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<{ status: number; body: T }> {
+  call<T = unknown>(
+    method: string,
+    path: string,
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<{ status: number; body: T }> {
     const data = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
-      const req = request({
-        host: this.base.hostname, port: this.base.port, path, method, agent: this.agent,
-        headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {}) },
-      }, (res) => {
-        let text = '';
-        res.setEncoding('utf8');
-        res.on('data', (c: string) => (text += c));
-        res.on('end', () => {
-          let parsed: unknown = text;
-          try {
-            parsed = JSON.parse(text);
-          } catch {
-            // not JSON
-          }
-          resolve({ status: res.statusCode ?? 0, body: parsed as T });
-        });
-      });
+      const req = request(
+        {
+          host: this.base.hostname,
+          port: this.base.port,
+          path,
+          method,
+          agent: this.agent,
+          headers: {
+            authorization: `Bearer ${this.token}`,
+            accept: 'application/json',
+            ...(data ? { 'content-type': contentType, 'content-length': Buffer.byteLength(data) } : {}),
+          },
+        },
+        (res) => {
+          let text = '';
+          res.setEncoding('utf8');
+          res.on('data', (c: string) => (text += c));
+          res.on('end', () => {
+            let parsed: unknown = text;
+            try {
+              parsed = JSON.parse(text);
+            } catch {
+              // not JSON
+            }
+            resolve({ status: res.statusCode ?? 0, body: parsed as T });
+          });
+        },
+      );
       req.on('error', reject);
       if (data) req.write(data);
       req.end();
@@ -43,7 +59,8 @@ export class RawApi {
 
   async must<T = unknown>(method: string, path: string, body?: unknown, contentType?: string): Promise<T> {
     const res = await this.call<T>(method, path, body, contentType);
-    if (res.status >= 300 && res.status !== 409) throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
+    if (res.status >= 300 && res.status !== 409)
+      throw new Error(`${method} ${path}: HTTP ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`);
     return res.body;
   }
 
@@ -71,8 +88,14 @@ let nextNode = 0;
  * bound to one of the local cluster's Nodes, marked so that kwok leaves its status alone.
  * node: another node name (see CHURN_NODE).
  */
-export const podBody = (name: string, labels: Record<string, string>, node = `kwok-node-${nextNode++ % 3}`): object => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels, annotations: { 'critsvc.test/kubelet': 'manual' } },
+export const podBody = (
+  name: string,
+  labels: Record<string, string>,
+  node = `kwok-node-${nextNode++ % 3}`,
+): object => ({
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels, annotations: { 'critsvc.test/kubelet': 'manual' } },
   spec: { nodeName: node, containers: [{ name: 'app', image: 'nginx:1.27' }] },
 });
 
@@ -86,10 +109,20 @@ export const CHURN_NODE = 'bench-churn-node';
 
 /** A pod kwok starts (Running and Ready) as a kubelet would; gone 1 s after its deletion. */
 export const kwokPodBody = (name: string, labels: Record<string, string>): object => ({
-  apiVersion: 'v1', kind: 'Pod', metadata: { name, labels },
-  spec: { nodeName: `kwok-node-${nextNode++ % 3}`, terminationGracePeriodSeconds: 1, containers: [{ name: 'app', image: 'nginx:1.27' }] },
+  apiVersion: 'v1',
+  kind: 'Pod',
+  metadata: { name, labels },
+  spec: {
+    nodeName: `kwok-node-${nextNode++ % 3}`,
+    terminationGracePeriodSeconds: 1,
+    containers: [{ name: 'app', image: 'nginx:1.27' }],
+  },
 });
 
 export const readyStatus = (): object => ({
-  status: { phase: 'Running', podIP: '10.0.0.9', conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }] },
+  status: {
+    phase: 'Running',
+    podIP: '10.0.0.9',
+    conditions: [{ type: 'Ready', status: 'True', lastTransitionTime: new Date().toISOString() }],
+  },
 });

@@ -35,23 +35,46 @@ export interface ChurnOptions {
 const SERVICE_LABEL = 'critsvc.mycrd.com/service';
 
 /** Outage trials alongside churn: a trial that times out is reported, not fatal (the EndpointSlice controller may lag). */
-async function outageUnderLoad(ctx: ChurnCtx, namespace: string, svc: string, n: number, log: (msg: string) => void): Promise<OutageResult> {
+async function outageUnderLoad(
+  ctx: ChurnCtx,
+  namespace: string,
+  svc: string,
+  n: number,
+  log: (msg: string) => void,
+): Promise<OutageResult> {
   try {
     const r = await outage(ctx, namespace, svc, n, 120_000, false, true);
     if (r.error) log(`outage trials under churn stopped after ${r.window.n}: ${r.error}`);
     return r;
   } catch (err) {
     log(`outage trials under churn stopped: ${err instanceof Error ? err.message : String(err)}`);
-    return { window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: err instanceof Error ? err.message : String(err) };
+    return {
+      window: summarize([]),
+      gapMaxMs: NaN,
+      gapTrials: 0,
+      error: err instanceof Error ? err.message : String(err),
+    };
   }
 }
 
 /** Pods of non-critical Services deleted, re-created and made Ready at a steady rate. */
-export async function churn(ctx: ChurnCtx, p: Pipeline, round: number, o: ChurnOptions, log: (msg: string) => void): Promise<ChurnResult> {
+export async function churn(
+  ctx: ChurnCtx,
+  p: Pipeline,
+  round: number,
+  o: ChurnOptions,
+  log: (msg: string) => void,
+): Promise<ChurnResult> {
   const target = `bench-churn-${round}`;
   await ctx.api.must('POST', '/api/v1/namespaces', { metadata: { name: target } });
-  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'frontend', labels: { critical: 'true' } }, spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] } });
-  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, { metadata: { name: 'web', labels: { critical: 'true' } }, spec: { selector: { app: 'web' }, ports: [{ port: 80 }] } });
+  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, {
+    metadata: { name: 'frontend', labels: { critical: 'true' } },
+    spec: { selector: { role: 'frontend' }, ports: [{ port: 80 }] },
+  });
+  await ctx.api.must('POST', `/api/v1/namespaces/${target}/services`, {
+    metadata: { name: 'web', labels: { critical: 'true' } },
+    spec: { selector: { app: 'web' }, ports: [{ port: 80 }] },
+  });
   const before = await metric(p.ports.handler, 'critsvc_events_processed_total');
   const s0 = await stageScrape(p.ports);
   const t0 = performance.now();
@@ -77,7 +100,8 @@ export async function churn(ctx: ChurnCtx, p: Pipeline, round: number, o: ChurnO
       // generator falls behind (the achieved rate is reported) instead of burying it.
       while (inFlight >= o.inFlight && !stop) await new Promise((r) => setTimeout(r, 1));
       inFlight++;
-      void ctx.api.call('POST', base, podBody(name, { app: svc }, CHURN_NODE))
+      void ctx.api
+        .call('POST', base, podBody(name, { app: svc }, CHURN_NODE))
         .then(() => ctx.api.call('PATCH', `${base}/${name}/status`, readyStatus(), 'application/merge-patch+json'))
         .then(() => ctx.api.call('DELETE', `${base}/${name}`, { gracePeriodSeconds: 0 }))
         .catch(() => undefined) // counted by what the handler saw, not by what was answered
@@ -87,21 +111,39 @@ export async function churn(ctx: ChurnCtx, p: Pipeline, round: number, o: ChurnO
     }
   })();
   const sampler = setInterval(() => {
-    void metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"').then((w) => (maxWaiting = Math.max(maxWaiting, w)), () => undefined);
+    void metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"').then(
+      (w) => (maxWaiting = Math.max(maxWaiting, w)),
+      () => undefined,
+    );
   }, 500);
   log(`churn round ${round}: ${o.rate} pod events/s for ${o.seconds}s, with failover trials alongside`);
   const failoverTrials = Math.max(20, Math.round(o.seconds * 1.5));
   // Under load a trial may wait long (the queue's backlog is the measure): it is reported, not fatal.
   let trialError = '';
-  const trialRun = trials(ctx, target, 'frontend', failoverTrials, (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend', false, 120_000, true)
-    .catch((err: unknown) => ({ failover: [] as number[], recovery: [] as number[], error: err instanceof Error ? err.message : String(err) }))
+  const trialRun = trials(
+    ctx,
+    target,
+    'frontend',
+    failoverTrials,
+    (e) => e.owned && e.labels[SERVICE_LABEL] === 'frontend',
+    false,
+    120_000,
+    true,
+  )
+    .catch((err: unknown) => ({
+      failover: [] as number[],
+      recovery: [] as number[],
+      error: err instanceof Error ? err.message : String(err),
+    }))
     .then((r) => {
       if (r.error) log(`failover trials under churn stopped: ${(trialError = r.error)}`);
       return r;
     });
   // Outage trials need kwok and the EndpointSlice controller: not on a bare control plane.
-  const outageRun = ctx.state.mode === 'bare' ? Promise.resolve({ window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: 'not run (bare control plane)' })
-    : outageUnderLoad(ctx, target, 'web', Math.min(o.outageTrials, failoverTrials), log);
+  const outageRun =
+    ctx.state.mode === 'bare'
+      ? Promise.resolve({ window: summarize([]), gapMaxMs: NaN, gapTrials: 0, error: 'not run (bare control plane)' })
+      : outageUnderLoad(ctx, target, 'web', Math.min(o.outageTrials, failoverTrials), log);
   await new Promise((r) => setTimeout(r, o.seconds * 1000));
   const elapsed = (performance.now() - t0) / 1000;
   const issued = ops;
@@ -116,8 +158,15 @@ export async function churn(ctx: ChurnCtx, p: Pipeline, round: number, o: ChurnO
   const s1 = await stageScrape(p.ports);
   return {
     stages: { ...meansMs(s0.handler, s1.handler), watch_to_redis: meansMs(s0.watcher, s1.watcher)[''] ?? NaN },
-    targetRate: o.rate, achievedOpsPerS: issued / elapsed, handledEventsPerS: handled / elapsed, maxWaiting,
+    targetRate: o.rate,
+    achievedOpsPerS: issued / elapsed,
+    handledEventsPerS: handled / elapsed,
+    maxWaiting,
     finalWaiting: await metric(p.ports.handler, 'critsvc_event_queue_jobs', 'state="waiting"'),
-    failover: summarize(failover), ...(trialError ? { failoverError: trialError } : {}), outage: outageResult, handlerRssMb: rss, redisMb: await redisMemoryMb(ctx.state.redisUrl),
+    failover: summarize(failover),
+    ...(trialError ? { failoverError: trialError } : {}),
+    outage: outageResult,
+    handlerRssMb: rss,
+    redisMb: await redisMemoryMb(ctx.state.redisUrl),
   };
 }

@@ -4,16 +4,16 @@ import type { ClientModeResult, ClientResult, Stages } from './client.ts';
 import { ms } from './stats.ts';
 
 const STAGE_NAMES: [keyof Stages, string][] = [
-  ['endpointGone', 'the app\'s endpoint not ready on the EndpointSlice (from the DELETE)'],
+  ['endpointGone', "the app's endpoint not ready on the EndpointSlice (from the DELETE)"],
   ['critsvc', 'critsvc: default pod created / warm pod relabelled (from the DELETE)'],
   ['scheduled', 'kube-scheduler: bound to the node'],
   ['kubeletPickup', 'kubelet: sandbox asked of containerd (from the binding)'],
   ['sandbox', 'containerd: pause sandbox + CNI bridge'],
-  ['containerStart', 'containerd: the page\'s container created and started'],
+  ['containerStart', "containerd: the page's container created and started"],
   ['readiness', 'kubelet: Ready reported (from the container start)'],
-  ['endpointSlice', 'kube-controller-manager: the default pod\'s endpoint ready (from Ready / the relabel)'],
+  ['endpointSlice', "kube-controller-manager: the default pod's endpoint ready (from Ready / the relabel)"],
   ['proxySync', 'kube-proxy: rules synced (from the EndpointSlice)'],
-  ['toClient', 'the client\'s first 503 (from kube-proxy\'s sync)'],
+  ['toClient', "the client's first 503 (from kube-proxy's sync)"],
 ];
 
 function row(name: string, m: ClientModeResult): string {
@@ -32,11 +32,13 @@ export function clientSection(r: ClientResult): string[] {
     row('cold', r.cold),
     row('hotStandby', r.hot),
     '',
-    'Where the time goes (medians over the trials, ms; each from the components\' own timestamps: the pod and EndpointSlice watches, containerd\'s CRI log lines, kube-proxy\'s `SyncProxyRules complete` lines, the client):',
+    "Where the time goes (medians over the trials, ms; each from the components' own timestamps: the pod and EndpointSlice watches, containerd's CRI log lines, kube-proxy's `SyncProxyRules complete` lines, the client):",
     '',
     '| part | cold | hotStandby |',
     '|---|---|---|',
-    ...STAGE_NAMES.map(([k, name]) => `| ${name} | ${ms(r.cold.stageMedians[k] ?? NaN)} | ${ms(r.hot.stageMedians[k] ?? NaN)} |`),
+    ...STAGE_NAMES.map(
+      ([k, name]) => `| ${name} | ${ms(r.cold.stageMedians[k] ?? NaN)} | ${ms(r.hot.stageMedians[k] ?? NaN)} |`,
+    ),
     '',
   ];
 }

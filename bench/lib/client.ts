@@ -18,7 +18,12 @@ export const wall = (): number => performance.timeOrigin + performance.now();
 
 /** other: an answer that is neither the app's nor the page's, or an error of another kind (its code in `detail`). */
 export type Outcome = 'app' | 'page' | 'refused' | 'reset' | 'timeout' | 'unreachable' | 'other';
-export interface Req { start: number; end: number; outcome: Outcome; detail?: string }
+export interface Req {
+  start: number;
+  end: number;
+  outcome: Outcome;
+  detail?: string;
+}
 const failed = (o: Outcome): boolean => o !== 'app' && o !== 'page';
 
 function classify(err: unknown): Outcome {
@@ -33,7 +38,8 @@ function classify(err: unknown): Outcome {
 function once(host: string, port: number, agent: Agent | false, timeoutMs: number): Promise<Req> {
   const start = wall();
   return new Promise((resolve) => {
-    const done = (outcome: Outcome, detail?: string): void => resolve({ start, end: wall(), outcome, ...(detail ? { detail } : {}) });
+    const done = (outcome: Outcome, detail?: string): void =>
+      resolve({ start, end: wall(), outcome, ...(detail ? { detail } : {}) });
     const req = request({ host, port, path: '/', agent, timeout: timeoutMs }, (res) => {
       let body = '';
       res.setEncoding('utf8');
@@ -41,7 +47,8 @@ function once(host: string, port: number, agent: Agent | false, timeoutMs: numbe
       res.on('end', () => {
         if (res.statusCode === 503 && res.headers['retry-after'] === '120') done('page');
         else if (res.statusCode === 200 && body.startsWith('app ')) done('app');
-        else done('other', `HTTP ${res.statusCode ?? 0}${res.headers.server ? ` (server: ${res.headers.server})` : ''}`);
+        else
+          done('other', `HTTP ${res.statusCode ?? 0}${res.headers.server ? ` (server: ${res.headers.server})` : ''}`);
       });
       res.on('error', (e) => done(classify(e), (e as { code?: string }).code ?? e.message));
     });
@@ -73,7 +80,10 @@ export class LoadClients {
   }
 
   start(): void {
-    this.timer = setInterval(() => void once(this.host, this.port, false, this.timeoutMs).then((r) => this.fresh.push(r)), this.everyMs);
+    this.timer = setInterval(
+      () => void once(this.host, this.port, false, this.timeoutMs).then((r) => this.fresh.push(r)),
+      this.everyMs,
+    );
     this.loop = (async () => {
       while (!this.stopped) {
         this.keepAlive.push(await once(this.host, this.port, this.agent, this.timeoutMs));
@@ -121,10 +131,28 @@ export function view(reqs: Req[], from: number, to: number): ClientView {
   }
   if (runStart !== undefined) longest = Math.max(longest, to - runStart);
   const page = inWin.find((r) => r.outcome === 'page');
-  return { requests: inWin.length, failed: inWin.filter((r) => failed(r.outcome)).length, byOutcome, otherDetails, longestFailRunMs: longest, firstPageMs: page ? page.end - from : NaN };
+  return {
+    requests: inWin.length,
+    failed: inWin.filter((r) => failed(r.outcome)).length,
+    byOutcome,
+    otherDetails,
+    longestFailRunMs: longest,
+    firstPageMs: page ? page.end - from : NaN,
+  };
 }
 
-interface PodSeen { uid: string; name: string; labels: Record<string, string>; owned: boolean; node?: string; ready: boolean; ip?: string; deleting: boolean; type: string; t: number }
+interface PodSeen {
+  uid: string;
+  name: string;
+  labels: Record<string, string>;
+  owned: boolean;
+  node?: string;
+  ready: boolean;
+  ip?: string;
+  deleting: boolean;
+  type: string;
+  t: number;
+}
 
 /** Every pod event of a namespace, timestamped on arrival (wall clock). */
 class PodLog {
@@ -132,12 +160,37 @@ class PodLog {
   private ctrl: AbortController | undefined;
   static async start(kc: KubeConfig, ns: string): Promise<PodLog> {
     const l = new PodLog();
-    type Raw = { metadata?: { uid?: string; name?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string }; spec?: { nodeName?: string }; status?: { podIP?: string; conditions?: { type: string; status: string }[] } };
-    l.ctrl = await new Watch(kc).watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, o: Raw) => {
-      if (type === 'BOOKMARK') return;
-      l.events.push({ type, t: wall(), uid: o.metadata?.uid ?? '', name: o.metadata?.name ?? '', labels: o.metadata?.labels ?? {}, owned: o.metadata?.annotations?.['service-watcher'] === 'owned',
-        node: o.spec?.nodeName, ip: o.status?.podIP, deleting: Boolean(o.metadata?.deletionTimestamp), ready: o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false });
-    }, () => undefined);
+    type Raw = {
+      metadata?: {
+        uid?: string;
+        name?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+        deletionTimestamp?: string;
+      };
+      spec?: { nodeName?: string };
+      status?: { podIP?: string; conditions?: { type: string; status: string }[] };
+    };
+    l.ctrl = await new Watch(kc).watch(
+      `/api/v1/namespaces/${ns}/pods`,
+      {},
+      (type, o: Raw) => {
+        if (type === 'BOOKMARK') return;
+        l.events.push({
+          type,
+          t: wall(),
+          uid: o.metadata?.uid ?? '',
+          name: o.metadata?.name ?? '',
+          labels: o.metadata?.labels ?? {},
+          owned: o.metadata?.annotations?.['service-watcher'] === 'owned',
+          node: o.spec?.nodeName,
+          ip: o.status?.podIP,
+          deleting: Boolean(o.metadata?.deletionTimestamp),
+          ready: o.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+        });
+      },
+      () => undefined,
+    );
     return l;
   }
   first(pred: (e: PodSeen) => boolean, after: number): PodSeen | undefined {
@@ -155,13 +208,25 @@ class SliceLog {
   private readonly slices = new Map<string, string[]>();
   static async start(kc: KubeConfig, ns: string, svc: string): Promise<SliceLog> {
     const l = new SliceLog();
-    type Raw = { metadata?: { name?: string }; endpoints?: { addresses?: string[]; conditions?: { ready?: boolean } }[] | null };
-    l.ctrl = await new Watch(kc).watch(`/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, { labelSelector: `kubernetes.io/service-name=${svc}` }, (type, o: Raw) => {
-      if (type === 'BOOKMARK') return;
-      if (type === 'DELETED') l.slices.delete(o.metadata?.name ?? '');
-      else l.slices.set(o.metadata?.name ?? '', (o.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses ?? []));
-      l.points.push({ t: wall(), ready: [...l.slices.values()].flat().sort() });
-    }, () => undefined);
+    type Raw = {
+      metadata?: { name?: string };
+      endpoints?: { addresses?: string[]; conditions?: { ready?: boolean } }[] | null;
+    };
+    l.ctrl = await new Watch(kc).watch(
+      `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+      { labelSelector: `kubernetes.io/service-name=${svc}` },
+      (type, o: Raw) => {
+        if (type === 'BOOKMARK') return;
+        if (type === 'DELETED') l.slices.delete(o.metadata?.name ?? '');
+        else
+          l.slices.set(
+            o.metadata?.name ?? '',
+            (o.endpoints ?? []).filter((e) => e.conditions?.ready).flatMap((e) => e.addresses ?? []),
+          );
+        l.points.push({ t: wall(), ready: [...l.slices.values()].flat().sort() });
+      },
+      () => undefined,
+    );
     return l;
   }
   first(pred: (ready: string[]) => boolean, after: number): number | undefined {
@@ -200,17 +265,30 @@ class LogTail {
 }
 
 /** containerd's CRI lines about one pod: its sandbox asked for and ready, its container started (wall clock ms). */
-export function containerdTimes(text: string, podUid: string): { sandboxAsked?: number; sandboxReady?: number; containerStarted?: number } {
+export function containerdTimes(
+  text: string,
+  podUid: string,
+): { sandboxAsked?: number; sandboxReady?: number; containerStarted?: number } {
   const at = (line: string): number => Date.parse(/time="([^"]+)"/.exec(line)?.[1] ?? '');
   const lines = text.split('\n');
   const mine = lines.filter((l) => l.includes(`Uid:${podUid},`));
   const asked = mine.find((l) => l.includes('msg="RunPodSandbox for') && !l.includes('returns sandbox id'));
   const readyLine = mine.find((l) => l.includes('returns sandbox id'));
   const sandbox = readyLine ? /returns sandbox id \\"([0-9a-f]+)\\"/.exec(readyLine)?.[1] : undefined;
-  const created = sandbox ? lines.find((l) => l.includes(`CreateContainer within sandbox \\"${sandbox}\\"`) && l.includes('returns container id')) : undefined;
+  const created = sandbox
+    ? lines.find(
+        (l) => l.includes(`CreateContainer within sandbox \\"${sandbox}\\"`) && l.includes('returns container id'),
+      )
+    : undefined;
   const cid = created ? /returns container id \\"([0-9a-f]+)\\"/.exec(created)?.[1] : undefined;
-  const started = cid ? lines.find((l) => l.includes(`StartContainer for \\"${cid}\\" returns successfully`)) : undefined;
-  return { sandboxAsked: asked ? at(asked) : undefined, sandboxReady: readyLine ? at(readyLine) : undefined, containerStarted: started ? at(started) : undefined };
+  const started = cid
+    ? lines.find((l) => l.includes(`StartContainer for \\"${cid}\\" returns successfully`))
+    : undefined;
+  return {
+    sandboxAsked: asked ? at(asked) : undefined,
+    sandboxReady: readyLine ? at(readyLine) : undefined,
+    containerStarted: started ? at(started) : undefined,
+  };
 }
 
 /** kube-proxy's "SyncProxyRules complete" lines (klog, local time), as wall-clock ms. */
@@ -280,7 +358,18 @@ export interface ClientResult {
 const med = (xs: number[]): number => summarize(xs.filter(Number.isFinite)).p50;
 
 export function summarizeMode(ts: ClientTrial[]): ClientModeResult {
-  const keys = ['endpointGone', 'critsvc', 'scheduled', 'kubeletPickup', 'sandbox', 'containerStart', 'readiness', 'endpointSlice', 'proxySync', 'toClient'] as const;
+  const keys = [
+    'endpointGone',
+    'critsvc',
+    'scheduled',
+    'kubeletPickup',
+    'sandbox',
+    'containerStart',
+    'readiness',
+    'endpointSlice',
+    'proxySync',
+    'toClient',
+  ] as const;
   return {
     trials: ts.length,
     longestFailRun: summarize(ts.map((t) => t.fresh.longestFailRunMs)),
@@ -288,7 +377,8 @@ export function summarizeMode(ts: ClientTrial[]): ClientModeResult {
     firstPage: summarize(ts.map((t) => t.fresh.firstPageMs).filter(Number.isFinite)),
     failedPerTrial: summarize(ts.map((t) => t.fresh.failed)),
     handBackFailures: {
-      fresh: ts.reduce((a, t) => a + t.handBack.fresh.failed, 0), keepAlive: ts.reduce((a, t) => a + t.handBack.keepAlive.failed, 0),
+      fresh: ts.reduce((a, t) => a + t.handBack.fresh.failed, 0),
+      keepAlive: ts.reduce((a, t) => a + t.handBack.keepAlive.failed, 0),
       trialsWithFailures: ts.filter((t) => t.handBack.fresh.failed + t.handBack.keepAlive.failed > 0).length,
     },
     stageMedians: Object.fromEntries(keys.map((k) => [k, med(ts.map((t) => t.stages[k] ?? NaN))])),
@@ -303,7 +393,12 @@ export interface ClientCtx {
   log: (msg: string) => void;
 }
 
-async function until<T>(what: string, f: () => T | undefined | false | Promise<T | undefined | false>, timeoutMs = 90_000, everyMs = 20): Promise<T> {
+async function until<T>(
+  what: string,
+  f: () => T | undefined | false | Promise<T | undefined | false>,
+  timeoutMs = 90_000,
+  everyMs = 20,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const v = await f();
@@ -317,9 +412,18 @@ export function appPodBody(name: string): object {
   return {
     metadata: { name, labels: { app: 'web' } },
     spec: {
-      ...ON_REAL_NODE, terminationGracePeriodSeconds: 2, automountServiceAccountToken: false,
-      containers: [{ name: 'app', image: APP_IMAGE, imagePullPolicy: 'Never', ports: [{ containerPort: 8080 }],
-        readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 } }],
+      ...ON_REAL_NODE,
+      terminationGracePeriodSeconds: 2,
+      automountServiceAccountToken: false,
+      containers: [
+        {
+          name: 'app',
+          image: APP_IMAGE,
+          imagePullPolicy: 'Never',
+          ports: [{ containerPort: 8080 }],
+          readinessProbe: { httpGet: { path: '/', port: 8080 }, periodSeconds: 1, failureThreshold: 1 },
+        },
+      ],
     },
   };
 }
@@ -329,7 +433,14 @@ export function appPodBody(name: string): object {
  * `web-<first>` Ready: delete it, wait for the page, bring `web-<next>` back, wait for the
  * hand-back. Returns the trials and the name of the app pod left running.
  */
-export async function clientTrials(ctx: ClientCtx, ns: string, clusterIp: string, n: number, hot: boolean, first: number): Promise<{ trials: ClientTrial[]; next: number }> {
+export async function clientTrials(
+  ctx: ClientCtx,
+  ns: string,
+  clusterIp: string,
+  n: number,
+  hot: boolean,
+  first: number,
+): Promise<{ trials: ClientTrial[]; next: number }> {
   const pods = await PodLog.start(ctx.kc, ns);
   const slices = await SliceLog.start(ctx.kc, ns, 'web');
   const clients = new LoadClients(clusterIp, 80);
@@ -349,37 +460,47 @@ export async function clientTrials(ctx: ClientCtx, ns: string, clusterIp: string
           if (e.type === 'DELETED') live.delete(e.uid);
           else live.set(e.uid, e);
         }
-        return [...live.values()].some((p) => p.owned && p.labels['critsvc.mycrd.com/standby'] === 'true' && p.ready && !p.deleting);
+        return [...live.values()].some(
+          (p) => p.owned && p.labels['critsvc.mycrd.com/standby'] === 'true' && p.ready && !p.deleting,
+        );
       };
       if (hot) await until('a warm pod Ready', standbyReady);
       await new Promise((r) => setTimeout(r, 300));
       const t0 = wall();
       await ctx.api.must('DELETE', `${base}/web-${app}`);
-      const page = await until('the first 503 from the page', () => clients.fresh.find((r) => r.start >= t0 && r.outcome === 'page'));
+      const page = await until('the first 503 from the page', () =>
+        clients.fresh.find((r) => r.start >= t0 && r.outcome === 'page'),
+      );
       // The stand-in: created (cold) or promoted (hot) after t0, selected by the Service.
-      const standIn = await until('the default pod Ready', () => pods.first((e) => e.owned && e.labels.app === 'web' && e.ready && !e.deleting, t0));
+      const standIn = await until('the default pod Ready', () =>
+        pods.first((e) => e.owned && e.labels.app === 'web' && e.ready && !e.deleting, t0),
+      );
       const created = pods.first((e) => e.uid === standIn.uid && e.labels.app === 'web', hot ? t0 : 0);
       const bound = hot ? undefined : pods.first((e) => e.uid === standIn.uid && Boolean(e.node), 0);
       const readySeen = pods.first((e) => e.uid === standIn.uid && e.ready && e.labels.app === 'web', 0);
       const ip = standIn.ip ?? '';
-      const sliceReady = await until('the default pod\'s endpoint ready', () => slices.first((r) => r.includes(ip), t0));
+      const sliceReady = await until("the default pod's endpoint ready", () => slices.first((r) => r.includes(ip), t0));
       await new Promise((r) => setTimeout(r, 300));
       cText += containerd.read();
       pText += proxy.read();
       const c = hot ? {} : containerdTimes(cText, standIn.uid);
       // The sync that let the client reach the page: the last one kube-proxy completed before it.
-      const sync = proxySyncs(pText).filter((t) => t <= page.start).at(-1);
+      const sync = proxySyncs(pText)
+        .filter((t) => t <= page.start)
+        .at(-1);
       const gone = slices.first((r) => r.length === 0, t0);
       const stages: Partial<Stages> = {
         endpointGone: gone !== undefined ? gone - t0 : NaN,
         critsvc: created ? created.t - t0 : NaN,
-        ...(hot ? {} : {
-          scheduled: created && bound ? bound.t - created.t : NaN,
-          kubeletPickup: bound && c.sandboxAsked ? c.sandboxAsked - bound.t : NaN,
-          sandbox: c.sandboxAsked && c.sandboxReady ? c.sandboxReady - c.sandboxAsked : NaN,
-          containerStart: c.sandboxReady && c.containerStarted ? c.containerStarted - c.sandboxReady : NaN,
-          readiness: c.containerStarted && readySeen ? readySeen.t - c.containerStarted : NaN,
-        }),
+        ...(hot
+          ? {}
+          : {
+              scheduled: created && bound ? bound.t - created.t : NaN,
+              kubeletPickup: bound && c.sandboxAsked ? c.sandboxAsked - bound.t : NaN,
+              sandbox: c.sandboxAsked && c.sandboxReady ? c.sandboxReady - c.sandboxAsked : NaN,
+              containerStart: c.sandboxReady && c.containerStarted ? c.containerStarted - c.sandboxReady : NaN,
+              readiness: c.containerStarted && readySeen ? readySeen.t - c.containerStarted : NaN,
+            }),
         endpointSlice: sliceReady - (hot ? (created?.t ?? NaN) : (readySeen?.t ?? NaN)),
         proxySync: sync !== undefined ? sync - sliceReady : NaN,
         toClient: sync !== undefined ? page.end - sync : NaN,
@@ -388,17 +509,31 @@ export async function clientTrials(ctx: ClientCtx, ns: string, clusterIp: string
       app += 1;
       await ctx.api.must('POST', base, appPodBody(`web-${app}`));
       const appReady = await until(`web-${app} Ready`, () => pods.first((e) => e.name === `web-${app}` && e.ready, t0));
-      const standInGone = await until('the hand-back (default pod deleted)', () => pods.first((e) => e.uid === standIn.uid && e.type === 'DELETED', t0), 60_000);
-      await until('the app answering again', () => clients.fresh.find((r) => r.start >= standInGone.t && r.outcome === 'app'));
+      const standInGone = await until(
+        'the hand-back (default pod deleted)',
+        () => pods.first((e) => e.uid === standIn.uid && e.type === 'DELETED', t0),
+        60_000,
+      );
+      await until('the app answering again', () =>
+        clients.fresh.find((r) => r.start >= standInGone.t && r.outcome === 'app'),
+      );
       await new Promise((r) => setTimeout(r, 2000));
       const end = standInGone.t + 2000;
       const trial: ClientTrial = {
-        hot, stages,
-        fresh: view(clients.fresh, t0, appReady.t), keepAlive: view(clients.keepAlive, t0, appReady.t),
+        hot,
+        stages,
+        fresh: view(clients.fresh, t0, appReady.t),
+        keepAlive: view(clients.keepAlive, t0, appReady.t),
         handBack: { fresh: view(clients.fresh, appReady.t, end), keepAlive: view(clients.keepAlive, appReady.t, end) },
       };
       out.push(trial);
-      ctx.log(`client ${hot ? 'hot' : 'cold'} trial ${i}: longest failed run ${trial.fresh.longestFailRunMs.toFixed(0)} ms (${trial.fresh.failed} failed), first 503 at ${trial.fresh.firstPageMs.toFixed(0)} ms, keep-alive longest ${trial.keepAlive.longestFailRunMs.toFixed(0)} ms; hand-back failures ${trial.handBack.fresh.failed} + ${trial.handBack.keepAlive.failed} keep-alive; stages ${Object.entries(stages).map(([k, v]) => `${k} ${Number(v).toFixed(0)}`).join(', ')}`);
+      ctx.log(
+        `client ${hot ? 'hot' : 'cold'} trial ${i}: longest failed run ${trial.fresh.longestFailRunMs.toFixed(0)} ms (${trial.fresh.failed} failed), first 503 at ${trial.fresh.firstPageMs.toFixed(0)} ms, keep-alive longest ${trial.keepAlive.longestFailRunMs.toFixed(0)} ms; hand-back failures ${trial.handBack.fresh.failed} + ${trial.handBack.keepAlive.failed} keep-alive; stages ${Object.entries(
+          stages,
+        )
+          .map(([k, v]) => `${k} ${Number(v).toFixed(0)}`)
+          .join(', ')}`,
+      );
       // Client records older than this trial are no longer needed.
       clients.fresh.splice(0, clients.fresh.findIndex((r) => r.start >= end - 1000) || 0);
     }

@@ -12,12 +12,20 @@ kc.loadFromFile(kubeconfig);
 const server = new URL(kc.getCurrentCluster()?.server ?? '');
 const tls: RequestOptions = { headers: {} };
 await kc.applyToHTTPSOptions(tls);
-const base: RequestOptions = { ...tls, host: server.hostname, port: server.port, headers: { ...tls.headers, accept: 'application/json' } };
+const base: RequestOptions = {
+  ...tls,
+  host: server.hostname,
+  port: server.port,
+  headers: { ...tls.headers, accept: 'application/json' },
+};
 const writer = new Agent({ keepAlive: true, maxSockets: 1, ca: tls.ca, cert: tls.cert, key: tls.key });
 
 function call(method: string, path: string, body?: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const headers = { ...base.headers, ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}) };
+    const headers = {
+      ...base.headers,
+      ...(body ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {}),
+    };
     const req = request({ ...base, agent: writer, method, path, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
@@ -30,7 +38,9 @@ function call(method: string, path: string, body?: string): Promise<string> {
 }
 
 // Open the writer's connection now, and keep it warm (the API server closes idle ones after a while).
-const list = JSON.parse(await call('GET', `/api/v1/namespaces/${namespace}/pods?limit=1`)) as { metadata: { resourceVersion: string } };
+const list = JSON.parse(await call('GET', `/api/v1/namespaces/${namespace}/pods?limit=1`)) as {
+  metadata: { resourceVersion: string };
+};
 setInterval(() => void call('GET', '/readyz').catch(() => undefined), 10_000).unref();
 
 const watchPath = `/api/v1/namespaces/${namespace}/pods?watch=true&allowWatchBookmarks=true&resourceVersion=${list.metadata.resourceVersion}`;
@@ -46,8 +56,13 @@ const watch = request({ ...base, agent: false, method: 'GET', path: watchPath },
       const ev = JSON.parse(line) as { type: string; object: { metadata?: { labels?: Record<string, string> } } };
       const svc = ev.object.metadata?.labels?.['critsvc-bench/floor'];
       if (ev.type !== 'DELETED' || !svc) continue;
-      const pod = { metadata: { name: `floor-${svc}`, labels: { role: svc, 'critsvc-bench/standin': 'true' } }, spec: { containers: [{ name: 'c', image: 'nginx' }] } };
-      call('POST', `/api/v1/namespaces/${namespace}/pods`, JSON.stringify(pod)).catch((err: unknown) => console.error(`floor create failed: ${String(err)}`));
+      const pod = {
+        metadata: { name: `floor-${svc}`, labels: { role: svc, 'critsvc-bench/standin': 'true' } },
+        spec: { containers: [{ name: 'c', image: 'nginx' }] },
+      };
+      call('POST', `/api/v1/namespaces/${namespace}/pods`, JSON.stringify(pod)).catch((err: unknown) =>
+        console.error(`floor create failed: ${String(err)}`),
+      );
     }
   });
   res.on('end', () => {

@@ -29,15 +29,20 @@ export async function histogram(port: number, name: string): Promise<Histogram> 
 
 /** Mean per label value over what was observed between two scrapes, in ms. */
 export function meansMs(before: Histogram, after: Histogram): Record<string, number> {
-  return Object.fromEntries(Object.entries(after).map(([k, a]) => {
-    const b = before[k] ?? { sum: 0, count: 0 };
-    return [k, a.count > b.count ? ((a.sum - b.sum) / (a.count - b.count)) * 1000 : NaN];
-  }));
+  return Object.fromEntries(
+    Object.entries(after).map(([k, a]) => {
+      const b = before[k] ?? { sum: 0, count: 0 };
+      return [k, a.count > b.count ? ((a.sum - b.sum) / (a.count - b.count)) * 1000 : NaN];
+    }),
+  );
 }
 
 /** The failover's stage histograms: the handler's, and watcher-pods' watch → Redis. */
 export async function stageScrape(ports: Record<App, number>): Promise<{ handler: Histogram; watcher: Histogram }> {
-  return { handler: await histogram(ports.handler, 'critsvc_failover_stage_seconds'), watcher: await histogram(ports['watcher-pods'], 'critsvc_watch_to_queue_seconds') };
+  return {
+    handler: await histogram(ports.handler, 'critsvc_failover_stage_seconds'),
+    watcher: await histogram(ports['watcher-pods'], 'critsvc_watch_to_queue_seconds'),
+  };
 }
 
 /** The sum of a metric's samples (those whose labels include `labels`). */
@@ -58,7 +63,13 @@ export const FAST_PATH_RESULTS = ['applied', 'known', 'skipped', 'invalid'] as c
 
 /** The handler's fast-path messages so far, by result. */
 export async function fastPathCounts(port: number): Promise<Record<string, number>> {
-  return Object.fromEntries(await Promise.all(FAST_PATH_RESULTS.map(async (r) => [r, await metric(port, 'critsvc_fast_path_messages_total', `result="${r}"`)] as const)));
+  return Object.fromEntries(
+    await Promise.all(
+      FAST_PATH_RESULTS.map(
+        async (r) => [r, await metric(port, 'critsvc_fast_path_messages_total', `result="${r}"`)] as const,
+      ),
+    ),
+  );
 }
 
 export function rssMb(pid: number | undefined): number {

@@ -29,8 +29,35 @@ export interface OutageStages {
 }
 
 export interface IdleResult {
-  rounds: { critsvc: { failover: Summary; recovery: Summary; outage: OutageResult; stages: Record<string, number>; fastPath?: Record<string, number> }; floor: { failover: Summary }; floorClientNode: { failover: Summary } }[];
-  median: { critsvcP50: number; critsvcP95: number; critsvcP99: number; floorP50: number; floorP95: number; floorP99: number; floorClientNodeP50: number; floorClientNodeP95: number; floorClientNodeP99: number; recoveryP50: number; recoveryP99: number; ratioP50: number; ratioP99: number; outageP50: number; outageP99: number; gapMaxMs: number };
+  rounds: {
+    critsvc: {
+      failover: Summary;
+      recovery: Summary;
+      outage: OutageResult;
+      stages: Record<string, number>;
+      fastPath?: Record<string, number>;
+    };
+    floor: { failover: Summary };
+    floorClientNode: { failover: Summary };
+  }[];
+  median: {
+    critsvcP50: number;
+    critsvcP95: number;
+    critsvcP99: number;
+    floorP50: number;
+    floorP95: number;
+    floorP99: number;
+    floorClientNodeP50: number;
+    floorClientNodeP95: number;
+    floorClientNodeP99: number;
+    recoveryP50: number;
+    recoveryP99: number;
+    ratioP50: number;
+    ratioP99: number;
+    outageP50: number;
+    outageP99: number;
+    gapMaxMs: number;
+  };
 }
 
 /** Outage window cold (default pod created on lameness) vs hot (a warm pod promoted), default pods taking startDelay to start. */
@@ -147,7 +174,7 @@ function idleSection(r: ReportInput, idle: IdleResult): string[] {
     '',
     '### Where the time goes',
     '',
-    'Means over the same trials, from critsvc\'s own histograms (`critsvc_watch_to_queue_seconds` in watcher-pods, `critsvc_failover_stage_seconds{stage}` in the handler; all processes on one clock). The rest is what neither side of critsvc sees: the DELETE reaching the pods watcher later than the bench\'s watch, and the created pod\'s ADDED reaching the bench\'s watch.',
+    "Means over the same trials, from critsvc's own histograms (`critsvc_watch_to_queue_seconds` in watcher-pods, `critsvc_failover_stage_seconds{stage}` in the handler; all processes on one clock). The rest is what neither side of critsvc sees: the DELETE reaching the pods watcher later than the bench's watch, and the created pod's ADDED reaching the bench's watch.",
     '',
     '| stage | mean |',
     '|---|---|',
@@ -174,7 +201,7 @@ function idleSection(r: ReportInput, idle: IdleResult): string[] {
 const OUTAGE_STAGE_ROWS: [keyof OutageStages, string][] = [
   ['react', 'critsvc: the real endpoint not ready → the stand-in serving the Service (created, or promoted)'],
   ['schedule', 'kube-scheduler: → bound to a node (0 for a warm pod)'],
-  ['start', 'kwok, the kubelet\'s part: → Ready (0 for a warm pod)'],
+  ['start', "kwok, the kubelet's part: → Ready (0 for a warm pod)"],
   ['publish', 'kube-controller-manager: → its endpoint ready in the EndpointSlice'],
 ];
 
@@ -183,7 +210,7 @@ function outageStages(runs: OutageResult[]): string[] {
   const withStages = runs.flatMap((o) => (o.stages ? [o.stages] : []));
   if (!withStages.length) return [];
   return [
-    'Where the window goes (medians; one pod watch in the bench, on the EndpointSlice watch\'s clock; the stages\' medians need not add up to the window\'s):',
+    "Where the window goes (medians; one pod watch in the bench, on the EndpointSlice watch's clock; the stages' medians need not add up to the window's):",
     '',
     '| stage | median |',
     '|---|---|',
@@ -204,10 +231,19 @@ function scaleSection(r: ReportInput, pop: Population): string[] {
     `| start → handler state complete (/readyz) | ${med((s) => s.handlerReadyS).toFixed(2)} s | ${r.starts.map((s) => s.handlerReadyS.toFixed(2)).join(', ')} |`,
     `| start → every watcher listed | ${med((s) => s.watchersReadyS).toFixed(2)} s | ${r.starts.map((s) => s.watchersReadyS.toFixed(2)).join(', ')} |`,
     `| start → initial list events drained from the queue | ${med((s) => s.drainedS).toFixed(2)} s | ${r.starts.map((s) => s.drainedS.toFixed(2)).join(', ')} |`,
-    ...['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => `| RSS ${a} after start | ${med((s) => s.rss[a] ?? NaN).toFixed(0)} MB | ${r.starts.map((s) => (s.rss[a] ?? NaN).toFixed(0)).join(', ')} |`),
+    ...['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'].map(
+      (a) =>
+        `| RSS ${a} after start | ${med((s) => s.rss[a] ?? NaN).toFixed(0)} MB | ${r.starts.map((s) => (s.rss[a] ?? NaN).toFixed(0)).join(', ')} |`,
+    ),
     `| handler V8 heap used after start | ${med((s) => s.handlerHeapMb).toFixed(0)} MB | ${r.starts.map((s) => s.handlerHeapMb.toFixed(0)).join(', ')} |`,
     `| Redis used_memory after start | ${med((s) => s.redisMb).toFixed(1)} MB | ${r.starts.map((s) => s.redisMb.toFixed(1)).join(', ')} |`,
-    `| processes restarted (OOM-killed or crashed) | | ${r.starts.map((s) => Object.entries(s.restarts ?? {}).map(([a, n]) => `${a} ${n}`).join(' ')).join('; ')} |`,
+    `| processes restarted (OOM-killed or crashed) | | ${r.starts
+      .map((s) =>
+        Object.entries(s.restarts ?? {})
+          .map(([a, n]) => `${a} ${n}`)
+          .join(' '),
+      )
+      .join('; ')} |`,
     '',
   ];
 }
@@ -237,7 +273,10 @@ function curveSection(r: ReportInput): string[] {
   const c = r.curve;
   const first = c.find((x) => !x.error);
   const last = c.filter((x) => !x.error).at(-1);
-  const per10k = (f: (x: CurveStep) => number): string => (first && last && last.pods > first.pods ? `${(((f(last) - f(first)) / (last.pods - first.pods)) * 10_000).toFixed(1)}` : 'n/a');
+  const per10k = (f: (x: CurveStep) => number): string =>
+    first && last && last.pods > first.pods
+      ? `${(((f(last) - f(first)) / (last.pods - first.pods)) * 10_000).toFixed(1)}`
+      : 'n/a';
   const apps = ['handler', 'watcher-pods', 'watcher-services', 'watcher-crds'];
   return [
     '## Scale curve',
@@ -246,10 +285,18 @@ function curveSection(r: ReportInput): string[] {
     '',
     `| pods | start → state complete | → queue drained | ${apps.map((a) => `RSS ${a}`).join(' | ')} | handler heap used | Redis | restarts |`,
     `|---|---|---|${apps.map(() => '---').join('|')}|---|---|---|`,
-    ...c.map((x) => `| ${x.pods} | ${x.handlerReadyS.toFixed(1)} s | ${x.drainedS.toFixed(1)} s | ${apps.map((a) => `${(x.rss[a] ?? NaN).toFixed(0)} MB`).join(' | ')} | ${x.handlerHeapMb.toFixed(0)} MB | ${x.redisMb.toFixed(1)} MB | ${Object.values(x.restarts ?? {}).reduce((a, b) => a + b, 0)} |`),
+    ...c.map(
+      (x) =>
+        `| ${x.pods} | ${x.handlerReadyS.toFixed(1)} s | ${x.drainedS.toFixed(1)} s | ${apps.map((a) => `${(x.rss[a] ?? NaN).toFixed(0)} MB`).join(' | ')} | ${x.handlerHeapMb.toFixed(0)} MB | ${x.redisMb.toFixed(1)} MB | ${Object.values(x.restarts ?? {}).reduce((a, b) => a + b, 0)} |`,
+    ),
     `| growth per 10,000 pods | ${per10k((x) => x.handlerReadyS)} s | ${per10k((x) => x.drainedS)} s | ${apps.map((a) => `${per10k((x) => x.rss[a] ?? NaN)} MB`).join(' | ')} | ${per10k((x) => x.handlerHeapMb)} MB | ${per10k((x) => x.redisMb)} MB | |`,
     '',
-    ...c.filter((x) => x.error).flatMap((x) => [`Where this machine stopped: at ${x.pods} pods the pipeline did not complete its start: ${x.error}`, '']),
+    ...c
+      .filter((x) => x.error)
+      .flatMap((x) => [
+        `Where this machine stopped: at ${x.pods} pods the pipeline did not complete its start: ${x.error}`,
+        '',
+      ]),
   ];
 }
 const CURVE_NS_NOTE = 'the bench-curve-* namespaces';
@@ -261,28 +308,46 @@ function targets(r: ReportInput): string[] {
   if (m) {
     rows.push(`| idle failover p50 ≤ 8 ms | ${ms(m.critsvcP50)} | ${ok(m.critsvcP50 <= 8)} |`);
     rows.push(`| idle failover p99 ≤ 20 ms | ${ms(m.critsvcP99)} | ${ok(m.critsvcP99 <= 20)} |`);
-    rows.push(`| idle failover p99 within 1.5× the physical floor | ${m.ratioP99.toFixed(2)}× | ${ok(m.ratioP99 <= 1.5)} |`);
+    rows.push(
+      `| idle failover p99 within 1.5× the physical floor | ${m.ratioP99.toFixed(2)}× | ${ok(m.ratioP99 <= 1.5)} |`,
+    );
   }
   if (r.churns.length) {
     const p99 = median(r.churns.map((c) => c.failover.p99));
-    rows.push(`| failover p99 < 60 ms under ${r.churns[0]?.targetRate ?? 0} pod events/s (target: at 1,000/s) | ${ms(p99)} | ${ok(p99 < 60 && (r.churns[0]?.targetRate ?? 0) >= 1000)} |`);
+    rows.push(
+      `| failover p99 < 60 ms under ${r.churns[0]?.targetRate ?? 0} pod events/s (target: at 1,000/s) | ${ms(p99)} | ${ok(p99 < 60 && (r.churns[0]?.targetRate ?? 0) >= 1000)} |`,
+    );
   }
   const top = r.curve.at(-1);
   if (top) {
     const watchers = Math.max(...['watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => top.rss[a] ?? NaN));
-    rows.push(`| start → state complete < 30 s at 150,000 pods (curve's largest step: ${top.pods}) | ${top.handlerReadyS.toFixed(1)} s | ${ok(top.handlerReadyS < 30 && top.pods >= 150_000)} |`);
-    rows.push(`| handler RSS < 250 MB (at ${top.pods} pods) | ${(top.rss.handler ?? NaN).toFixed(0)} MB | ${ok((top.rss.handler ?? Infinity) < 250)} |`);
-    rows.push(`| each watcher RSS < 150 MB (at ${top.pods} pods) | ${watchers.toFixed(0)} MB (largest) | ${ok(watchers < 150)} |`);
+    rows.push(
+      `| start → state complete < 30 s at 150,000 pods (curve's largest step: ${top.pods}) | ${top.handlerReadyS.toFixed(1)} s | ${ok(top.handlerReadyS < 30 && top.pods >= 150_000)} |`,
+    );
+    rows.push(
+      `| handler RSS < 250 MB (at ${top.pods} pods) | ${(top.rss.handler ?? NaN).toFixed(0)} MB | ${ok((top.rss.handler ?? Infinity) < 250)} |`,
+    );
+    rows.push(
+      `| each watcher RSS < 150 MB (at ${top.pods} pods) | ${watchers.toFixed(0)} MB (largest) | ${ok(watchers < 150)} |`,
+    );
     rows.push(`| Redis < 100 MB (at ${top.pods} pods) | ${top.redisMb.toFixed(1)} MB | ${ok(top.redisMb < 100)} |`);
   }
   if (r.starts.length) {
     const med = (f: (x: ScaleStart) => number): number => median(r.starts.map(f));
     const redis = Math.max(...r.starts.map((s) => s.redisMb), ...r.churns.map((c) => c.redisMb));
-    const watchers = Math.max(...['watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => med((s) => s.rss[a] ?? NaN)));
+    const watchers = Math.max(
+      ...['watcher-pods', 'watcher-services', 'watcher-crds'].map((a) => med((s) => s.rss[a] ?? NaN)),
+    );
     const pods = r.population?.pods ?? 0;
-    rows.push(`| start → state complete < 30 s (at ${pods} pods; target at 150,000) | ${med((s) => s.handlerReadyS).toFixed(2)} s | ${ok(med((s) => s.handlerReadyS) < 30)} |`);
-    rows.push(`| handler RSS < 250 MB (at ${pods} pods) | ${med((s) => s.rss.handler ?? NaN).toFixed(0)} MB | ${ok(med((s) => s.rss.handler ?? NaN) < 250)} |`);
-    rows.push(`| each watcher RSS < 150 MB (at ${pods} pods) | ${watchers.toFixed(0)} MB (largest) | ${ok(watchers < 150)} |`);
+    rows.push(
+      `| start → state complete < 30 s (at ${pods} pods; target at 150,000) | ${med((s) => s.handlerReadyS).toFixed(2)} s | ${ok(med((s) => s.handlerReadyS) < 30)} |`,
+    );
+    rows.push(
+      `| handler RSS < 250 MB (at ${pods} pods) | ${med((s) => s.rss.handler ?? NaN).toFixed(0)} MB | ${ok(med((s) => s.rss.handler ?? NaN) < 250)} |`,
+    );
+    rows.push(
+      `| each watcher RSS < 150 MB (at ${pods} pods) | ${watchers.toFixed(0)} MB (largest) | ${ok(watchers < 150)} |`,
+    );
     rows.push(`| Redis < 100 MB | ${redis.toFixed(1)} MB (max seen) | ${ok(redis < 100)} |`);
   }
   return rows.length ? ['## Targets', '', '| target | measured | |', '|---|---|---|', ...rows, ''] : [];
@@ -298,7 +363,10 @@ function earlierSection(r: ReportInput): string[] {
     '',
     '| report | critsvc | failover p50 | p99 | floor p50 | p99 | outage window p50 | p99 |',
     '|---|---|---|---|---|---|---|---|',
-    ...r.earlier.map((e) => `| ${e.name} | ${e.critsvc} | ${f(e.critsvcP50)} | ${f(e.critsvcP99)} | ${f(e.floorP50)} | ${f(e.floorP99)} | ${f(e.outageP50)} | ${f(e.outageP99)} |`),
+    ...r.earlier.map(
+      (e) =>
+        `| ${e.name} | ${e.critsvc} | ${f(e.critsvcP50)} | ${f(e.critsvcP99)} | ${f(e.floorP50)} | ${f(e.floorP99)} | ${f(e.outageP50)} | ${f(e.outageP99)} |`,
+    ),
     '',
   ];
 }
@@ -331,8 +399,12 @@ export function report(r: ReportInput): string {
   return [
     `# critsvc benchmark — ${r.date.slice(0, 10)}`,
     '',
-    `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB. Versions: ${Object.entries(r.versions).map(([k, v]) => `${k} ${v}`).join('; ')}.`,
-    `Everything ran on this one machine: ${r.clusterMode === 'bare' ? 'etcd and kube-apiserver alone (a bare control plane: the load generator sets the pods\' status)' : 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok'}, redis-server, the four critsvc processes, the load generator and the measuring watches.`,
+    `Machine: ${r.machine.cores} cores (${r.machine.cpu}), ${r.machine.memoryGiB} GiB. Versions: ${Object.entries(
+      r.versions,
+    )
+      .map(([k, v]) => `${k} ${v}`)
+      .join('; ')}.`,
+    `Everything ran on this one machine: ${r.clusterMode === 'bare' ? "etcd and kube-apiserver alone (a bare control plane: the load generator sets the pods' status)" : 'etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kwok'}, redis-server, the four critsvc processes, the load generator and the measuring watches.`,
     `Each figure is the median over ${Math.max(r.idle?.rounds.length ?? 0, r.standby?.runs.length ?? 0, r.starts.length, 1)} runs (rounds); the per-run values are in the JSON next to this file. critsvc processes ran with NODE_OPTIONS=\`${r.nodeOptions}\` and FAST_PATH=${r.fastPath}.`,
     '',
     ...(r.idle ? idleSection(r, r.idle) : []),

@@ -15,7 +15,12 @@ export interface TrialCtx {
   healthyGraceMs: number;
 }
 
-export async function waitUntil(what: string, check: () => Promise<boolean>, timeoutMs = 120_000, everyMs = 20): Promise<void> {
+export async function waitUntil(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 120_000,
+  everyMs = 20,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`bench: timed out waiting for ${what}`);
@@ -28,9 +33,20 @@ export async function waitUntil(what: string, check: () => Promise<boolean>, tim
  * keepPartial (under load): a trial that fails ends the trials, and those done are the result,
  * with the error; otherwise it throws.
  */
-export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: number, standin: (e: { owned: boolean; labels: Record<string, string> }) => boolean, floor: boolean,
-  timeoutMs = 30_000, keepPartial = false): Promise<{ failover: number[]; recovery: number[]; error?: string }> {
-  const list = await ctx.api.must<{ metadata: { resourceVersion: string } }>('GET', `/api/v1/namespaces/${namespace}/pods`);
+export async function trials(
+  ctx: TrialCtx,
+  namespace: string,
+  svc: string,
+  n: number,
+  standin: (e: { owned: boolean; labels: Record<string, string> }) => boolean,
+  floor: boolean,
+  timeoutMs = 30_000,
+  keepPartial = false,
+): Promise<{ failover: number[]; recovery: number[]; error?: string }> {
+  const list = await ctx.api.must<{ metadata: { resourceVersion: string } }>(
+    'GET',
+    `/api/v1/namespaces/${namespace}/pods`,
+  );
   const rec = await Recorder.start(ctx.kc, namespace, list.metadata.resourceVersion);
   rec.timeoutMs = timeoutMs;
   const failover: number[] = [];
@@ -46,11 +62,34 @@ export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: n
     // A stand-in from before (made while the Service had no pod yet) leaves after the healthy
     // hold-off: wait until none has been there for longer than that.
     let clearSince = performance.now();
-    await waitUntil('no stand-in before the first trial', async () => {
-      const l = await ctx.api.must<{ items: { metadata: { labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string } }[] }>('GET', base);
-      if (l.items.some((p) => !p.metadata.deletionTimestamp && standin({ owned: p.metadata.annotations?.['service-watcher'] === 'owned', labels: p.metadata.labels ?? {} }))) clearSince = performance.now();
-      return performance.now() - clearSince > ctx.healthyGraceMs + 500;
-    }, 60_000, 100);
+    await waitUntil(
+      'no stand-in before the first trial',
+      async () => {
+        const l = await ctx.api.must<{
+          items: {
+            metadata: {
+              labels?: Record<string, string>;
+              annotations?: Record<string, string>;
+              deletionTimestamp?: string;
+            };
+          }[];
+        }>('GET', base);
+        if (
+          l.items.some(
+            (p) =>
+              !p.metadata.deletionTimestamp &&
+              standin({
+                owned: p.metadata.annotations?.['service-watcher'] === 'owned',
+                labels: p.metadata.labels ?? {},
+              }),
+          )
+        )
+          clearSince = performance.now();
+        return performance.now() - clearSince > ctx.healthyGraceMs + 500;
+      },
+      60_000,
+      100,
+    );
     for (let i = 1; i <= n; i++) real = await trial(i, real);
   } catch (err) {
     if (!keepPartial) throw err;
@@ -99,7 +138,15 @@ export async function trials(ctx: TrialCtx, namespace: string, svc: string, n: n
  * a warm pod promoted (named service-watcher-<svc>-standby-…), and each trial starts once a new
  * warm pod is Ready again.
  */
-export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: number, timeoutMs = 30_000, hot = false, keepPartial = false): Promise<OutageResult> {
+export async function outage(
+  ctx: TrialCtx,
+  namespace: string,
+  svc: string,
+  n: number,
+  timeoutMs = 30_000,
+  hot = false,
+  keepPartial = false,
+): Promise<OutageResult> {
   const ep = await EndpointWatch.start(ctx.kc, namespace, svc, () => performance.now());
   ep.timeoutMs = timeoutMs;
   const base = `/api/v1/namespaces/${namespace}/pods`;
@@ -114,7 +161,16 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
     let real = `${svc}-ep-0`;
     await ctx.api.must('POST', base, kwokPodBody(real, { app: svc }));
     await ep.until((c) => c.ready.join() === real);
-    await waitUntil('no stand-in left (hot: a warm pod Ready)', async () => settled(await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`), hot), 30_000, 50);
+    await waitUntil(
+      'no stand-in left (hot: a warm pod Ready)',
+      async () =>
+        settled(
+          await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`),
+          hot,
+        ),
+      30_000,
+      50,
+    );
     for (let i = 1; i <= n; i++) {
       // Under load the EndpointSlice controller may publish "real gone, default pod ready" in one
       // update: clients then never saw zero endpoints, and the window is 0.
@@ -134,10 +190,22 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
       }
       const next = `${svc}-ep-${i}`;
       const t0 = performance.now();
-      const [handed] = await Promise.all([ep.until((c) => c.ready.join() === next), ctx.api.must('POST', base, kwokPodBody(next, { app: svc }))]);
+      const [handed] = await Promise.all([
+        ep.until((c) => c.ready.join() === next),
+        ctx.api.must('POST', base, kwokPodBody(next, { app: svc })),
+      ]);
       gaps.push(ep.zeroMs(t0, handed.at));
       // The next default pod reuses the name: wait until this one is gone (and, hot, a warm pod is Ready again).
-      await waitUntil('the stand-in gone', async () => settled(await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`), hot), 30_000, 50);
+      await waitUntil(
+        'the stand-in gone',
+        async () =>
+          settled(
+            await ctx.api.call('GET', `${base}?labelSelector=${encodeURIComponent(`${SERVICE_LABEL}=${svc}`)}`),
+            hot,
+          ),
+        30_000,
+        50,
+      );
       real = next;
     }
   } catch (err) {
@@ -149,8 +217,19 @@ export async function outage(ctx: TrialCtx, namespace: string, svc: string, n: n
     marks.stop();
   }
   const p50 = (xs: number[]): number => summarize(xs).p50;
-  const stages = { react: p50(parts.react), schedule: p50(parts.schedule), start: p50(parts.start), publish: p50(parts.publish) };
-  return { window: summarize(windows), gapMaxMs: Math.max(0, ...gaps), gapTrials: gaps.filter((g) => g > 0).length, stages, ...(error ? { error } : {}) };
+  const stages = {
+    react: p50(parts.react),
+    schedule: p50(parts.schedule),
+    start: p50(parts.start),
+    publish: p50(parts.publish),
+  };
+  return {
+    window: summarize(windows),
+    gapMaxMs: Math.max(0, ...gaps),
+    gapTrials: gaps.filter((g) => g > 0).length,
+    stages,
+    ...(error ? { error } : {}),
+  };
 }
 
 interface Marks {
@@ -169,18 +248,32 @@ class StandInMarks {
   private readonly marks = new Map<string, Marks>();
   private ctrl: AbortController | undefined;
 
-  static async start(kc: KubeConfig, namespace: string, isStandIn: (name: string) => boolean, app: string): Promise<StandInMarks> {
+  static async start(
+    kc: KubeConfig,
+    namespace: string,
+    isStandIn: (name: string) => boolean,
+    app: string,
+  ): Promise<StandInMarks> {
     const w = new StandInMarks();
-    type RawPod = { metadata?: { name?: string; labels?: Record<string, string> }; spec?: { nodeName?: string }; status?: { conditions?: { type: string; status: string }[] } };
-    w.ctrl = await new Watch(kc).watch(`/api/v1/namespaces/${namespace}/pods`, {}, (type: string, p: RawPod) => {
-      const name = p.metadata?.name ?? '';
-      if (type === 'DELETED' || !isStandIn(name) || p.metadata?.labels?.app !== app) return;
-      const t = performance.now();
-      const m = w.marks.get(name) ?? { serving: t };
-      if (p.spec?.nodeName) m.bound ??= t;
-      if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) m.ready ??= t;
-      w.marks.set(name, m);
-    }, () => undefined);
+    type RawPod = {
+      metadata?: { name?: string; labels?: Record<string, string> };
+      spec?: { nodeName?: string };
+      status?: { conditions?: { type: string; status: string }[] };
+    };
+    w.ctrl = await new Watch(kc).watch(
+      `/api/v1/namespaces/${namespace}/pods`,
+      {},
+      (type: string, p: RawPod) => {
+        const name = p.metadata?.name ?? '';
+        if (type === 'DELETED' || !isStandIn(name) || p.metadata?.labels?.app !== app) return;
+        const t = performance.now();
+        const m = w.marks.get(name) ?? { serving: t };
+        if (p.spec?.nodeName) m.bound ??= t;
+        if (p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')) m.ready ??= t;
+        w.marks.set(name, m);
+      },
+      () => undefined,
+    );
     return w;
   }
 
@@ -207,9 +300,13 @@ interface ListedPod {
 
 /** No default pod of the Service left, terminating or not; hot: one warm pod, Ready. */
 function settled(res: { status: number; body: unknown }, hot: boolean): boolean {
-  const items = ((res.body as { items?: ListedPod[] }).items ?? []);
+  const items = (res.body as { items?: ListedPod[] }).items ?? [];
   const warm = items.filter((p) => p.metadata?.labels?.[STANDBY_LABEL] === 'true');
   if (warm.length !== items.length) return false;
   if (!hot) return true;
-  return warm.some((p) => !p.metadata?.deletionTimestamp && (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'));
+  return warm.some(
+    (p) =>
+      !p.metadata?.deletionTimestamp &&
+      (p.status?.conditions ?? []).some((c) => c.type === 'Ready' && c.status === 'True'),
+  );
 }

@@ -31,7 +31,8 @@ function redactUrl(url: string): string {
 /** CRITSVC_NODE=real: a real node besides kwok's fake ones (the full mode only). */
 export function realNodeWanted(env: Record<string, string | undefined> = process.env): boolean {
   const v = env.CRITSVC_NODE ?? '';
-  if (v !== '' && v !== 'real' && v !== 'kwok') throw new Error(`CRITSVC_NODE=${v}: expected real, or kwok (default: kwok's Nodes only)`);
+  if (v !== '' && v !== 'real' && v !== 'kwok')
+    throw new Error(`CRITSVC_NODE=${v}: expected real, or kwok (default: kwok's Nodes only)`);
   return v === 'real';
 }
 
@@ -43,13 +44,16 @@ function intEnv(name: string, fallback: number): number {
 }
 
 /** Builds what is missing (cached by version) and gives the binaries' paths for that mode. */
-export function binaries(mode: ClusterMode = clusterMode(), realNode = realNodeWanted()): Pick<UpOptions, 'apiserver' | 'etcd' | 'controllerManager' | 'scheduler' | 'kwok' | 'mode' | 'realNode'> {
+export function binaries(
+  mode: ClusterMode = clusterMode(),
+  realNode = realNodeWanted(),
+): Pick<UpOptions, 'apiserver' | 'etcd' | 'controllerManager' | 'scheduler' | 'kwok' | 'mode' | 'realNode'> {
   const res = spawnSync('bash', [join(repoRoot, 'scripts/cluster/build-binaries.sh')], {
     stdio: ['ignore', 'pipe', 'inherit'],
     encoding: 'utf8',
     env: { ...process.env, CRITSVC_CLUSTER: mode, CRITSVC_NODE: realNode ? 'real' : '' },
   });
-  if (res.status !== 0) throw new Error('could not build the control plane\'s components (see the lines above)');
+  if (res.status !== 0) throw new Error("could not build the control plane's components (see the lines above)");
   const get = (key: string): string => {
     const line = res.stdout.split('\n').find((l) => l.startsWith(`${key}=`));
     if (!line) throw new Error(`build-binaries.sh printed no ${key}= line`);
@@ -57,7 +61,12 @@ export function binaries(mode: ClusterMode = clusterMode(), realNode = realNodeW
   };
   const base = { apiserver: get('KUBE_APISERVER'), etcd: get('ETCD'), mode };
   if (mode === 'bare') return base;
-  const full = { ...base, controllerManager: get('KUBE_CONTROLLER_MANAGER'), scheduler: get('KUBE_SCHEDULER'), kwok: get('KWOK') };
+  const full = {
+    ...base,
+    controllerManager: get('KUBE_CONTROLLER_MANAGER'),
+    scheduler: get('KUBE_SCHEDULER'),
+    kwok: get('KWOK'),
+  };
   return realNode ? { ...full, realNode: { kubelet: get('KUBELET'), kubeProxy: get('KUBE_PROXY') } } : full;
 }
 
@@ -86,11 +95,18 @@ async function up(dir: string): Promise<number> {
   }
   // Left over from a cluster that died: its processes and files would be in the way.
   if (state) await clusterDown(dir);
-  const opts: UpOptions = { dir, ...binaries(), nodes: intEnv('CRITSVC_NODES', 3), podReadyDelayMs: intEnv('CRITSVC_POD_READY_DELAY_MS', 0) };
+  const opts: UpOptions = {
+    dir,
+    ...binaries(),
+    nodes: intEnv('CRITSVC_NODES', 3),
+    podReadyDelayMs: intEnv('CRITSVC_POD_READY_DELAY_MS', 0),
+  };
   const t0 = Date.now();
   const started = await clusterUp(opts);
   const parts = started.procs.map((p) => p.name).join(', ');
-  console.error(`cluster: up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${started.mode} mode: ${parts}) — kube-apiserver ${started.server}, redis ${redactUrl(started.redisUrl)}`);
+  console.error(
+    `cluster: up in ${((Date.now() - t0) / 1000).toFixed(1)} s (${started.mode} mode: ${parts}) — kube-apiserver ${started.server}, redis ${redactUrl(started.redisUrl)}`,
+  );
   console.error(`cluster: kubeconfig written to ${started.kubeconfig}; run: eval "$(pnpm -s cluster env)"`);
   return 0;
 }
@@ -104,7 +120,8 @@ async function env(dir: string): Promise<number> {
   console.log(`export KUBECONFIG=${state.kubeconfig}`);
   // The admin's (every right); a process started by hand should get its own user's URL.
   console.log(`export REDIS_URL=${state.redisUrl}`);
-  for (const [proc, url] of Object.entries(state.redisUrls ?? {})) console.log(`export REDIS_URL_${proc.toUpperCase().replace(/-/g, '_')}=${url}`);
+  for (const [proc, url] of Object.entries(state.redisUrls ?? {}))
+    console.log(`export REDIS_URL_${proc.toUpperCase().replace(/-/g, '_')}=${url}`);
   return 0;
 }
 
@@ -117,7 +134,11 @@ async function down(dir: string): Promise<number> {
 async function status(dir: string): Promise<number> {
   const state = readState(dir);
   const live = state ? await stateIsLive(state) : false;
-  console.log(live ? `up ${state?.mode ?? 'bare'}${state?.node ? '+real-node' : ''} ${state?.server} ${redactUrl(state?.redisUrl ?? '')}` : 'down');
+  console.log(
+    live
+      ? `up ${state?.mode ?? 'bare'}${state?.node ? '+real-node' : ''} ${state?.server} ${redactUrl(state?.redisUrl ?? '')}`
+      : 'down',
+  );
   return live ? 0 : 1;
 }
 

@@ -17,7 +17,9 @@ export const REAL_NODE_TAINT = { key: 'critsvc.test/real-node', value: 'true', e
 /** What a pod spec needs to run there. */
 export const ON_REAL_NODE = {
   nodeSelector: { [REAL_NODE_LABEL.key]: REAL_NODE_LABEL.value },
-  tolerations: [{ key: REAL_NODE_TAINT.key, operator: 'Equal', value: REAL_NODE_TAINT.value, effect: REAL_NODE_TAINT.effect }],
+  tolerations: [
+    { key: REAL_NODE_TAINT.key, operator: 'Equal', value: REAL_NODE_TAINT.value, effect: REAL_NODE_TAINT.effect },
+  ],
 };
 /** Pod subnet: outside the Service range (10.0.0.0/16), kwok's fake pod IPs (10.244.0.0/16) and podman's (10.88.0.0/16). */
 export const POD_SUBNET = '10.250.0.0/24';
@@ -51,7 +53,11 @@ export interface RealNodeState {
 const here = dirname(fileURLToPath(import.meta.url));
 
 function run(cmd: string, args: string[], input?: string): { status: number; out: string; err: string } {
-  const res = spawnSync(cmd, args, { encoding: 'utf8', input, env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` } });
+  const res = spawnSync(cmd, args, {
+    encoding: 'utf8',
+    input,
+    env: { ...process.env, PATH: `${process.env.PATH ?? ''}:/usr/sbin:/sbin` },
+  });
   if (res.error) return { status: 127, out: '', err: res.error.message };
   return { status: res.status ?? 1, out: res.stdout, err: res.stderr };
 }
@@ -60,10 +66,14 @@ function run(cmd: string, args: string[], input?: string): { status: number; out
 export function realNodeUnsupported(bins?: Partial<RealNodeBinaries>): string | undefined {
   if (process.getuid?.() !== 0) return 'the real node needs root (containerd, runc, network namespaces, iptables)';
   for (const t of ['containerd', 'ctr', 'runc', 'iptables', 'iptables-save', 'conntrack', 'ip', 'podman']) {
-    if (run('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${t}`]).status !== 0) return `${t} is not installed (scripts/setup.sh test installs it)`;
+    if (run('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${t}`]).status !== 0)
+      return `${t} is not installed (scripts/setup.sh test installs it)`;
   }
-  for (const p of ['bridge', 'host-local', 'loopback']) if (!existsSync(join(CNI_BIN, p))) return `the CNI plugin ${CNI_BIN}/${p} is missing (apt-get install containernetworking-plugins)`;
-  if (bins && (!bins.kubelet || !bins.kubeProxy)) return 'kubelet and kube-proxy are not built (CRITSVC_NODE=real bash scripts/cluster/build-binaries.sh)';
+  for (const p of ['bridge', 'host-local', 'loopback'])
+    if (!existsSync(join(CNI_BIN, p)))
+      return `the CNI plugin ${CNI_BIN}/${p} is missing (apt-get install containernetworking-plugins)`;
+  if (bins && (!bins.kubelet || !bins.kubeProxy))
+    return 'kubelet and kube-proxy are not built (CRITSVC_NODE=real bash scripts/cluster/build-binaries.sh)';
   const ns = run('unshare', ['-n', 'true']);
   if (ns.status !== 0) return `network namespaces are refused here: unshare -n true: ${ns.err.trim()}`;
   return undefined;
@@ -75,7 +85,7 @@ function hostIp(): string {
   if (src && !src.startsWith('127.')) return src;
   const addrs = run('ip', ['-4', '-o', 'addr', 'show', 'scope', 'global']).out;
   const any = /inet (\d+\.\d+\.\d+\.\d+)/.exec(addrs)?.[1];
-  if (!any) throw new Error('real node: no global IPv4 address on this host for the kubelet\'s --node-ip');
+  if (!any) throw new Error("real node: no global IPv4 address on this host for the kubelet's --node-ip");
   return any;
 }
 
@@ -84,7 +94,9 @@ function sysctl(key: string, value: string): void {
   try {
     if (existsSync(path)) writeFileSync(path, value);
   } catch (err) {
-    throw new Error(`real node: cannot set ${key}=${value}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    throw new Error(`real node: cannot set ${key}=${value}: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
   }
 }
 
@@ -123,44 +135,91 @@ function containerdConfig(d: RealNodeState): string {
 
 function cniConfig(d: RealNodeState): object {
   return {
-    cniVersion: '1.0.0', name: CNI_NETWORK,
-    plugins: [{
-      type: 'bridge', bridge: d.bridge, isGateway: true, ipMasq: true, hairpinMode: true,
-      ipam: { type: 'host-local', ranges: [[{ subnet: d.podSubnet }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: join(d.dir, 'cni/ipam') },
-    }],
+    cniVersion: '1.0.0',
+    name: CNI_NETWORK,
+    plugins: [
+      {
+        type: 'bridge',
+        bridge: d.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: {
+          type: 'host-local',
+          ranges: [[{ subnet: d.podSubnet }]],
+          routes: [{ dst: '0.0.0.0/0' }],
+          dataDir: join(d.dir, 'cni/ipam'),
+        },
+      },
+    ],
   };
 }
 
 function kubeletConfig(d: RealNodeState, port: number, healthzPort: number): string {
   // A sandbox kubelet: no QoS cgroups or node allocatable enforcement (the machine's cgroup v1
   // layout is not its own), no eviction or image GC to surprise a test, nothing on the network.
-  return JSON.stringify({
-    apiVersion: 'kubelet.config.k8s.io/v1beta1', kind: 'KubeletConfiguration',
-    address: '127.0.0.1', port, readOnlyPort: 0, healthzBindAddress: '127.0.0.1', healthzPort,
-    authentication: { anonymous: { enabled: false }, webhook: { enabled: false } }, authorization: { mode: 'AlwaysAllow' },
-    cgroupDriver: 'cgroupfs', cgroupsPerQOS: false, enforceNodeAllocatable: [], failSwapOn: false, failCgroupV1: false,
-    containerRuntimeEndpoint: `unix://${d.containerdSock}`, resolvConf: '/etc/resolv.conf',
-    registerWithTaints: [REAL_NODE_TAINT],
-    evictionHard: { 'memory.available': '1Mi', 'nodefs.available': '0%', 'nodefs.inodesFree': '0%', 'imagefs.available': '0%' },
-    imageGCHighThresholdPercent: 100, imageGCLowThresholdPercent: 99, imageMinimumGCAge: '87600h',
-    serializeImagePulls: false, nodeStatusUpdateFrequency: '10s', syncFrequency: '30s', maxPods: 30,
-    localStorageCapacityIsolation: false, protectKernelDefaults: false,
-    shutdownGracePeriod: '0s',
-  }, null, 2);
+  return JSON.stringify(
+    {
+      apiVersion: 'kubelet.config.k8s.io/v1beta1',
+      kind: 'KubeletConfiguration',
+      address: '127.0.0.1',
+      port,
+      readOnlyPort: 0,
+      healthzBindAddress: '127.0.0.1',
+      healthzPort,
+      authentication: { anonymous: { enabled: false }, webhook: { enabled: false } },
+      authorization: { mode: 'AlwaysAllow' },
+      cgroupDriver: 'cgroupfs',
+      cgroupsPerQOS: false,
+      enforceNodeAllocatable: [],
+      failSwapOn: false,
+      failCgroupV1: false,
+      containerRuntimeEndpoint: `unix://${d.containerdSock}`,
+      resolvConf: '/etc/resolv.conf',
+      registerWithTaints: [REAL_NODE_TAINT],
+      evictionHard: {
+        'memory.available': '1Mi',
+        'nodefs.available': '0%',
+        'nodefs.inodesFree': '0%',
+        'imagefs.available': '0%',
+      },
+      imageGCHighThresholdPercent: 100,
+      imageGCLowThresholdPercent: 99,
+      imageMinimumGCAge: '87600h',
+      serializeImagePulls: false,
+      nodeStatusUpdateFrequency: '10s',
+      syncFrequency: '30s',
+      maxPods: 30,
+      localStorageCapacityIsolation: false,
+      protectKernelDefaults: false,
+      shutdownGracePeriod: '0s',
+    },
+    null,
+    2,
+  );
 }
 
 function kubeProxyConfig(d: RealNodeState, kubeconfig: string, healthz: number, metrics: number): string {
   // minSyncPeriod 1ms: rules follow each EndpointSlice change at once. The default (1 s) held a
   // change up to 1 s behind the previous sync; 0 in the file means "unset", hence the default.
   // conntrack limits 0: kube-proxy leaves the host's sysctls alone.
-  return JSON.stringify({
-    apiVersion: 'kubeproxy.config.k8s.io/v1alpha1', kind: 'KubeProxyConfiguration',
-    clientConnection: { kubeconfig }, hostnameOverride: d.name, mode: 'iptables', clusterCIDR: d.podSubnet,
-    healthzBindAddress: `127.0.0.1:${healthz}`, metricsBindAddress: `127.0.0.1:${metrics}`,
-    iptables: { minSyncPeriod: '1ms', syncPeriod: '30s', localhostNodePorts: false, masqueradeAll: false },
-    conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
-    nodePortAddresses: [`${hostIp()}/32`],
-  }, null, 2);
+  return JSON.stringify(
+    {
+      apiVersion: 'kubeproxy.config.k8s.io/v1alpha1',
+      kind: 'KubeProxyConfiguration',
+      clientConnection: { kubeconfig },
+      hostnameOverride: d.name,
+      mode: 'iptables',
+      clusterCIDR: d.podSubnet,
+      healthzBindAddress: `127.0.0.1:${healthz}`,
+      metricsBindAddress: `127.0.0.1:${metrics}`,
+      iptables: { minSyncPeriod: '1ms', syncPeriod: '30s', localhostNodePorts: false, masqueradeAll: false },
+      conntrack: { maxPerCore: 0, min: 0, tcpEstablishedTimeout: '0s', tcpCloseWaitTimeout: '0s' },
+      nodePortAddresses: [`${hostIp()}/32`],
+    },
+    null,
+    2,
+  );
 }
 
 export interface RealNodeDeps {
@@ -180,8 +239,14 @@ export async function startRealNode(deps: RealNodeDeps): Promise<RealNodeState> 
   const { dir, state, record, waitFor } = deps;
   const base = join(dir, 'node');
   const d: RealNodeState = {
-    name: REAL_NODE, dir: base, containerdSock: join(base, 'containerd.sock'), kubeletRoot: join(base, 'kubelet'),
-    kubeProxyConfig: join(base, 'kube-proxy.json'), kubeProxyBin: deps.bins.kubeProxy, podSubnet: POD_SUBNET, bridge: BRIDGE,
+    name: REAL_NODE,
+    dir: base,
+    containerdSock: join(base, 'containerd.sock'),
+    kubeletRoot: join(base, 'kubelet'),
+    kubeProxyConfig: join(base, 'kube-proxy.json'),
+    kubeProxyBin: deps.bins.kubeProxy,
+    podSubnet: POD_SUBNET,
+    bridge: BRIDGE,
   };
   for (const sub of ['containerd', 'cni/net.d', 'cni/ipam', 'kubelet']) mkdirSync(join(base, sub), { recursive: true });
   state.node = d;
@@ -191,46 +256,98 @@ export async function startRealNode(deps: RealNodeDeps): Promise<RealNodeState> 
   serviceSink();
 
   writeFileSync(join(base, 'containerd.toml'), containerdConfig(d));
-  const containerd = record(startProc('containerd', [which('containerd'), `--config=${join(base, 'containerd.toml')}`], join(dir, 'containerd.log')));
-  await waitFor(`containerd (socket ${d.containerdSock})`, containerd, async () => run('ctr', ['--address', d.containerdSock, 'version']).status === 0, 30_000);
+  const containerd = record(
+    startProc(
+      'containerd',
+      [which('containerd'), `--config=${join(base, 'containerd.toml')}`],
+      join(dir, 'containerd.log'),
+    ),
+  );
+  await waitFor(
+    `containerd (socket ${d.containerdSock})`,
+    containerd,
+    async () => run('ctr', ['--address', d.containerdSock, 'version']).status === 0,
+    30_000,
+  );
 
-  const images = spawnSync('bash', [join(here, 'node/images.sh'), d.containerdSock], { stdio: ['ignore', 'pipe', 'inherit'], encoding: 'utf8' });
+  const images = spawnSync('bash', [join(here, 'node/images.sh'), d.containerdSock], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    encoding: 'utf8',
+  });
   if (images.status !== 0) throw new Error('real node: building or importing its images failed (see the lines above)');
 
   writeFileSync(join(base, 'cni/net.d/10-critsvc.conflist'), JSON.stringify(cniConfig(d), null, 2));
-  const [kubeletPort, healthzPort, proxyHealthz, proxyMetrics] = await Promise.all([deps.freePort(), deps.freePort(), deps.freePort(), deps.freePort()]);
+  const [kubeletPort, healthzPort, proxyHealthz, proxyMetrics] = await Promise.all([
+    deps.freePort(),
+    deps.freePort(),
+    deps.freePort(),
+    deps.freePort(),
+  ]);
   writeFileSync(join(base, 'kubelet.json'), kubeletConfig(d, kubeletPort, healthzPort));
-  const kubelet = record(startProc('kubelet', [deps.bins.kubelet, `--kubeconfig=${state.kubeconfig}`, `--config=${join(base, 'kubelet.json')}`,
-    `--root-dir=${d.kubeletRoot}`, `--hostname-override=${d.name}`, `--node-ip=${hostIp()}`,
-    `--node-labels=${REAL_NODE_LABEL.key}=${REAL_NODE_LABEL.value}`, '--v=2'], join(dir, 'kubelet.log')));
+  const kubelet = record(
+    startProc(
+      'kubelet',
+      [
+        deps.bins.kubelet,
+        `--kubeconfig=${state.kubeconfig}`,
+        `--config=${join(base, 'kubelet.json')}`,
+        `--root-dir=${d.kubeletRoot}`,
+        `--hostname-override=${d.name}`,
+        `--node-ip=${hostIp()}`,
+        `--node-labels=${REAL_NODE_LABEL.key}=${REAL_NODE_LABEL.value}`,
+        '--v=2',
+      ],
+      join(dir, 'kubelet.log'),
+    ),
+  );
 
   writeFileSync(d.kubeProxyConfig, kubeProxyConfig(d, state.kubeconfig, proxyHealthz, proxyMetrics));
-  const proxy = record(startProc('kube-proxy', [deps.bins.kubeProxy, `--config=${d.kubeProxyConfig}`, '--v=2'], join(dir, 'kube-proxy.log')));
+  const proxy = record(
+    startProc(
+      'kube-proxy',
+      [deps.bins.kubeProxy, `--config=${d.kubeProxyConfig}`, '--v=2'],
+      join(dir, 'kube-proxy.log'),
+    ),
+  );
 
-  await waitFor(`kubelet (Node ${d.name} Ready)`, kubelet, async () => {
-    const res = await deps.admin('GET', `/api/v1/nodes/${d.name}`);
-    if (res.status !== 200) return false;
-    const node = JSON.parse(res.body) as { status?: { conditions?: { type: string; status: string }[] } };
-    return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
-  }, 90_000);
-  await waitFor(`kube-proxy (healthz on 127.0.0.1:${proxyHealthz})`, proxy, async () => {
-    try {
-      return (await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`)).ok;
-    } catch {
-      return false;
-    }
-  }, 60_000);
+  await waitFor(
+    `kubelet (Node ${d.name} Ready)`,
+    kubelet,
+    async () => {
+      const res = await deps.admin('GET', `/api/v1/nodes/${d.name}`);
+      if (res.status !== 200) return false;
+      const node = JSON.parse(res.body) as { status?: { conditions?: { type: string; status: string }[] } };
+      return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false;
+    },
+    90_000,
+  );
+  await waitFor(
+    `kube-proxy (healthz on 127.0.0.1:${proxyHealthz})`,
+    proxy,
+    async () => {
+      try {
+        return (await fetch(`http://127.0.0.1:${proxyHealthz}/healthz`)).ok;
+      } catch {
+        return false;
+      }
+    },
+    60_000,
+  );
   return d;
 }
 
 function which(cmd: string): string {
   const res = run('sh', ['-c', `PATH="$PATH:/usr/sbin:/sbin" command -v ${cmd}`]);
   const path = res.out.trim();
-  if (res.status !== 0 || !path) throw new Error(`real node: ${cmd} is not installed (scripts/setup.sh test installs it)`);
+  if (res.status !== 0 || !path)
+    throw new Error(`real node: ${cmd} is not installed (scripts/setup.sh test installs it)`);
   return path;
 }
 
-interface SandboxInfo { id: string; netns?: string }
+interface SandboxInfo {
+  id: string;
+  netns?: string;
+}
 
 /** The CRI's pod sandboxes, read from containerd (the kubelet is gone by then). */
 function sandboxes(sock: string): SandboxInfo[] {
@@ -239,7 +356,10 @@ function sandboxes(sock: string): SandboxInfo[] {
   for (const id of ids) {
     const info = run('ctr', ['--address', sock, '-n', 'k8s.io', 'containers', 'info', id]);
     try {
-      const c = JSON.parse(info.out) as { Labels?: Record<string, string>; Spec?: { linux?: { namespaces?: { type: string; path?: string }[] } } };
+      const c = JSON.parse(info.out) as {
+        Labels?: Record<string, string>;
+        Spec?: { linux?: { namespaces?: { type: string; path?: string }[] } };
+      };
       if (c.Labels?.['io.cri-containerd.kind'] !== 'sandbox') continue;
       out.push({ id, netns: c.Spec?.linux?.namespaces?.find((n) => n.type === 'network')?.path });
     } catch {
@@ -295,10 +415,16 @@ function cleanIptables(d: RealNodeState): string[] {
 
 /** Only the nat rules the bridge plugin tagged with our network's name (left when a CNI DEL could not run). */
 function cleanBridgeMasquerade(): void {
-  const rules = run('iptables-save', ['-t', 'nat']).out.split('\n').filter((l) => l.startsWith('-A POSTROUTING') && l.includes(`name: \\"${CNI_NETWORK}\\"`));
+  const rules = run('iptables-save', ['-t', 'nat'])
+    .out.split('\n')
+    .filter((l) => l.startsWith('-A POSTROUTING') && l.includes(`name: \\"${CNI_NETWORK}\\"`));
   for (const rule of rules) {
     const chain = / -j (CNI-[0-9a-f]+)/.exec(rule)?.[1];
-    const args = rule.replace(/^-A /, '-D ').match(/"(?:[^"\\]|\\.)*"|\S+/g)?.map((a) => (a.startsWith('"') ? a.slice(1, -1).replaceAll('\\"', '"') : a)) ?? [];
+    const args =
+      rule
+        .replace(/^-A /, '-D ')
+        .match(/"(?:[^"\\]|\\.)*"|\S+/g)
+        ?.map((a) => (a.startsWith('"') ? a.slice(1, -1).replaceAll('\\"', '"') : a)) ?? [];
     run('iptables', ['-t', 'nat', ...args]);
     if (!chain) continue;
     run('iptables', ['-t', 'nat', '-F', chain]);
@@ -308,9 +434,12 @@ function cleanBridgeMasquerade(): void {
 
 /** The kubelet's own chains (it makes them at start whatever its configuration says). */
 function cleanKubeletChains(): void {
-  const tables = ['iptables', 'ip6tables'].flatMap((cmd) => ['filter', 'nat', 'mangle'].map((table) => [cmd, table] as const));
+  const tables = ['iptables', 'ip6tables'].flatMap((cmd) =>
+    ['filter', 'nat', 'mangle'].map((table) => [cmd, table] as const),
+  );
   for (const [cmd, table] of tables) {
-    for (const hook of ['INPUT', 'OUTPUT']) while (run(cmd, ['-t', table, '-D', hook, '-j', 'KUBE-FIREWALL']).status === 0);
+    for (const hook of ['INPUT', 'OUTPUT'])
+      while (run(cmd, ['-t', table, '-D', hook, '-j', 'KUBE-FIREWALL']).status === 0);
     for (const chain of ['KUBE-FIREWALL', 'KUBE-KUBELET-CANARY', 'KUBE-IPTABLES-HINT']) {
       run(cmd, ['-t', table, '-F', chain]);
       run(cmd, ['-t', table, '-X', chain]);
@@ -318,12 +447,15 @@ function cleanKubeletChains(): void {
   }
 }
 
-const ctr = (sock: string, ...args: string[]): ReturnType<typeof run> => run('ctr', ['--address', sock, '-n', 'k8s.io', ...args]);
+const ctr = (sock: string, ...args: string[]): ReturnType<typeof run> =>
+  run('ctr', ['--address', sock, '-n', 'k8s.io', ...args]);
 
 /** Every container killed and removed, then CNI DEL for each sandbox as the CRI would (the veth and its masquerade rules go). */
 async function removePods(d: RealNodeState): Promise<void> {
   const confFile = join(d.dir, 'cni/net.d/10-critsvc.conflist');
-  const plugin = existsSync(confFile) ? (JSON.parse(readFileSync(confFile, 'utf8')) as { plugins: object[]; cniVersion: string; name: string }) : undefined;
+  const plugin = existsSync(confFile)
+    ? (JSON.parse(readFileSync(confFile, 'utf8')) as { plugins: object[]; cniVersion: string; name: string })
+    : undefined;
   const sbs = sandboxes(d.containerdSock);
   const ids = ctr(d.containerdSock, 'containers', 'ls', '-q').out.split('\n').filter(Boolean);
   for (const id of ids) ctr(d.containerdSock, 'tasks', 'kill', '-s', 'SIGKILL', id);
@@ -335,7 +467,17 @@ async function removePods(d: RealNodeState): Promise<void> {
   for (const sb of sbs) {
     if (!plugin || !sb.netns) continue;
     const net = { cniVersion: plugin.cniVersion, name: plugin.name, ...plugin.plugins[0] };
-    spawnSync(join(CNI_BIN, 'bridge'), [], { input: JSON.stringify(net), env: { CNI_COMMAND: 'DEL', CNI_CONTAINERID: sb.id, CNI_NETNS: sb.netns, CNI_IFNAME: 'eth0', CNI_PATH: CNI_BIN, PATH: '/usr/sbin:/usr/bin:/sbin:/bin' } });
+    spawnSync(join(CNI_BIN, 'bridge'), [], {
+      input: JSON.stringify(net),
+      env: {
+        CNI_COMMAND: 'DEL',
+        CNI_CONTAINERID: sb.id,
+        CNI_NETNS: sb.netns,
+        CNI_IFNAME: 'eth0',
+        CNI_PATH: CNI_BIN,
+        PATH: '/usr/sbin:/usr/bin:/sbin:/bin',
+      },
+    });
   }
 }
 

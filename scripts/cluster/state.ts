@@ -1,13 +1,31 @@
 // What `cluster up` started, recorded so that `down` stops exactly those processes and a test
 // can restart one of them (same command line, same port).
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readlinkSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  openSync,
+  readFileSync,
+  readlinkSync,
+  realpathSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { realNodeDown, type RealNodeState } from './node.ts';
 
 export interface ProcRecord {
-  name: 'etcd' | 'kube-apiserver' | 'redis-server' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok' | 'containerd' | 'kubelet' | 'kube-proxy';
+  name:
+    | 'etcd'
+    | 'kube-apiserver'
+    | 'redis-server'
+    | 'kube-controller-manager'
+    | 'kube-scheduler'
+    | 'kwok'
+    | 'containerd'
+    | 'kubelet'
+    | 'kube-proxy';
   pid: number;
   argv: string[];
   log: string;
@@ -97,11 +115,23 @@ export function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-export function httpsGet(url: string, ca: string, token: string, timeoutMs = 2000): Promise<{ status: number; body: string }> {
+export function httpsGet(
+  url: string,
+  ca: string,
+  token: string,
+  timeoutMs = 2000,
+): Promise<{ status: number; body: string }> {
   return httpsRequest(url, ca, token, 'GET', undefined, timeoutMs);
 }
 
-export function httpsRequest(url: string, ca: string, token: string, method: string, body?: object, timeoutMs = 5000): Promise<{ status: number; body: string }> {
+export function httpsRequest(
+  url: string,
+  ca: string,
+  token: string,
+  method: string,
+  body?: object,
+  timeoutMs = 5000,
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { authorization: `Bearer ${token}` };
     if (body) headers['content-type'] = 'application/json';

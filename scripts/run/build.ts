@@ -10,7 +10,14 @@ import { join } from 'node:path';
 export const DIST_CONDITION = 'critsvc-dist';
 
 /** Every package a process runs, in build order (shared first). */
-export const BUILD_PROJECTS = ['packages/shared', 'apps/watcher-services', 'apps/watcher-pods', 'apps/watcher-crds', 'apps/handler', 'apps/dashboard'] as const;
+export const BUILD_PROJECTS = [
+  'packages/shared',
+  'apps/watcher-services',
+  'apps/watcher-pods',
+  'apps/watcher-crds',
+  'apps/handler',
+  'apps/dashboard',
+] as const;
 
 /** The Node arguments that run one app's built entry point. */
 export function distArgs(root: string, app: string): string[] {
@@ -23,6 +30,13 @@ export function distArgs(root: string, app: string): string[] {
  */
 export function build(root: string): void {
   const tsc = createRequire(join(root, 'package.json')).resolve('typescript/bin/tsc');
-  const res = spawnSync(process.execPath, [tsc, '-b', ...BUILD_PROJECTS.map((p) => join(root, p, 'tsconfig.build.json'))], { cwd: root, encoding: 'utf8' });
-  if (res.status !== 0) throw new Error(`tsc -b failed (exit ${res.status ?? res.signal}):\n${`${res.stdout}${res.stderr}`.trim().slice(-4000)}`);
+  const res = spawnSync(
+    process.execPath,
+    [tsc, '-b', ...BUILD_PROJECTS.map((p) => join(root, p, 'tsconfig.build.json'))],
+    { cwd: root, encoding: 'utf8' },
+  );
+  if (res.status !== 0)
+    throw new Error(
+      `tsc -b failed (exit ${res.status ?? res.signal}):\n${`${res.stdout}${res.stderr}`.trim().slice(-4000)}`,
+    );
 }

@@ -32,15 +32,36 @@ function clusterCli(root: string, cmd: string): void {
 
 async function localRedis(): Promise<{ url: string; proc: ChildProcess }> {
   if (spawnSync('sh', ['-c', 'command -v redis-server'], { stdio: 'ignore' }).status !== 0) {
-    throw new Error('REDIS_URL is not set and redis-server is not installed (apt-get install redis-server, or run ./dev.sh start)');
+    throw new Error(
+      'REDIS_URL is not set and redis-server is not installed (apt-get install redis-server, or run ./dev.sh start)',
+    );
   }
   const port = await freePort();
-  const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', mkdtempSync(join(tmpdir(), 'critsvc-redis-'))], { stdio: 'ignore' });
+  const proc = spawn(
+    'redis-server',
+    [
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--dir',
+      mkdtempSync(join(tmpdir(), 'critsvc-redis-')),
+    ],
+    { stdio: 'ignore' },
+  );
   for (let i = 0; i < 100 && !(await redisPing(port)); i++) await new Promise((r) => setTimeout(r, 50));
   return { url: `redis://127.0.0.1:${port}`, proc };
 }
 
-export async function resolveEnv(root: string, env: Record<string, string | undefined>, forceLocal = false): Promise<RunEnv> {
+export async function resolveEnv(
+  root: string,
+  env: Record<string, string | undefined>,
+  forceLocal = false,
+): Promise<RunEnv> {
   const given = env.KUBECONFIG || (existsSync(join(homedir(), '.kube/config')) ? join(homedir(), '.kube/config') : '');
   if (given && !forceLocal) {
     let proc: ChildProcess | undefined;
@@ -53,12 +74,22 @@ export async function resolveEnv(root: string, env: Record<string, string | unde
   if (!state) throw new Error('the local control plane did not record its state');
   await installBasics(state.kubeconfig, root);
   // A REDIS_URL given is the one every process uses; else each its own user of the local Redis.
-  return { kubeconfig: state.kubeconfig, redisUrl: env.REDIS_URL || state.redisUrl, ...(env.REDIS_URL ? {} : { redisUrls: state.redisUrls }), local: true, cleanup: async () => undefined };
+  return {
+    kubeconfig: state.kubeconfig,
+    redisUrl: env.REDIS_URL || state.redisUrl,
+    ...(env.REDIS_URL ? {} : { redisUrls: state.redisUrls }),
+    local: true,
+    cleanup: async () => undefined,
+  };
 }
 
 async function createOrReplace(api: KubernetesObjectApi, obj: KubernetesObject): Promise<void> {
   try {
-    const existing = await api.read({ apiVersion: obj.apiVersion, kind: obj.kind, metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace } });
+    const existing = await api.read({
+      apiVersion: obj.apiVersion,
+      kind: obj.kind,
+      metadata: { name: obj.metadata?.name ?? '', namespace: obj.metadata?.namespace },
+    });
     await api.replace({ ...obj, metadata: { ...obj.metadata, resourceVersion: existing.metadata?.resourceVersion } });
   } catch (err) {
     if ((err as { code?: number }).code !== 404) throw err;
@@ -69,7 +100,9 @@ async function createOrReplace(api: KubernetesObjectApi, obj: KubernetesObject):
 /** Creates or replaces the objects of deploy/<file> for each file given. */
 export async function applyManifests(kc: KubeConfig, root: string, files: string[]): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
-  const objects = files.flatMap((file) => loadAllYaml(readFileSync(join(root, 'deploy', file), 'utf8')) as KubernetesObject[]);
+  const objects = files.flatMap(
+    (file) => loadAllYaml(readFileSync(join(root, 'deploy', file), 'utf8')) as KubernetesObject[],
+  );
   for (const obj of objects) await createOrReplace(api, obj);
 }
 

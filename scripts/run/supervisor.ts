@@ -14,7 +14,13 @@ export const HEAP_PERCENT = 50;
 export const IMAGE_NODE_OPTIONS = `--max-semi-space-size=2 --max-old-space-size-percentage=${HEAP_PERCENT}`;
 
 /** deploy/workers.yaml's memory limits, in MiB (deploy.test checks they agree). */
-export const DEPLOY_MEMORY_MIB: Record<App, number> = { 'watcher-services': 192, 'watcher-pods': 256, 'watcher-crds': 192, handler: 384, dashboard: 192 };
+export const DEPLOY_MEMORY_MIB: Record<App, number> = {
+  'watcher-services': 192,
+  'watcher-pods': 256,
+  'watcher-crds': 192,
+  handler: 384,
+  dashboard: 192,
+};
 
 /** Outside a container: the heap the image would get under deploy/'s limit, as a fixed size. */
 export function localNodeOptions(app: App): string {
@@ -28,7 +34,14 @@ export const APPS = ['watcher-services', 'watcher-pods', 'watcher-crds', 'handle
 export type App = (typeof APPS)[number];
 
 const COLORS = ['\x1b[36m', '\x1b[35m', '\x1b[34m', '\x1b[32m', '\x1b[33m'];
-const LEVEL_COLOR: Record<string, string> = { error: '\x1b[31m', fatal: '\x1b[31m', warn: '\x1b[33m', info: '', debug: '\x1b[90m', trace: '\x1b[90m' };
+const LEVEL_COLOR: Record<string, string> = {
+  error: '\x1b[31m',
+  fatal: '\x1b[31m',
+  warn: '\x1b[33m',
+  info: '',
+  debug: '\x1b[90m',
+  trace: '\x1b[90m',
+};
 const RESET = '\x1b[0m';
 const SKIP = new Set(['level', 'time', 'msg', 'name', 'process', 'pid', 'hostname']);
 
@@ -43,8 +56,10 @@ export function formatLine(app: string, line: string, color: boolean, width = 16
   }
   const time = typeof obj.time === 'string' ? obj.time.slice(11, 19) : '';
   const level = String(obj.level ?? 'info');
-  const fields = Object.entries(obj).filter(([k]) => !SKIP.has(k))
-    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ');
+  const fields = Object.entries(obj)
+    .filter(([k]) => !SKIP.has(k))
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
   return `${time} ${paint(LEVEL_COLOR[level] ?? '', level.toUpperCase().padEnd(5))} ${paint(COLORS[APPS.indexOf(app as App)] ?? '', app.padEnd(width))} ${String(obj.msg ?? '')}${fields ? ` ${paint('\x1b[90m', fields)}` : ''}`;
 }
 
@@ -107,7 +122,11 @@ export class Supervisor {
     const limit = this.o.memoryLimitMib?.(app);
     const cgroup = limit === undefined ? undefined : memoryCgroup(`${app}-${process.pid}`, limit);
     if (cgroup) this.cgroups.set(app, cgroup);
-    const env = { NODE_OPTIONS: cgroup ? IMAGE_NODE_OPTIONS : localNodeOptions(app), ...this.o.env, ...this.o.envFor?.(app) };
+    const env = {
+      NODE_OPTIONS: cgroup ? IMAGE_NODE_OPTIONS : localNodeOptions(app),
+      ...this.o.env,
+      ...this.o.envFor?.(app),
+    };
     const argv = [process.execPath, ...distArgs(this.o.root, app)];
     // In its cgroup before Node starts: V8 sizes the heap at start-up.
     const [cmd, ...args] = cgroup ? ['/bin/sh', '-c', `echo $$ > '${cgroup.procs}' && exec "$0" "$@"`, ...argv] : argv;
@@ -142,15 +161,20 @@ export class Supervisor {
   /** SIGTERM to each, SIGKILL after the grace period. */
   async stop(graceMs = 10_000): Promise<void> {
     this.stopping = true;
-    await Promise.all([...this.children.values()].map((c) => new Promise<void>((resolve) => {
-      if (c.exitCode !== null || c.signalCode !== null) return resolve();
-      const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
-      c.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-      c.kill('SIGTERM');
-    })));
+    await Promise.all(
+      [...this.children.values()].map(
+        (c) =>
+          new Promise<void>((resolve) => {
+            if (c.exitCode !== null || c.signalCode !== null) return resolve();
+            const t = setTimeout(() => c.kill('SIGKILL'), graceMs);
+            c.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            c.kill('SIGTERM');
+          }),
+      ),
+    );
   }
 }
 
@@ -158,7 +182,10 @@ export class Supervisor {
  * A memory cgroup with this limit (cgroup v2, else v1's memory controller), or undefined where
  * none can be made (not root, no cgroup fs). Left behind empty on exit; made again per run.
  */
-export function memoryCgroup(name: string, limitMib: number): { dir: string; procs: string; peakFile: string } | undefined {
+export function memoryCgroup(
+  name: string,
+  limitMib: number,
+): { dir: string; procs: string; peakFile: string } | undefined {
   const bytes = String(limitMib * 2 ** 20);
   try {
     if (existsSync('/sys/fs/cgroup/cgroup.controllers')) {

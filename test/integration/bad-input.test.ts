@@ -9,7 +9,16 @@ import { ApiextensionsV1Api, type V1CustomResourceDefinition } from '@kubernetes
 import { Redis } from 'ioredis';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, deleteCrit, GROUP } from '../support/objects.ts';
+import {
+  createCrit,
+  createRealPod,
+  createService,
+  createTemplate,
+  critStatus,
+  defaultPods,
+  deleteCrit,
+  GROUP,
+} from '../support/objects.ts';
 import { ensureCrd, Pipeline, PROCESSES } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually } from '../support/wait.ts';
@@ -32,12 +41,22 @@ afterEach(async (ctx) => {
   for (const c of crits.splice(0)) await deleteCrit(k, c);
 });
 
-async function start(prefix: string, redisArgs: string[] = [], redisUrl?: (r: TestRedis) => string, env: Record<string, string> = {}): Promise<{ ns: string; crit: string; redis: TestRedis }> {
+async function start(
+  prefix: string,
+  redisArgs: string[] = [],
+  redisUrl?: (r: TestRedis) => string,
+  env: Record<string, string> = {},
+): Promise<{ ns: string; crit: string; redis: TestRedis }> {
   const redis = await TestRedis.start(redisArgs);
   redises.push(redis);
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redisUrl ? redisUrl(redis) : redis.url, templateNamespace: ns, env });
+  pipeline = await Pipeline.start({
+    namespaces: [ns],
+    redisUrl: redisUrl ? redisUrl(redis) : redis.url,
+    templateNamespace: ns,
+    env,
+  });
   const crit = `${prefix}-${suffix()}`;
   crits.push(crit);
   return { ns, crit, redis };
@@ -50,19 +69,29 @@ const noCrash = (): void => {
 describe('kubeconfig', () => {
   it.each([
     ['a missing file', join(tmpdir(), 'no-such-kubeconfig'), 'cannot load the kubeconfig'],
-    ['garbage', (() => {
-      const f = join(tmpdir(), `garbage-${suffix()}.kubeconfig`);
-      writeFileSync(f, '{{{ this is: not [ yaml');
-      return f;
-    })(), 'cannot load the kubeconfig'],
-    ['no current context', (() => {
-      const f = join(tmpdir(), `empty-${suffix()}.kubeconfig`);
-      writeFileSync(f, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
-      return f;
-    })(), 'no current cluster'],
+    [
+      'garbage',
+      (() => {
+        const f = join(tmpdir(), `garbage-${suffix()}.kubeconfig`);
+        writeFileSync(f, '{{{ this is: not [ yaml');
+        return f;
+      })(),
+      'cannot load the kubeconfig',
+    ],
+    [
+      'no current context',
+      (() => {
+        const f = join(tmpdir(), `empty-${suffix()}.kubeconfig`);
+        writeFileSync(f, 'apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n');
+        return f;
+      })(),
+      'no current cluster',
+    ],
   ])('%s: the process exits 1 with one readable line', (_what, file, message) => {
     const res = spawnSync(process.execPath, [join(root, 'apps/watcher-pods/src/main.ts')], {
-      env: { PATH: process.env.PATH ?? '', KUBECONFIG: file, HTTP_PORT: '0' }, encoding: 'utf8', timeout: 20_000,
+      env: { PATH: process.env.PATH ?? '', KUBECONFIG: file, HTTP_PORT: '0' },
+      encoding: 'utf8',
+      timeout: 20_000,
     });
     expect(res.status).toBe(1);
     const lines = res.stderr.trim().split('\n');
@@ -91,8 +120,12 @@ describe('CriticalServices that make no sense', () => {
 
   it('the schema rejects empty matchLabels and items without key or value', async () => {
     for (const spec of [{ matchLabels: [] }, { matchLabels: [{ key: 'a' }] }, { matchLabels: [{ value: 'b' }] }, {}]) {
-      await expect(k.custom.createClusterCustomObject({ ...GROUP, body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bad-${suffix()}` }, spec } }))
-        .rejects.toMatchObject({ code: 422 });
+      await expect(
+        k.custom.createClusterCustomObject({
+          ...GROUP,
+          body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: `bad-${suffix()}` }, spec },
+        }),
+      ).rejects.toMatchObject({ code: 422 });
     }
   });
 
@@ -109,7 +142,15 @@ describe('CriticalServices that make no sense', () => {
     try {
       await eventually('the lax schema to apply', async () => {
         try {
-          await k.custom.createClusterCustomObject({ ...GROUP, body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: crit }, spec: { matchLabels: [] } } });
+          await k.custom.createClusterCustomObject({
+            ...GROUP,
+            body: {
+              apiVersion: 'mycrd.com/v1',
+              kind: 'CriticalService',
+              metadata: { name: crit },
+              spec: { matchLabels: [] },
+            },
+          });
           return true;
         } catch {
           return false;
@@ -150,9 +191,17 @@ describe('names and labels at the limits', () => {
 
   it('a Service and pods with 200 labels', async () => {
     const { ns, crit } = await start('labels');
-    const many = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`example.com/label-${i}`, `value-${i}-${'v'.repeat(40)}`]));
+    const many = Object.fromEntries(
+      Array.from({ length: 200 }, (_, i) => [`example.com/label-${i}`, `value-${i}-${'v'.repeat(40)}`]),
+    );
     await createService(k, ns, 'web', { labels: { ...many, tier: 'gold' }, selector: { ...many } });
-    await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }, { key: 'example.com/label-199', value: many['example.com/label-199'] ?? '' }] });
+    await createCrit(k, crit, {
+      namespace: ns,
+      matchLabels: [
+        { key: 'tier', value: 'gold' },
+        { key: 'example.com/label-199', value: many['example.com/label-199'] ?? '' },
+      ],
+    });
     await eventually('default pod carrying the 200-label selector', async () => {
       const [p] = await defaultPods(k, ns);
       return p && Object.keys(p.metadata?.labels ?? {}).length >= 200;
@@ -171,7 +220,9 @@ describe('the PodTemplate in the wrong namespace', () => {
     await createTemplate(k, elsewhere);
     await createService(k, ns, 'web', { labels: { tier: 'gold' } });
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
-    const cond = await eventually('TemplateAvailable=False', async () => (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable'));
+    const cond = await eventually('TemplateAvailable=False', async () =>
+      (await critStatus(k, crit))?.conditions?.find((c) => c.type === 'TemplateAvailable'),
+    );
     expect(cond.message).toContain(`PodTemplate ${ns}/critical-service-pod-template not found`);
     noCrash();
   });
@@ -180,7 +231,11 @@ describe('the PodTemplate in the wrong namespace', () => {
 describe('Redis', () => {
   it('with a password in REDIS_URL works, and no password or token is ever logged', async () => {
     const password = `pw-${suffix()}${suffix()}`;
-    const { ns, crit } = await start('redispw', ['--requirepass', password], (r) => `redis://:${password}@127.0.0.1:${r.port}`);
+    const { ns, crit } = await start(
+      'redispw',
+      ['--requirepass', password],
+      (r) => `redis://:${password}@127.0.0.1:${r.port}`,
+    );
     await createService(k, ns, 'web', { labels: { tier: 'gold' } });
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
     await eventually('default pod', async () => (await defaultPods(k, ns)).length === 1);
@@ -199,14 +254,60 @@ describe('Redis', () => {
       const res = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
       if (res.status !== 0) throw new Error(res.stderr);
     };
-    ssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=test-ca', '-keyout', 'ca.key', '-out', 'ca.crt']);
+    ssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-days',
+      '1',
+      '-subj',
+      '/CN=test-ca',
+      '-keyout',
+      'ca.key',
+      '-out',
+      'ca.crt',
+    ]);
     ssl(['req', '-newkey', 'rsa:2048', '-nodes', '-subj', '/CN=redis', '-keyout', 'redis.key', '-out', 'redis.csr']);
     writeFileSync(join(dir, 'san.ext'), 'subjectAltName=IP:127.0.0.1\n');
-    ssl(['x509', '-req', '-in', 'redis.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', 'san.ext', '-out', 'redis.crt']);
+    ssl([
+      'x509',
+      '-req',
+      '-in',
+      'redis.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-days',
+      '1',
+      '-extfile',
+      'san.ext',
+      '-out',
+      'redis.crt',
+    ]);
     const tlsPort = await freePort();
-    const { ns, crit } = await start('redistls', ['--tls-port', String(tlsPort), '--tls-cert-file', join(dir, 'redis.crt'), '--tls-key-file', join(dir, 'redis.key'),
-      '--tls-ca-cert-file', join(dir, 'ca.crt'), '--tls-auth-clients', 'no', '--requirepass', 'tls-secret'],
-    () => `rediss://:tls-secret@127.0.0.1:${tlsPort}`, { NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt') });
+    const { ns, crit } = await start(
+      'redistls',
+      [
+        '--tls-port',
+        String(tlsPort),
+        '--tls-cert-file',
+        join(dir, 'redis.crt'),
+        '--tls-key-file',
+        join(dir, 'redis.key'),
+        '--tls-ca-cert-file',
+        join(dir, 'ca.crt'),
+        '--tls-auth-clients',
+        'no',
+        '--requirepass',
+        'tls-secret',
+      ],
+      () => `rediss://:tls-secret@127.0.0.1:${tlsPort}`,
+      { NODE_EXTRA_CA_CERTS: join(dir, 'ca.crt') },
+    );
     await createService(k, ns, 'web', { labels: { tier: 'gold' } });
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
     await eventually('default pod through a TLS queue', async () => (await defaultPods(k, ns)).length === 1);
@@ -216,7 +317,9 @@ describe('Redis', () => {
 
   it('a wrong password: processes say so and keep retrying, no crash loop', async () => {
     await start('redisauth', ['--requirepass', 'right'], (r) => `redis://:wrong@127.0.0.1:${r.port}`);
-    await eventually('watchers report the queue unreachable', async () => pipeline?.logs('watcher-services').some((l) => l.msg.startsWith('cannot reach the queue')));
+    await eventually('watchers report the queue unreachable', async () =>
+      pipeline?.logs('watcher-services').some((l) => l.msg.startsWith('cannot reach the queue')),
+    );
     noCrash();
   });
 
@@ -230,12 +333,21 @@ describe('Redis', () => {
       await expect(admin.set('probe', 'y')).rejects.toThrow(/OOM/);
       await createService(k, ns, 'web', { labels: { tier: 'gold' } });
       await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
-      await eventually('watchers keep the events', async () => pipeline?.logs('watcher-services').some((l) => l.msg.startsWith('cannot reach the queue')));
+      await eventually('watchers keep the events', async () =>
+        pipeline?.logs('watcher-services').some((l) => l.msg.startsWith('cannot reach the queue')),
+      );
       // PUBLISH takes no memory: the Service's and the CriticalService's events, each sent alone,
       // reach the handler on the fast path, and the lame critical Service is served meanwhile.
-      await eventually('the default pod while Redis is full', async () => (await defaultPods(k, ns)).length === 1, 30_000);
-      const serviceJobs = async (): Promise<number> => (await pipeline!.metrics()).split('\n')
-        .filter((l) => l.startsWith('critsvc_events_processed_total{kind="Service",type="ADDED"')).reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
+      await eventually(
+        'the default pod while Redis is full',
+        async () => (await defaultPods(k, ns)).length === 1,
+        30_000,
+      );
+      const serviceJobs = async (): Promise<number> =>
+        (await pipeline!.metrics())
+          .split('\n')
+          .filter((l) => l.startsWith('critsvc_events_processed_total{kind="Service",type="ADDED"'))
+          .reduce((n, l) => n + Number(l.slice(l.lastIndexOf(' ') + 1)), 0);
       expect(await serviceJobs()).toBe(0);
       await admin.config('SET', 'maxmemory', '0');
       await eventually('the jobs once Redis has room', async () => (await serviceJobs()) >= 1, 45_000);

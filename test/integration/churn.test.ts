@@ -45,19 +45,66 @@ type Op =
   | { op: 'delTemplate' }
   | { op: 'template' };
 
-const svcArb = fc.record({ op: fc.constant('svc' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS), app: fc.constantFrom(...APPS) });
-const critArb = fc.record({ op: fc.constant('crit' as const), name: fc.constantFrom(...CRITS), tier: fc.constantFrom(...TIERS) });
-const podArb = fc.record({ op: fc.constant('pod' as const), name: fc.constantFrom(...PODS), app: fc.constantFrom(...APPS), ready: fc.boolean() });
+const svcArb = fc.record({
+  op: fc.constant('svc' as const),
+  name: fc.constantFrom(...SVCS),
+  tier: fc.constantFrom(...TIERS),
+  app: fc.constantFrom(...APPS),
+});
+const critArb = fc.record({
+  op: fc.constant('crit' as const),
+  name: fc.constantFrom(...CRITS),
+  tier: fc.constantFrom(...TIERS),
+});
+const podArb = fc.record({
+  op: fc.constant('pod' as const),
+  name: fc.constantFrom(...PODS),
+  app: fc.constantFrom(...APPS),
+  ready: fc.boolean(),
+});
 
 // Creations weigh more than removals, so that sequences end with things to protect.
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('svc' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS), app: fc.constantFrom(...APPS) }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('svc' as const),
+      name: fc.constantFrom(...SVCS),
+      tier: fc.constantFrom(...TIERS),
+      app: fc.constantFrom(...APPS),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delSvc' as const), name: fc.constantFrom(...SVCS) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('relabel' as const), name: fc.constantFrom(...SVCS), tier: fc.constantFrom(...TIERS) }) },
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('pod' as const), name: fc.constantFrom(...PODS), app: fc.constantFrom(...APPS), ready: fc.boolean() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('relabel' as const),
+      name: fc.constantFrom(...SVCS),
+      tier: fc.constantFrom(...TIERS),
+    }),
+  },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('pod' as const),
+      name: fc.constantFrom(...PODS),
+      app: fc.constantFrom(...APPS),
+      ready: fc.boolean(),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('delPod' as const), name: fc.constantFrom(...PODS) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('ready' as const), name: fc.constantFrom(...PODS), ready: fc.boolean() }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('crit' as const), name: fc.constantFrom(...CRITS), tier: fc.constantFrom(...TIERS) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('ready' as const), name: fc.constantFrom(...PODS), ready: fc.boolean() }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('crit' as const),
+      name: fc.constantFrom(...CRITS),
+      tier: fc.constantFrom(...TIERS),
+    }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delCrit' as const), name: fc.constantFrom(...CRITS) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'delTemplate' as const }) },
   { weight: 1, arbitrary: fc.constant({ op: 'template' as const }) },
@@ -75,7 +122,13 @@ beforeAll(async () => {
   redis = await TestRedis.start();
   ns = await freshNamespace(k, 'churn');
   // A short healthy hold-off: the invariants, not the hold-offs, are under test here.
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', templateName: 'churn-template', env: { TEMPLATE_RETRY_SECONDS: '1', HEALTHY_GRACE_SECONDS: '1' } });
+  pipeline = await Pipeline.start({
+    namespaces: [ns],
+    redisUrl: redis.url,
+    templateNamespace: 'linux-mag',
+    templateName: 'churn-template',
+    env: { TEMPLATE_RETRY_SECONDS: '1', HEALTHY_GRACE_SECONDS: '1' },
+  });
 }, 120_000);
 afterAll(async () => {
   for (const c of CRITS) await deleteCrit(k, critName(c));
@@ -83,26 +136,49 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-const ignore = (...codes: number[]) => (err: unknown): void => {
-  if (!codes.includes(statusOf(err) ?? 0)) throw err;
-};
+const ignore =
+  (...codes: number[]) =>
+  (err: unknown): void => {
+    if (!codes.includes(statusOf(err) ?? 0)) throw err;
+  };
 
 async function apply(o: Op, mine: { deleted: Set<string>; patches: Map<string, number> }): Promise<void> {
   switch (o.op) {
     case 'svc': {
-      const created = await k.core.createNamespacedService({ namespace: ns, body: { metadata: { name: o.name, labels: { tier: o.tier } }, spec: { selector: { app: o.app }, ports: [{ port: 80 }] } } }).catch(ignore(409));
+      const created = await k.core
+        .createNamespacedService({
+          namespace: ns,
+          body: {
+            metadata: { name: o.name, labels: { tier: o.tier } },
+            spec: { selector: { app: o.app }, ports: [{ port: 80 }] },
+          },
+        })
+        .catch(ignore(409));
       if (created) selectors.set(o.name, [...(selectors.get(o.name) ?? []), [Date.now(), o.app]]);
       return;
     }
     case 'delSvc':
       return void (await k.core.deleteNamespacedService({ namespace: ns, name: o.name }).catch(ignore(404)));
     case 'relabel':
-      return void (await k.core.patchNamespacedService({ namespace: ns, name: o.name, body: [{ op: 'replace', path: '/metadata/labels', value: { tier: o.tier } }] }).catch(ignore(404)));
+      return void (await k.core
+        .patchNamespacedService({
+          namespace: ns,
+          name: o.name,
+          body: [{ op: 'replace', path: '/metadata/labels', value: { tier: o.tier } }],
+        })
+        .catch(ignore(404)));
     case 'pod': {
       // MANUAL: kwok leaves these pods alone; the sequence sets each readiness itself, exactly when it
       // says. Bound to a Node already, so that no one but the test (no scheduler) changes them.
-      const created = await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: o.name, labels: { app: o.app }, annotations: MANUAL },
-        spec: { nodeName: 'kwok-node-0', containers: [{ name: 'c', image: 'nginx' }] } } }).catch(ignore(409));
+      const created = await k.core
+        .createNamespacedPod({
+          namespace: ns,
+          body: {
+            metadata: { name: o.name, labels: { app: o.app }, annotations: MANUAL },
+            spec: { nodeName: 'kwok-node-0', containers: [{ name: 'c', image: 'nginx' }] },
+          },
+        })
+        .catch(ignore(409));
       if (created) {
         await setPodStatus(k, ns, o.name, { ready: o.ready });
         mine.patches.set(o.name, (mine.patches.get(o.name) ?? 0) + 1);
@@ -113,7 +189,9 @@ async function apply(o: Op, mine: { deleted: Set<string>; patches: Map<string, n
       const pod = await k.core.readNamespacedPod({ namespace: ns, name: o.name }).catch(ignore(404));
       if (!pod) return;
       mine.deleted.add(pod.metadata?.uid ?? '');
-      return void (await k.core.deleteNamespacedPod({ namespace: ns, name: o.name, gracePeriodSeconds: 0 }).catch(ignore(404)));
+      return void (await k.core
+        .deleteNamespacedPod({ namespace: ns, name: o.name, gracePeriodSeconds: 0 })
+        .catch(ignore(404)));
     }
     case 'ready': {
       const ok = await setPodStatus(k, ns, o.name, { ready: o.ready }).catch(ignore(404));
@@ -121,11 +199,23 @@ async function apply(o: Op, mine: { deleted: Set<string>; patches: Map<string, n
       return;
     }
     case 'crit':
-      return void (await k.custom.createClusterCustomObject({ ...GROUP, body: { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', metadata: { name: critName(o.name) }, spec: { namespace: ns, matchLabels: [{ key: 'tier', value: o.tier }] } } }).catch(ignore(409)));
+      return void (await k.custom
+        .createClusterCustomObject({
+          ...GROUP,
+          body: {
+            apiVersion: 'mycrd.com/v1',
+            kind: 'CriticalService',
+            metadata: { name: critName(o.name) },
+            spec: { namespace: ns, matchLabels: [{ key: 'tier', value: o.tier }] },
+          },
+        })
+        .catch(ignore(409)));
     case 'delCrit':
       return deleteCrit(k, critName(o.name));
     case 'delTemplate':
-      return void (await k.core.deleteNamespacedPodTemplate({ namespace: 'linux-mag', name: 'churn-template' }).catch(ignore(404)));
+      return void (await k.core
+        .deleteNamespacedPodTemplate({ namespace: 'linux-mag', name: 'churn-template' })
+        .catch(ignore(404)));
     case 'template':
       return createTemplate(k, 'linux-mag', 'churn-template');
   }
@@ -136,17 +226,32 @@ async function expected(): Promise<string[]> {
   let healthyCritical = false;
   const svcs = (await k.core.listNamespacedService({ namespace: ns })).items;
   const pods = (await k.core.listNamespacedPod({ namespace: ns })).items;
-  const crits = ((await k.custom.listClusterCustomObject({ ...GROUP })) as { items: { spec?: { namespace?: string; matchLabels?: { key: string; value: string }[] } }[] }).items;
-  const lame = svcs.filter((s) => {
-    const sel = s.spec?.selector ?? {};
-    const critical = crits.some((c) => c.spec?.namespace === ns && (c.spec.matchLabels ?? []).every((m) => s.metadata?.labels?.[m.key] === m.value));
-    // Real = a ready endpoint (the default rule): Ready, not terminating, not finished.
-    const real = pods.some((p) => !isOwned(p) && !p.metadata?.deletionTimestamp && !['Succeeded', 'Failed'].includes(p.status?.phase ?? '')
-      && p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True')
-      && Object.entries(sel).every(([key, v]) => p.metadata?.labels?.[key] === v));
-    healthyCritical ||= critical && real;
-    return critical && !real;
-  }).map((s) => `service-watcher-${s.metadata?.name}`).sort();
+  const crits = (
+    (await k.custom.listClusterCustomObject({ ...GROUP })) as {
+      items: { spec?: { namespace?: string; matchLabels?: { key: string; value: string }[] } }[];
+    }
+  ).items;
+  const lame = svcs
+    .filter((s) => {
+      const sel = s.spec?.selector ?? {};
+      const critical = crits.some(
+        (c) =>
+          c.spec?.namespace === ns && (c.spec.matchLabels ?? []).every((m) => s.metadata?.labels?.[m.key] === m.value),
+      );
+      // Real = a ready endpoint (the default rule): Ready, not terminating, not finished.
+      const real = pods.some(
+        (p) =>
+          !isOwned(p) &&
+          !p.metadata?.deletionTimestamp &&
+          !['Succeeded', 'Failed'].includes(p.status?.phase ?? '') &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') &&
+          Object.entries(sel).every(([key, v]) => p.metadata?.labels?.[key] === v),
+      );
+      healthyCritical ||= critical && real;
+      return critical && !real;
+    })
+    .map((s) => `service-watcher-${s.metadata?.name}`)
+    .sort();
   if (healthyCritical) protectedByRealPod++;
   return lame;
 }
@@ -155,8 +260,13 @@ async function expected(): Promise<string[]> {
 async function reset(): Promise<void> {
   for (const c of CRITS) await deleteCrit(k, critName(c));
   for (const s of SVCS) await k.core.deleteNamespacedService({ namespace: ns, name: s }).catch(ignore(404));
-  for (const p of PODS) await k.core.deleteNamespacedPod({ namespace: ns, name: p, gracePeriodSeconds: 0 }).catch(ignore(404));
-  await eventually('an empty namespace (critsvc removed its default pods)', async () => (await k.core.listNamespacedPod({ namespace: ns })).items.length === 0, 30_000);
+  for (const p of PODS)
+    await k.core.deleteNamespacedPod({ namespace: ns, name: p, gracePeriodSeconds: 0 }).catch(ignore(404));
+  await eventually(
+    'an empty namespace (critsvc removed its default pods)',
+    async () => (await k.core.listNamespacedPod({ namespace: ns })).items.length === 0,
+    30_000,
+  );
 }
 
 /**
@@ -177,7 +287,15 @@ function createdWhileHealthy(seen: SeenPod[]): string[] {
     }
     if (e.type !== 'ADDED' || !e.owned || !e.service) continue;
     const app = (selectors.get(e.service) ?? []).filter(([t]) => t <= e.at).at(-1)?.[1];
-    const healthy = [...live.values()].some((p) => !p.owned && p.ready && !p.terminating && p.labels.app === app && p.since <= e.at - 1_000 && !['Succeeded', 'Failed'].includes(p.phase));
+    const healthy = [...live.values()].some(
+      (p) =>
+        !p.owned &&
+        p.ready &&
+        !p.terminating &&
+        p.labels.app === app &&
+        p.since <= e.at - 1_000 &&
+        !['Succeeded', 'Failed'].includes(p.phase),
+    );
     if (healthy) wrong.push(`${e.name} while ${e.service} had a real pod`);
   }
   return wrong;
@@ -192,18 +310,30 @@ async function runSequence(ops: Op[]): Promise<void> {
     for (const o of ops) await apply(o, mine);
     await createTemplate(k, 'linux-mag', 'churn-template'); // so that every lame critical Service can be served
     const want = await expected();
-    const current = async (): Promise<string> => (await k.core.listNamespacedPod({ namespace: ns })).items.filter((p) => isOwned(p) && !p.metadata?.deletionTimestamp).map((p) => p.metadata?.name).sort().join();
+    const current = async (): Promise<string> =>
+      (await k.core.listNamespacedPod({ namespace: ns })).items
+        .filter((p) => isOwned(p) && !p.metadata?.deletionTimestamp)
+        .map((p) => p.metadata?.name)
+        .sort()
+        .join();
     // 1. Every lame critical Service has exactly one default pod; no other Service has one.
-    await eventually(`default pods exactly ${want.join() || '(none)'}`, async () => (await current()) === want.join(), 30_000);
+    await eventually(
+      `default pods exactly ${want.join() || '(none)'}`,
+      async () => (await current()) === want.join(),
+      30_000,
+    );
     await stays('default pods stable', async () => (await current()) === want.join(), 1_000);
     if (want.length) exercised++;
     // 2. No pod without the ownership marks was deleted or changed by anyone but the test.
     for (const e of watch.seen.filter((x) => !x.owned)) {
-      if (e.type === 'DELETED') expect(mine.deleted.has(e.uid), `user pod ${e.name} deleted by someone else`).toBe(true);
+      if (e.type === 'DELETED')
+        expect(mine.deleted.has(e.uid), `user pod ${e.name} deleted by someone else`).toBe(true);
     }
     for (const name of PODS) {
       // The test's own deletes show as a MODIFIED (deletionTimestamp set) before the DELETED.
-      const modified = watch.seen.filter((x) => !x.owned && x.name === name && x.type === 'MODIFIED' && !(x.terminating && mine.deleted.has(x.uid))).length;
+      const modified = watch.seen.filter(
+        (x) => !x.owned && x.name === name && x.type === 'MODIFIED' && !(x.terminating && mine.deleted.has(x.uid)),
+      ).length;
       expect(modified, `user pod ${name} modified by someone else`).toBeLessThanOrEqual(mine.patches.get(name) ?? 0);
     }
     // 3. No default pod for a Service that was healthy at the time.
@@ -214,18 +344,39 @@ async function runSequence(ops: Op[]): Promise<void> {
 }
 
 describe('random churn', () => {
-  const saved: Op[][] = existsSync(regressionsFile) ? (JSON.parse(readFileSync(regressionsFile, 'utf8')) as Op[][]) : [];
-  it.each(saved.map((ops, i) => [i, ops] as const))('saved counterexample %i still holds', async (_i, ops) => {
-    await runSequence(ops);
-  }, 120_000);
+  const saved: Op[][] = existsSync(regressionsFile)
+    ? (JSON.parse(readFileSync(regressionsFile, 'utf8')) as Op[][])
+    : [];
+  it.each(saved.map((ops, i) => [i, ops] as const))(
+    'saved counterexample %i still holds',
+    async (_i, ops) => {
+      await runSequence(ops);
+    },
+    120_000,
+  );
 
   it(`${RUNS} random sequences of ${OPS} changes keep the invariants (seed ${SEED})`, async () => {
     // Every sequence starts from some Services, CriticalServices and pods, then changes at random.
-    const sequence = fc.tuple(fc.array(svcArb, { minLength: 1, maxLength: 2 }), fc.array(critArb, { minLength: 1, maxLength: 2 }),
-      fc.array(podArb, { maxLength: 3 }), fc.array(opArb, { maxLength: OPS })).map((parts): Op[] => parts.flat());
-    const result = await fc.check(fc.asyncProperty(sequence, async (ops) => {
-      await runSequence(ops);
-    }), { seed: SEED, numRuns: RUNS, endOnFailure: false, interruptAfterTimeLimit: 600_000, markInterruptAsFailure: false });
+    const sequence = fc
+      .tuple(
+        fc.array(svcArb, { minLength: 1, maxLength: 2 }),
+        fc.array(critArb, { minLength: 1, maxLength: 2 }),
+        fc.array(podArb, { maxLength: 3 }),
+        fc.array(opArb, { maxLength: OPS }),
+      )
+      .map((parts): Op[] => parts.flat());
+    const result = await fc.check(
+      fc.asyncProperty(sequence, async (ops) => {
+        await runSequence(ops);
+      }),
+      {
+        seed: SEED,
+        numRuns: RUNS,
+        endOnFailure: false,
+        interruptAfterTimeLimit: 600_000,
+        markInterruptAsFailure: false,
+      },
+    );
     if (result.failed && result.counterexample) {
       writeFileSync(regressionsFile, `${JSON.stringify([...saved, result.counterexample[0]], null, 2)}\n`);
     }

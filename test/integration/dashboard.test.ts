@@ -24,7 +24,14 @@ let ns: string;
 
 async function startDashboard(env: Record<string, string> = {}): Promise<number> {
   const child = spawn(process.execPath, [join(root, 'apps/dashboard/src/main.ts')], {
-    env: { PATH: process.env.PATH ?? '', REDIS_URL: redis.url, QUEUE_NAME: pipeline.queue, DASHBOARD_PORT: '0', DASHBOARD_HOST: '127.0.0.1', ...env },
+    env: {
+      PATH: process.env.PATH ?? '',
+      REDIS_URL: redis.url,
+      QUEUE_NAME: pipeline.queue,
+      DASHBOARD_PORT: '0',
+      DASHBOARD_HOST: '127.0.0.1',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   dashboards.push(child);
@@ -42,7 +49,16 @@ beforeAll(async () => {
   await createService(k, ns, 'checkout-api', { labels: { tier: 'gold' } });
   browser = await chromium.launch({
     executablePath: '/usr/bin/chromium',
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 });
 afterAll(async () => {
@@ -75,7 +91,7 @@ describe('queue dashboard', () => {
     await page.close();
   });
 
-  it('shows the throughput the handler\'s Worker records', async () => {
+  it("shows the throughput the handler's Worker records", async () => {
     const port = await startDashboard();
     // The API the chart reads: BullMQ's completed count (and per-minute points, one a minute),
     // kept by the handler's Worker only when its `metrics` option is set.
@@ -97,17 +113,34 @@ describe('queue dashboard', () => {
 
   it('is read-only by default: queue actions are refused', async () => {
     const port = await startDashboard();
-    const res = await fetch(`http://127.0.0.1:${port}/api/queues/${encodeURIComponent(pipeline.queue)}/pause`, { method: 'PUT' });
+    const res = await fetch(`http://127.0.0.1:${port}/api/queues/${encodeURIComponent(pipeline.queue)}/pause`, {
+      method: 'PUT',
+    });
     expect(res.status).toBe(405);
-    const clean = await fetch(`http://127.0.0.1:${port}/api/queues/${encodeURIComponent(pipeline.queue)}/clean/completed`, { method: 'PUT' });
+    const clean = await fetch(
+      `http://127.0.0.1:${port}/api/queues/${encodeURIComponent(pipeline.queue)}/clean/completed`,
+      { method: 'PUT' },
+    );
     expect(clean.status).toBe(405);
   });
 
   it('asks for basic auth when a user is configured', async () => {
     const port = await startDashboard({ DASHBOARD_USER: 'ops', DASHBOARD_PASSWORD: 's3cret' });
     expect((await fetch(`http://127.0.0.1:${port}/`)).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` } })).status).toBe(401);
-    expect((await fetch(`http://127.0.0.1:${port}/`, { headers: { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` } })).status).toBe(200);
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${port}/`, {
+          headers: { authorization: `Basic ${Buffer.from('ops:wrong').toString('base64')}` },
+        })
+      ).status,
+    ).toBe(401);
+    expect(
+      (
+        await fetch(`http://127.0.0.1:${port}/`, {
+          headers: { authorization: `Basic ${Buffer.from('ops:s3cret').toString('base64')}` },
+        })
+      ).status,
+    ).toBe(200);
     expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200); // probes stay open
   });
 });

@@ -18,17 +18,32 @@ const authz = k.kc.makeApiClient(AuthorizationV1Api);
 
 beforeAll(() => {
   spawnSync('bash', [join(root, 'deploy/make-secrets.sh')], { stdio: 'ignore' });
-  const res = spawnSync('kubectl', ['apply', '-k', join(root, 'deploy')], { env: { ...process.env, KUBECONFIG: inject('kubeconfig') }, encoding: 'utf8' });
+  const res = spawnSync('kubectl', ['apply', '-k', join(root, 'deploy')], {
+    env: { ...process.env, KUBECONFIG: inject('kubeconfig') },
+    encoding: 'utf8',
+  });
   if (res.status !== 0) throw new Error(`kubectl apply -k deploy/ failed: ${res.stderr}`);
 });
 
-async function can(sa: string, verb: string, resource: string, o: { group?: string; ns?: string; name?: string; sub?: string } = {}): Promise<boolean> {
+async function can(
+  sa: string,
+  verb: string,
+  resource: string,
+  o: { group?: string; ns?: string; name?: string; sub?: string } = {},
+): Promise<boolean> {
   const review = await authz.createSubjectAccessReview({
     body: {
       spec: {
         user: `system:serviceaccount:linux-mag:${sa}`,
         groups: ['system:serviceaccounts', 'system:serviceaccounts:linux-mag', 'system:authenticated'],
-        resourceAttributes: { verb, resource, group: o.group ?? '', ...(o.ns ? { namespace: o.ns } : {}), ...(o.name ? { name: o.name } : {}), ...(o.sub ? { subresource: o.sub } : {}) },
+        resourceAttributes: {
+          verb,
+          resource,
+          group: o.group ?? '',
+          ...(o.ns ? { namespace: o.ns } : {}),
+          ...(o.name ? { name: o.name } : {}),
+          ...(o.sub ? { subresource: o.sub } : {}),
+        },
       },
     },
   });
@@ -59,8 +74,20 @@ const needed: Row[] = [
   ['critsvc-handler', 'list', 'podtemplates', { ns: 'linux-mag', name: 'critical-service-pod-template' }, true],
   ['critsvc-handler', 'watch', 'podtemplates', { ns: 'linux-mag', name: 'critical-service-pod-template' }, true],
   ['critsvc-handler', 'create', 'events', { ns: 'any' }, true],
-  ['critsvc-handler', 'get', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true], // leader election
-  ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, true],
+  [
+    'critsvc-handler',
+    'get',
+    'leases',
+    { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' },
+    true,
+  ], // leader election
+  [
+    'critsvc-handler',
+    'update',
+    'leases',
+    { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' },
+    true,
+  ],
   ['critsvc-handler', 'create', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag' }, true],
   // The hand-back's proof: the Service's EndpointSlices show a ready endpoint that is a real pod.
   ['critsvc-handler', 'list', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, true],
@@ -83,15 +110,35 @@ const dangerous: Row[] = [
   ['critsvc-handler', 'update', 'criticalservices', CRD, false],
   ['critsvc-handler', 'delete', 'criticalservices', CRD, false],
   ['critsvc-handler', 'get', 'podtemplates', { ns: 'other' }, false],
-  ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'another-lease' }, false],
-  ['critsvc-handler', 'update', 'leases', { group: 'coordination.k8s.io', ns: 'kube-system', name: 'kube-controller-manager' }, false],
-  ['critsvc-handler', 'delete', 'leases', { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' }, false],
+  [
+    'critsvc-handler',
+    'update',
+    'leases',
+    { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'another-lease' },
+    false,
+  ],
+  [
+    'critsvc-handler',
+    'update',
+    'leases',
+    { group: 'coordination.k8s.io', ns: 'kube-system', name: 'kube-controller-manager' },
+    false,
+  ],
+  [
+    'critsvc-handler',
+    'delete',
+    'leases',
+    { group: 'coordination.k8s.io', ns: 'linux-mag', name: 'critsvc-handler' },
+    false,
+  ],
   ['critsvc-handler', 'list', 'podtemplates', { ns: 'linux-mag' }, false], // every template there
   ['critsvc-handler', 'watch', 'podtemplates', { ns: 'linux-mag', name: 'another' }, false],
   ['critsvc-handler', 'create', 'clusterrolebindings', { group: 'rbac.authorization.k8s.io' }, false],
   ['critsvc-dashboard', 'list', 'pods', {}, false],
   // Only the handler reads EndpointSlices, and it never writes them.
-  ...['critsvc-watcher-services', 'critsvc-watcher-pods', 'critsvc-watcher-crds', 'critsvc-dashboard'].map((sa): Row => [sa, 'list', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false]),
+  ...['critsvc-watcher-services', 'critsvc-watcher-pods', 'critsvc-watcher-crds', 'critsvc-dashboard'].map(
+    (sa): Row => [sa, 'list', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false],
+  ),
   ['critsvc-handler', 'watch', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false],
   ['critsvc-handler', 'update', 'endpointslices', { group: 'discovery.k8s.io', ns: 'any' }, false],
 ];
@@ -118,18 +165,29 @@ describe('the pipeline under its own ServiceAccounts', () => {
     await deleteCrit(k, crit);
   });
 
-  it('runs the article\'s scenario with nothing but the deployed permissions', async () => {
+  it("runs the article's scenario with nothing but the deployed permissions", async () => {
     const ns = await freshNamespace(k, 'rbac-run');
     const kubeconfigs: Partial<Record<ProcessName, string>> = {};
     for (const p of PROCESSES) kubeconfigs[p] = await serviceAccountKubeconfig(k, 'linux-mag', `critsvc-${p}`);
     // As deployed: the handler elects itself leader on the Lease in linux-mag, with its own token.
-    pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: 'linux-mag', kubeconfigs, env: { LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'linux-mag' } });
+    pipeline = await Pipeline.start({
+      namespaces: [ns],
+      redisUrl: redis.url,
+      templateNamespace: 'linux-mag',
+      kubeconfigs,
+      env: { LEADER_ELECTION: 'true', LEASE_NAMESPACE: 'linux-mag' },
+    });
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' } });
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     await eventually('default pod', async () => (await defaultPods(k, ns)).length === 1);
     await createRealPod(k, ns, 'nginx', { role: 'frontend' });
     await eventually('default pod removed', async () => (await defaultPods(k, ns)).length === 0);
-    const forbidden = PROCESSES.flatMap((p) => pipeline?.logs(p).filter((l) => ['warn', 'error'].includes(l.level) && /\b403\b|forbidden/i.test(JSON.stringify(l))) ?? []);
+    const forbidden = PROCESSES.flatMap(
+      (p) =>
+        pipeline
+          ?.logs(p)
+          .filter((l) => ['warn', 'error'].includes(l.level) && /\b403\b|forbidden/i.test(JSON.stringify(l))) ?? [],
+    );
     expect(forbidden).toEqual([]);
   });
 });

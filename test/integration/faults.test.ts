@@ -11,7 +11,15 @@ import { apiserverReady, clusterDown, restartProc, type ClusterState } from '../
 import { clusterUp } from '../../scripts/cluster/up.ts';
 import { compactEtcd } from '../support/etcd.ts';
 import { freshNamespace, kube, suffix, type Kube } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, defaultPods, deletePod, publishEndpoint } from '../support/objects.ts';
+import {
+  createCrit,
+  createRealPod,
+  createService,
+  createTemplate,
+  defaultPods,
+  deletePod,
+  publishEndpoint,
+} from '../support/objects.ts';
 import { ensureCrd, Pipeline, type ProcessName } from '../support/pipeline.ts';
 import { StallProxy } from '../support/proxy.ts';
 import { TestRedis } from '../support/redis.ts';
@@ -32,7 +40,10 @@ beforeAll(async () => {
   redis = await TestRedis.start();
   proxy = await StallProxy.start(Number(new URL(cluster.server).port));
   proxied = join(dir, 'proxied.kubeconfig');
-  writeFileSync(proxied, readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`));
+  writeFileSync(
+    proxied,
+    readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`),
+  );
 });
 afterEach(async (ctx) => {
   if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail());
@@ -56,7 +67,9 @@ async function fleet(prefix: string): Promise<{ ns: string }> {
   }
   const watchers: ProcessName[] = ['watcher-services', 'watcher-pods', 'watcher-crds'];
   pipeline = await Pipeline.start({
-    namespaces: [ns], redisUrl: redis.url, templateNamespace: ns,
+    namespaces: [ns],
+    redisUrl: redis.url,
+    templateNamespace: ns,
     kubeconfigs: { ...Object.fromEntries(watchers.map((w) => [w, proxied])), handler: cluster.kubeconfig },
     env: { WATCH_STALL_SECONDS: '3', WATCH_TIMEOUT_SECONDS: '5' }, // a stall is noticed within 5 x 1.2 + 3 s
   });
@@ -66,23 +79,36 @@ async function fleet(prefix: string): Promise<{ ns: string }> {
   return { ns };
 }
 
-const defaults = async (ns: string): Promise<string> => (await defaultPods(k, ns)).map((p) => p.metadata?.name).sort().join();
+const defaults = async (ns: string): Promise<string> =>
+  (await defaultPods(k, ns))
+    .map((p) => p.metadata?.name)
+    .sort()
+    .join();
 
 describe('faults below the pipeline', () => {
   it('a silent network to the API server: the stall is detected, and once it clears nothing is lost', async () => {
     const { ns } = await fleet('stall');
     proxy.freeze();
     await deletePod(k, ns, 'a-real'); // the watchers cannot hear of it
-    await eventually('the watchers to notice the stall', async () => pipeline?.logs('watcher-pods').some((l) => l.msg.startsWith('watch stalled')), 20_000);
+    await eventually(
+      'the watchers to notice the stall',
+      async () => pipeline?.logs('watcher-pods').some((l) => l.msg.startsWith('watch stalled')),
+      20_000,
+    );
     expect(await defaults(ns)).toBe('');
     proxy.thaw();
-    await eventually('the default pod once the network is back', async () => (await defaults(ns)) === 'service-watcher-a', 30_000);
+    await eventually(
+      'the default pod once the network is back',
+      async () => (await defaults(ns)) === 'service-watcher-a',
+      30_000,
+    );
     expect(pipeline?.procs['watcher-pods'].exits).toEqual([]);
   });
 
   it('a watch expired by etcd compaction during an outage: 410 Gone, re-list, deletions noticed', async () => {
     const { ns } = await fleet('gone');
-    const stalls = (): number => pipeline?.logs('watcher-pods').filter((l) => l.msg.startsWith('watch stalled')).length ?? 0;
+    const stalls = (): number =>
+      pipeline?.logs('watcher-pods').filter((l) => l.msg.startsWith('watch stalled')).length ?? 0;
     const before = stalls();
     proxy.freeze();
     // The outage outlasts the watch: the watcher drops it and will resume from its last resourceVersion.
@@ -91,7 +117,11 @@ describe('faults below the pipeline', () => {
     await createRealPod(k, ns, 'noise', { app: 'noise' });
     await compactEtcd(cluster.etcdUrl);
     proxy.thaw();
-    await eventually('the re-list after 410', async () => pipeline?.logs('watcher-pods').some((l) => l.msg.startsWith('watch expired (410 Gone)')), 30_000);
+    await eventually(
+      'the re-list after 410',
+      async () => pipeline?.logs('watcher-pods').some((l) => l.msg.startsWith('watch expired (410 Gone)')),
+      30_000,
+    );
     await eventually('the default pod for b', async () => (await defaults(ns)) === 'service-watcher-b', 30_000);
   });
 
@@ -100,10 +130,15 @@ describe('faults below the pipeline', () => {
     await restartProc(dir, 'kube-apiserver', 2_000);
     await eventually('the API server back', async () => apiserverReady(cluster), 60_000);
     await deletePod(k, ns, 'a-real');
-    await eventually('the default pod after the restart', async () => (await defaults(ns)) === 'service-watcher-a', 45_000);
+    await eventually(
+      'the default pod after the restart',
+      async () => (await defaults(ns)) === 'service-watcher-a',
+      45_000,
+    );
     const back = await createRealPod(k, ns, 'a-real-2', { role: 'a' });
     await publishEndpoint(k, ns, 'a', back); // the hand-back waits for the real pod's ready endpoint
     await eventually('and its removal', async () => (await defaults(ns)) === '', 30_000);
-    for (const p of ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits, p).toEqual([]);
+    for (const p of ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'] as const)
+      expect(pipeline?.procs[p].exits, p).toEqual([]);
   });
 });

@@ -14,7 +14,8 @@ const h = pipelineHarness(k, 30);
 const leases = k.kc.makeApiClient(CoordinationV1Api);
 const LEASE = 'critsvc-handler';
 
-const creates = (metrics: string): number => Number(/critsvc_default_pod_actions_total\{action="create",result="created"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+const creates = (metrics: string): number =>
+  Number(/critsvc_default_pod_actions_total\{action="create",result="created"\} (\d+)/.exec(metrics)?.[1] ?? 0);
 const leading = (metrics: string): number => Number(/^critsvc_leader (\d+)/m.exec(metrics)?.[1] ?? -1);
 
 async function metricsOf(proc: Proc): Promise<string> {
@@ -44,7 +45,12 @@ async function setUp(prefix: string): Promise<{ ns: string; p: Pipeline; leader:
   h.crits.push(crit);
   await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
   // Default timings (15 s / 10 s / 2 s), as deployed.
-  const p = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, env: { LEADER_ELECTION: 'true', LEASE_NAMESPACE: ns, LEASE_NAME: LEASE } });
+  const p = await Pipeline.start({
+    namespaces: [ns],
+    redisUrl: h.redis.url,
+    templateNamespace: ns,
+    env: { LEADER_ELECTION: 'true', LEASE_NAMESPACE: ns, LEASE_NAME: LEASE },
+  });
   h.pipeline = p;
   const leader = p.procs.handler;
   const standby = p.startReplica('handler');
@@ -56,7 +62,11 @@ async function setUp(prefix: string): Promise<{ ns: string; p: Pipeline; leader:
 
 /** A second handler up, ready (a standby is), not leading. */
 async function waitStandby(proc: Proc): Promise<void> {
-  await eventually('the standby ready', async () => proc.port !== undefined && (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok, 20_000);
+  await eventually(
+    'the standby ready',
+    async () => proc.port !== undefined && (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok,
+    20_000,
+  );
   expect(leading(await metricsOf(proc))).toBe(0);
 }
 
@@ -66,7 +76,12 @@ async function lameService(ns: string, name: string): Promise<void> {
 
 /** Polls (every 50 ms) until the Service has its default pod; returns when that was seen. */
 async function defaultPodSeen(ns: string, svc: string, timeoutMs: number): Promise<number> {
-  await eventually(`a default pod for ${svc}`, async () => (await defaultPods(k, ns)).some((d) => d.metadata?.labels?.['critsvc.mycrd.com/service'] === svc), timeoutMs, 50);
+  await eventually(
+    `a default pod for ${svc}`,
+    async () => (await defaultPods(k, ns)).some((d) => d.metadata?.labels?.['critsvc.mycrd.com/service'] === svc),
+    timeoutMs,
+    50,
+  );
   return Date.now();
 }
 
@@ -100,7 +115,9 @@ describe('two handlers, one leader', () => {
     await lameService(ns, 'after');
     const acted = await defaultPodSeen(ns, 'after', 30_000);
     const since = leaderSince(standby);
-    console.log(`hand-over on SIGTERM: old leader exited ${exited - t0} ms after the signal, standby leader at +${since ? since - t0 : '?'} ms, next action (default pod seen) at +${acted - t0} ms`);
+    console.log(
+      `hand-over on SIGTERM: old leader exited ${exited - t0} ms after the signal, standby leader at +${since ? since - t0 : '?'} ms, next action (default pod seen) at +${acted - t0} ms`,
+    );
 
     expect(await holder(ns)).toBe(identityOf(standby));
     expect(leading(await metricsOf(standby))).toBe(1);
@@ -117,7 +134,9 @@ describe('two handlers, one leader', () => {
     await lameService(ns, 'after');
     const acted = await defaultPodSeen(ns, 'after', 45_000);
     const since = leaderSince(standby);
-    console.log(`take-over on SIGKILL: standby leader at +${since ? since - t0 : '?'} ms, next action (default pod seen) at +${acted - t0} ms (lease duration 15 s)`);
+    console.log(
+      `take-over on SIGKILL: standby leader at +${since ? since - t0 : '?'} ms, next action (default pod seen) at +${acted - t0} ms (lease duration 15 s)`,
+    );
     expect(await holder(ns)).toBe(identityOf(standby));
     expect(creates(await metricsOf(standby))).toBe(1);
     const lease = await leases.readNamespacedLease({ name: LEASE, namespace: ns });
@@ -139,10 +158,14 @@ describe('two handlers, one leader', () => {
     const resumedAt = Date.now();
     leader.child?.kill('SIGCONT');
     await eventually('the old leader to exit', async () => leader.exits.length > 0, 15_000);
-    console.log(`frozen leader: replaced after ${resumedAt - t0} ms frozen; exited ${Date.now() - resumedAt} ms after resuming`);
+    console.log(
+      `frozen leader: replaced after ${resumedAt - t0} ms frozen; exited ${Date.now() - resumedAt} ms after resuming`,
+    );
     expect(leader.exits).toEqual([1]);
     expect(leader.lines.some((l) => l.msg.startsWith('leader Lease lost'))).toBe(true);
-    const writesAfter = leader.lines.filter((l) => Date.parse(String(l.time)) >= resumedAt && /default pod (created|deleted)/.test(l.msg));
+    const writesAfter = leader.lines.filter(
+      (l) => Date.parse(String(l.time)) >= resumedAt && /default pod (created|deleted)/.test(l.msg),
+    );
     expect(writesAfter).toEqual([]);
     expect(await holder(ns)).toBe(identityOf(standby));
     await stays('one default pod per Service', async () => (await defaultPods(k, ns)).length === 3, 3_000);

@@ -42,7 +42,12 @@ function watcher(ns: string, jobs: QueueJob[], resumeFrom?: string): ListWatcher
   const [target] = podTargets(k.kc, [ns]);
   if (!target) throw new Error('no target');
   const w = new ListWatcher({
-    kc: k.kc, target, push: (j) => jobs.push(j), log: createLogger('silent', 'test'), timeoutSeconds: 60, stallSeconds: 30,
+    kc: k.kc,
+    target,
+    push: (j) => jobs.push(j),
+    log: createLogger('silent', 'test'),
+    timeoutSeconds: 60,
+    stallSeconds: 30,
     ...(resumeFrom ? { resumeFrom } : {}),
   });
   running.push(w);
@@ -88,14 +93,23 @@ describe('ListWatcher', () => {
     const jobs: QueueJob[] = [];
     const [target] = podTargets(k.kc, [ns]);
     if (!target) throw new Error('no target');
-    const w = new ListWatcher({ kc: k.kc, target, push: (j) => jobs.push(j), log: createLogger('silent', 'test'), timeoutSeconds: 1, stallSeconds: 30 });
+    const w = new ListWatcher({
+      kc: k.kc,
+      target,
+      push: (j) => jobs.push(j),
+      log: createLogger('silent', 'test'),
+      timeoutSeconds: 1,
+      stallSeconds: 30,
+    });
     running.push(w);
     w.start();
     await eventually('list', async () => w.synced);
     await createRealPod(k, ns, 'p1', { app: 'x' });
     await new Promise((r) => setTimeout(r, 2_500)); // longer than the server-side timeout
     await createRealPod(k, ns, 'p2', { app: 'x' });
-    await eventually('both pods on the watch', async () => ['p1', 'p2'].every((n) => jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === n)));
+    await eventually('both pods on the watch', async () =>
+      ['p1', 'p2'].every((n) => jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === n)),
+    );
     expect(w.watches).toBeGreaterThan(1);
     expect(w.lists).toBe(1); // resumed, not re-listed
     // Managed fields and the pod spec never travel.
@@ -119,60 +133,99 @@ async function readPod(k: Kube, namespace: string, name: string): Promise<KubeOb
 /** The log lines a ListWatcher writes, kept for the test to read. */
 function recordingLog(): { log: Logger; lines: { level: string; msg: string; at: number }[] } {
   const lines: { level: string; msg: string; at: number }[] = [];
-  const rec = (level: string) => (a: unknown, b?: unknown): void => {
-    lines.push({ level, msg: typeof a === 'string' ? a : String(b), at: Date.now() });
+  const rec =
+    (level: string) =>
+    (a: unknown, b?: unknown): void => {
+      lines.push({ level, msg: typeof a === 'string' ? a : String(b), at: Date.now() });
+    };
+  const log = {
+    info: rec('info'),
+    warn: rec('warn'),
+    error: rec('error'),
+    debug: rec('debug'),
+    trace: rec('trace'),
+    child: () => log,
   };
-  const log = { info: rec('info'), warn: rec('warn'), error: rec('error'), debug: rec('debug'), trace: rec('trace'), child: () => log };
   return { log: log as unknown as Logger, lines };
 }
 
 describe('ListWatcher on a quiet or a silent watch', () => {
   // Served by etcd (this file's control plane) nothing at all arrives on a quiet watch; served
   // from the watch cache (the shared one) a bookmark comes 2 s before the deadline.
-  it.each([['served by etcd', () => k], ['served from the watch cache', () => kube(inject('kubeconfig'), 'manual')]])('a quiet watch (%s) is not stalled: it ends at the server timeout and resumes, without a warning or a re-list', async (_, server) => {
-    const k = server();
-    const ns = await freshNamespace(k, 'quiet');
-    await createRealPod(k, ns, 'p1', { app: 'x' });
-    const [target] = podTargets(k.kc, [ns]);
-    if (!target) throw new Error('no target');
-    const { log, lines } = recordingLog();
-    const jobs: QueueJob[] = [];
-    // Shorter than the server timeout, as WATCH_STALL_SECONDS (90) was beside WATCH_TIMEOUT_SECONDS (300).
-    const w = new ListWatcher({ kc: k.kc, target, push: (j) => jobs.push(j), log, timeoutSeconds: 3, stallSeconds: 2 });
-    running.push(w);
-    w.start();
-    await eventually('list', async () => w.synced);
-    await new Promise((r) => setTimeout(r, 10_000)); // nothing changes in the namespace
-    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
-    expect(w.watches).toBeGreaterThanOrEqual(3); // 10 s of 3-3.6 s watches, each ended by the server
-    expect(w.lists).toBe(1); // resumed each time, never re-listed
-    await createRealPod(k, ns, 'p2', { app: 'x' });
-    await eventually('the pod made after the quiet spell', async () => jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === 'p2'));
-  });
+  it.each([
+    ['served by etcd', () => k],
+    ['served from the watch cache', () => kube(inject('kubeconfig'), 'manual')],
+  ])(
+    'a quiet watch (%s) is not stalled: it ends at the server timeout and resumes, without a warning or a re-list',
+    async (_, server) => {
+      const k = server();
+      const ns = await freshNamespace(k, 'quiet');
+      await createRealPod(k, ns, 'p1', { app: 'x' });
+      const [target] = podTargets(k.kc, [ns]);
+      if (!target) throw new Error('no target');
+      const { log, lines } = recordingLog();
+      const jobs: QueueJob[] = [];
+      // Shorter than the server timeout, as WATCH_STALL_SECONDS (90) was beside WATCH_TIMEOUT_SECONDS (300).
+      const w = new ListWatcher({
+        kc: k.kc,
+        target,
+        push: (j) => jobs.push(j),
+        log,
+        timeoutSeconds: 3,
+        stallSeconds: 2,
+      });
+      running.push(w);
+      w.start();
+      await eventually('list', async () => w.synced);
+      await new Promise((r) => setTimeout(r, 10_000)); // nothing changes in the namespace
+      expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+      expect(w.watches).toBeGreaterThanOrEqual(3); // 10 s of 3-3.6 s watches, each ended by the server
+      expect(w.lists).toBe(1); // resumed each time, never re-listed
+      await createRealPod(k, ns, 'p2', { app: 'x' });
+      await eventually('the pod made after the quiet spell', async () =>
+        jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === 'p2'),
+      );
+    },
+  );
 
   it('a watch behind a network that went silent is reported stalled after the server timeout plus the margin, then resumes', async () => {
     proxy = await StallProxy.start(Number(new URL(cluster.server).port));
     const proxied = join(dir, 'proxied.kubeconfig');
-    writeFileSync(proxied, readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`));
+    writeFileSync(
+      proxied,
+      readFileSync(cluster.kubeconfig, 'utf8').replace(cluster.server, `https://127.0.0.1:${proxy.port}`),
+    );
     const pk = kube(proxied, 'manual');
     const ns = await freshNamespace(k, 'silent');
     const [target] = podTargets(pk.kc, [ns]);
     if (!target) throw new Error('no target');
     const { log, lines } = recordingLog();
     const jobs: QueueJob[] = [];
-    const w = new ListWatcher({ kc: pk.kc, target, push: (j) => jobs.push(j), log, timeoutSeconds: 2, stallSeconds: 2 });
+    const w = new ListWatcher({
+      kc: pk.kc,
+      target,
+      push: (j) => jobs.push(j),
+      log,
+      timeoutSeconds: 2,
+      stallSeconds: 2,
+    });
     running.push(w);
     w.start();
     await eventually('list', async () => w.synced);
     const frozenAt = Date.now();
     proxy.freeze();
-    const stalled = (): { at: number } | undefined => lines.find((l) => l.level === 'warn' && l.msg.startsWith('watch stalled'));
+    const stalled = (): { at: number } | undefined =>
+      lines.find((l) => l.level === 'warn' && l.msg.startsWith('watch stalled'));
     // At most the jittered timeout (2.4 s) + the margin (2 s) after the last watch began.
     const stall = await eventually('the stall to be reported', async () => stalled(), 10_000);
     expect(stall.at - frozenAt).toBeLessThan(2_400 + 2_000 + 1_000);
     proxy.thaw();
     await createRealPod(k, ns, 'after', { app: 'x' });
-    await eventually('the pod made after the network came back', async () => jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === 'after'), 20_000);
+    await eventually(
+      'the pod made after the network came back',
+      async () => jobs.some((j) => j.type === 'ADDED' && j.object.metadata?.name === 'after'),
+      20_000,
+    );
     expect(w.lists).toBe(1);
   });
 });

@@ -16,7 +16,8 @@ async function consistentPodReads(): Promise<number> {
   const { body } = await requestJson(k.kc, 'GET', '/metrics');
   let n = 0;
   for (const line of String(body).split('\n')) {
-    if (line.startsWith('apiserver_watch_cache_consistent_read_total{') && line.includes('resource="pods"')) n += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith('apiserver_watch_cache_consistent_read_total{') && line.includes('resource="pods"'))
+      n += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return n;
 }
@@ -27,7 +28,7 @@ async function unrelatedWrite(ns: string, i: number): Promise<void> {
 }
 
 describe('the live check reads', () => {
-  it('at the state\'s version: pods listed from the watch cache, without a consistent read waiting on etcd', async () => {
+  it("at the state's version: pods listed from the watch cache, without a consistent read waiting on etcd", async () => {
     const ns = await freshNamespace(k, 'live-fresh');
     await createRealPod(k, ns, 'web-1', { app: 'web' });
     const first = await kube$.listPods(ns, 'app=web');
@@ -40,7 +41,7 @@ describe('the live check reads', () => {
       expect(BigInt(listed.resourceVersion)).toBeGreaterThanOrEqual(BigInt(first.resourceVersion));
     }
     // Without a version each of these lists is one consistent read; other clients may add a few.
-    expect(await consistentPodReads() - before).toBeLessThan(rounds);
+    expect((await consistentPodReads()) - before).toBeLessThan(rounds);
   });
 
   it('a version from the future (a forged job) or a malformed one: the read is taken again as a quorum read, and answers the truth', async () => {
@@ -56,14 +57,20 @@ describe('the live check reads', () => {
     }
   });
 
-  it('a Service selecting more pods than one page holds: the live check reads every page, at the state\'s version or as a consistent read', async () => {
+  it("a Service selecting more pods than one page holds: the live check reads every page, at the state's version or as a consistent read", async () => {
     const ns = await freshNamespace(k, 'live-pages');
     // Held before scheduling (a scheduling gate): no node starts them, no controller removes them.
-    const held = (i: number) => ({ metadata: { name: `held-${String(i).padStart(4, '0')}`, labels: { app: 'many' } },
-      spec: { schedulingGates: [{ name: 'critsvc.test/hold' }], containers: [{ name: 'app', image: 'nginx:1.27' }] } });
+    const held = (i: number) => ({
+      metadata: { name: `held-${String(i).padStart(4, '0')}`, labels: { app: 'many' } },
+      spec: { schedulingGates: [{ name: 'critsvc.test/hold' }], containers: [{ name: 'app', image: 'nginx:1.27' }] },
+    });
     const total = LIVE_PAGE + 20;
     for (let i = 0; i < total; i += 50) {
-      await Promise.all(Array.from({ length: Math.min(50, total - i) }, (_, j) => requestJson(k.kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: held(i + j) })));
+      await Promise.all(
+        Array.from({ length: Math.min(50, total - i) }, (_, j) =>
+          requestJson(k.kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: held(i + j) }),
+        ),
+      );
     }
     for (const rv of [undefined, (await kube$.listPods(ns, 'app=many')).resourceVersion]) {
       const listed = await kube$.listPods(ns, 'app=many', rv);
@@ -72,4 +79,3 @@ describe('the live check reads', () => {
     }
   }, 120_000);
 });
-

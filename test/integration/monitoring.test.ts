@@ -12,7 +12,14 @@ import { parse, stringify } from 'yaml';
 import { pipelineHarness } from '../support/harness.ts';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
 import { exportedTypes, metricNames, missingMetrics } from '../support/metric-names.ts';
-import { createCrit, createRealPod, createService, createTemplate, defaultPods, deletePod } from '../support/objects.ts';
+import {
+  createCrit,
+  createRealPod,
+  createService,
+  createTemplate,
+  defaultPods,
+  deletePod,
+} from '../support/objects.ts';
 import { Pipeline, PROCESSES } from '../support/pipeline.ts';
 import { eventually } from '../support/wait.ts';
 
@@ -22,8 +29,12 @@ const h = pipelineHarness(k);
 
 /** Every PromQL expression of the PrometheusRule and the dashboard. */
 function monitoringExpressions(): { where: string; expr: string }[] {
-  const rule = parse(readFileSync(join(root, 'deploy/monitoring/prometheusrule.yaml'), 'utf8')) as { spec: { groups: { rules: { alert: string; expr: string }[] }[] } };
-  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/monitoring/grafana-dashboard.json'), 'utf8')) as { panels: { title: string; targets: { expr: string }[] }[] };
+  const rule = parse(readFileSync(join(root, 'deploy/monitoring/prometheusrule.yaml'), 'utf8')) as {
+    spec: { groups: { rules: { alert: string; expr: string }[] }[] };
+  };
+  const dashboard = JSON.parse(readFileSync(join(root, 'deploy/monitoring/grafana-dashboard.json'), 'utf8')) as {
+    panels: { title: string; targets: { expr: string }[] }[];
+  };
   return [
     ...rule.spec.groups.flatMap((g) => g.rules.map((r) => ({ where: `alert ${r.alert}`, expr: r.expr }))),
     ...dashboard.panels.flatMap((p) => p.targets.map((t) => ({ where: `panel ${p.title}`, expr: t.expr }))),
@@ -35,8 +46,9 @@ function monitoringExpressions(): { where: string; expr: string }[] {
  * `go install github.com/prometheus/prometheus/cmd/promtool@v0.316.0`, ~15 min on 2 cores, so
  * setup does not build it).
  */
-const promtool = process.env.CRITSVC_PROMTOOL
-  ?? (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0 ? 'promtool' : undefined);
+const promtool =
+  process.env.CRITSVC_PROMTOOL ??
+  (spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0 ? 'promtool' : undefined);
 
 /** One sample's value from a scrape (0 when absent). */
 function sample(text: string, name: string, labels = ''): number {
@@ -54,27 +66,56 @@ describe('operator metrics', () => {
     expect(exprs.length).toBeGreaterThan(10);
     const used = new Set(exprs.flatMap((e) => metricNames(e.expr)));
     const missing = missingMetrics(used, types);
-    expect(missing, `used but not exported: ${missing.map((m) => `${m} (${exprs.filter((e) => e.expr.includes(m)).map((e) => e.where).join(', ')})`).join('; ')}`).toEqual([]);
+    expect(
+      missing,
+      `used but not exported: ${missing
+        .map(
+          (m) =>
+            `${m} (${exprs
+              .filter((e) => e.expr.includes(m))
+              .map((e) => e.where)
+              .join(', ')})`,
+        )
+        .join('; ')}`,
+    ).toEqual([]);
     // The check can fail: a name nobody exports is reported.
-    expect(missingMetrics(['critsvc_no_such_metric_total', 'critsvc_time_to_fallback_seconds_bucket'], types)).toEqual(['critsvc_no_such_metric_total']);
+    expect(missingMetrics(['critsvc_no_such_metric_total', 'critsvc_time_to_fallback_seconds_bucket'], types)).toEqual([
+      'critsvc_no_such_metric_total',
+    ]);
   });
 
-  it.skipIf(!promtool)('promtool accepts the alerting rules and, as recording rules, every dashboard expression', () => {
-    const rule = parse(readFileSync(join(root, 'deploy/monitoring/prometheusrule.yaml'), 'utf8')) as { spec: { groups: unknown[] } };
-    const dashboard = monitoringExpressions().filter((e) => e.where.startsWith('panel '));
-    const dir = mkdtempSync(join(tmpdir(), 'critsvc-rules-'));
-    const file = join(dir, 'rules.yaml');
-    // Grafana's $__rate_interval is not PromQL: any range stands in for it.
-    const recording = { name: 'dashboard', rules: dashboard.map((e, i) => ({ record: `critsvc:dashboard_${i}`, expr: e.expr.replaceAll('$__rate_interval', '5m') })) };
-    writeFileSync(file, stringify({ groups: [...rule.spec.groups, recording] }));
-    const res = spawnSync(promtool ?? 'promtool', ['check', 'rules', '--lint=all', file], { encoding: 'utf8' });
-    expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
-  });
+  it.skipIf(!promtool)(
+    'promtool accepts the alerting rules and, as recording rules, every dashboard expression',
+    () => {
+      const rule = parse(readFileSync(join(root, 'deploy/monitoring/prometheusrule.yaml'), 'utf8')) as {
+        spec: { groups: unknown[] };
+      };
+      const dashboard = monitoringExpressions().filter((e) => e.where.startsWith('panel '));
+      const dir = mkdtempSync(join(tmpdir(), 'critsvc-rules-'));
+      const file = join(dir, 'rules.yaml');
+      // Grafana's $__rate_interval is not PromQL: any range stands in for it.
+      const recording = {
+        name: 'dashboard',
+        rules: dashboard.map((e, i) => ({
+          record: `critsvc:dashboard_${i}`,
+          expr: e.expr.replaceAll('$__rate_interval', '5m'),
+        })),
+      };
+      writeFileSync(file, stringify({ groups: [...rule.spec.groups, recording] }));
+      const res = spawnSync(promtool ?? 'promtool', ['check', 'rules', '--lint=all', file], { encoding: 'utf8' });
+      expect(res.status, `${res.stdout}${res.stderr}`).toBe(0);
+    },
+  );
 
   it('gauges per CriticalService, time to fallback, outage window and flaps follow a Service through an outage', async () => {
     const ns = await freshNamespace(k, 'mon');
     await createTemplate(k, ns);
-    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, env: { HEALTHY_GRACE_SECONDS: '0' } });
+    h.pipeline = await Pipeline.start({
+      namespaces: [ns],
+      redisUrl: h.redis.url,
+      templateNamespace: ns,
+      env: { HEALTHY_GRACE_SECONDS: '0' },
+    });
     const pipeline = h.pipeline;
     const crit = `mon-${suffix()}`;
     h.crits.push(crit);
@@ -93,7 +134,9 @@ describe('operator metrics', () => {
     // The gauges are set with the status, written in batches (STATUS_FLUSH_MS): they follow shortly.
     text = await eventually('the gauges: 1 lame Service, 1 default pod', async () => {
       const t = await pipeline.metrics();
-      return sample(t, 'critsvc_lame_services', label) === 1 && sample(t, 'critsvc_default_pods', label) === 1 ? t : undefined;
+      return sample(t, 'critsvc_lame_services', label) === 1 && sample(t, 'critsvc_default_pods', label) === 1
+        ? t
+        : undefined;
     });
     expect(sample(text, 'critsvc_blocked_services', label)).toBe(0);
 
@@ -102,7 +145,9 @@ describe('operator metrics', () => {
     await eventually('web healthy, its default pod gone', async () => (await defaultPods(k, ns)).length === 0);
     text = await eventually('the gauges back to 0', async () => {
       const t = await pipeline.metrics();
-      return sample(t, 'critsvc_lame_services', label) === 0 && sample(t, 'critsvc_default_pods', label) === 0 ? t : undefined;
+      return sample(t, 'critsvc_lame_services', label) === 0 && sample(t, 'critsvc_default_pods', label) === 0
+        ? t
+        : undefined;
     });
     expect(sample(text, 'critsvc_flaps_total', 'kind="lame-again"')).toBe(0);
 
@@ -119,7 +164,12 @@ describe('operator metrics', () => {
     expect(sample(text, 'critsvc_fast_path_messages_total', 'result="invalid"')).toBe(0);
 
     // The CriticalService deleted: its series go (bounded cardinality).
-    await k.custom.deleteClusterCustomObject({ group: 'mycrd.com', version: 'v1', plural: 'criticalservices', name: crit });
+    await k.custom.deleteClusterCustomObject({
+      group: 'mycrd.com',
+      version: 'v1',
+      plural: 'criticalservices',
+      name: crit,
+    });
     await eventually('its series removed', async () => !(await pipeline.metrics()).includes(label));
   });
 });

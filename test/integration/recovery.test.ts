@@ -3,7 +3,15 @@
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, defaultPods, deleteCrit, deletePod } from '../support/objects.ts';
+import {
+  createCrit,
+  createRealPod,
+  createService,
+  createTemplate,
+  defaultPods,
+  deleteCrit,
+  deletePod,
+} from '../support/objects.ts';
 import { PodWatch } from '../support/pod-watch.ts';
 import { ensureCrd, Pipeline } from '../support/pipeline.ts';
 import { TestRedis } from '../support/redis.ts';
@@ -47,7 +55,12 @@ async function fleet(prefix: string): Promise<{ ns: string; healthy: Set<string>
       healthy.add(s);
     }
   }
-  pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, redisUrls: redis.urls, templateNamespace: ns });
+  pipeline = await Pipeline.start({
+    namespaces: [ns],
+    redisUrl: redis.url,
+    redisUrls: redis.urls,
+    templateNamespace: ns,
+  });
   await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
   await converged(ns, healthy);
   watch = await PodWatch.start(k, ns);
@@ -56,11 +69,20 @@ async function fleet(prefix: string): Promise<{ ns: string; healthy: Set<string>
 
 /** Exactly one default pod per lame Service, none for the others. */
 async function converged(ns: string, healthy: Set<string>, timeoutMs = 30_000): Promise<void> {
-  const want = SERVICES.filter((s) => !healthy.has(s)).map((s) => `service-watcher-${s}`).join();
-  await eventually(`default pods exactly for ${want}`, async () => {
-    const names = (await defaultPods(k, ns)).map((p) => p.metadata?.name).sort().join();
-    return names === want || undefined;
-  }, timeoutMs);
+  const want = SERVICES.filter((s) => !healthy.has(s))
+    .map((s) => `service-watcher-${s}`)
+    .join();
+  await eventually(
+    `default pods exactly for ${want}`,
+    async () => {
+      const names = (await defaultPods(k, ns))
+        .map((p) => p.metadata?.name)
+        .sort()
+        .join();
+      return names === want || undefined;
+    },
+    timeoutMs,
+  );
 }
 
 describe('acceptance 5: handler SIGKILLed and restarted while pods change', () => {
@@ -82,11 +104,24 @@ describe('acceptance 5: handler SIGKILLed and restarted while pods change', () =
     await createRealPod(k, ns, 's5-real', { role: 's5' });
     healthy.add('s5');
     await converged(ns, healthy);
-    await stays('still converged', async () => {
-      const names = (await defaultPods(k, ns)).map((p) => p.metadata?.name).sort();
-      return names.join() === SERVICES.filter((s) => !healthy.has(s)).map((s) => `service-watcher-${s}`).join();
-    }, 2_000);
-    const created = watch?.defaultPodsAdded().filter((e) => e.at >= restartedAt).map((e) => e.service) ?? [];
+    await stays(
+      'still converged',
+      async () => {
+        const names = (await defaultPods(k, ns)).map((p) => p.metadata?.name).sort();
+        return (
+          names.join() ===
+          SERVICES.filter((s) => !healthy.has(s))
+            .map((s) => `service-watcher-${s}`)
+            .join()
+        );
+      },
+      2_000,
+    );
+    const created =
+      watch
+        ?.defaultPodsAdded()
+        .filter((e) => e.at >= restartedAt)
+        .map((e) => e.service) ?? [];
     // Only s0 and s2 became lame: a default pod for any other would be a wrong action.
     expect(created.sort()).toEqual(['s0', 's2']);
     expect(pipeline?.procs.handler.exits).toEqual([null]);
@@ -120,11 +155,23 @@ describe('acceptance 6: watchers killed, Redis down, watches expired', () => {
     for (const c of crits.splice(0)) await deleteCrit(k, c);
     const narrower = `ckill-${suffix()}`;
     crits.push(narrower);
-    await k.core.patchNamespacedService({ namespace: ns, name: 's1', body: [{ op: 'add', path: '/metadata/labels/only', value: 's1' }] });
+    await k.core.patchNamespacedService({
+      namespace: ns,
+      name: 's1',
+      body: [{ op: 'add', path: '/metadata/labels/only', value: 's1' }],
+    });
     await createCrit(k, narrower, { namespace: ns, matchLabels: [{ key: 'only', value: 's1' }] });
     pipeline?.procs['watcher-crds'].start();
     // Only s1 is critical now, and lame: every other default pod goes.
-    await eventually('only service-watcher-s1', async () => (await defaultPods(k, ns)).map((p) => p.metadata?.name).sort().join() === 'service-watcher-s1' || undefined, 30_000);
+    await eventually(
+      'only service-watcher-s1',
+      async () =>
+        (await defaultPods(k, ns))
+          .map((p) => p.metadata?.name)
+          .sort()
+          .join() === 'service-watcher-s1' || undefined,
+      30_000,
+    );
     expect(healthy.has('s1')).toBe(false);
   });
 
@@ -141,29 +188,42 @@ describe('acceptance 6: watchers killed, Redis down, watches expired', () => {
     // Back with the same users (its ACL file), and nothing any process did was refused.
     const admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
     try {
-      expect(await admin.call('ACL', 'USERS')).toEqual(expect.arrayContaining(['critsvc-handler', 'critsvc-watcher-pods', 'critsvc-watcher-services', 'critsvc-watcher-crds']));
+      expect(await admin.call('ACL', 'USERS')).toEqual(
+        expect.arrayContaining([
+          'critsvc-handler',
+          'critsvc-watcher-pods',
+          'critsvc-watcher-services',
+          'critsvc-watcher-crds',
+        ]),
+      );
       expect(await admin.call('ACL', 'LOG')).toEqual([]);
     } finally {
       admin.disconnect();
     }
     const warned = pipeline?.logs('watcher-pods').some((l) => l.msg.startsWith('cannot reach the queue'));
     expect(warned).toBe(true);
-    for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits).toEqual([]);
+    for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const)
+      expect(pipeline?.procs[p].exits).toEqual([]);
   });
 
   // Longer than ioredis's default retry policy lasts (~73 s): the watchers' own retry must carry it.
-  it.runIf(process.env.CRITSVC_SOAK === '1')('Redis down for 90 s: nothing lost (soak)', async () => {
-    const { ns, healthy } = await fleet('longredis');
-    await redis.stop();
-    await deletePod(k, ns, 's2-real');
-    healthy.delete('s2');
-    await new Promise((r) => setTimeout(r, 90_000));
-    await createRealPod(k, ns, 's3-real', { role: 's3' });
-    healthy.add('s3');
-    await redis.restart();
-    await converged(ns, healthy, 60_000);
-    for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const) expect(pipeline?.procs[p].exits).toEqual([]);
-  }, 240_000);
+  it.runIf(process.env.CRITSVC_SOAK === '1')(
+    'Redis down for 90 s: nothing lost (soak)',
+    async () => {
+      const { ns, healthy } = await fleet('longredis');
+      await redis.stop();
+      await deletePod(k, ns, 's2-real');
+      healthy.delete('s2');
+      await new Promise((r) => setTimeout(r, 90_000));
+      await createRealPod(k, ns, 's3-real', { role: 's3' });
+      healthy.add('s3');
+      await redis.restart();
+      await converged(ns, healthy, 60_000);
+      for (const p of ['watcher-pods', 'watcher-services', 'watcher-crds', 'handler'] as const)
+        expect(pipeline?.procs[p].exits).toEqual([]);
+    },
+    240_000,
+  );
 
   it('the handler SIGKILLed mid-stream and Redis restarted together still converge', async () => {
     const { ns, healthy } = await fleet('both');

@@ -13,7 +13,13 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // Only what 086e939 had too: run on it (with this file and test/support/), these tests fail on an
 // assertion (the single password lets a watcher read any key), not on an import.
-import { createLogger, fastPathChannel, QueueProducer, redisOptions, type QueueJob } from '../../packages/shared/src/index.ts';
+import {
+  createLogger,
+  fastPathChannel,
+  QueueProducer,
+  redisOptions,
+  type QueueJob,
+} from '../../packages/shared/src/index.ts';
 import { handlerMetrics } from '../../apps/handler/src/metrics.ts';
 import { QueueConsumer } from '../../apps/handler/src/queue-consumer.ts';
 import { RedisIdentity } from '../../apps/handler/src/redis-identity.ts';
@@ -46,7 +52,9 @@ function as(deployment: string, r: TestRedis = redis): Redis {
 function admin(r: TestRedis = redis): Redis {
   // (The single password of before, REDIS_PASSWORD, when run against that deploy/ to see these tests fail.)
   const s = deploy.secrets;
-  const url = s.REDIS_ADMIN_PASSWORD ? `redis://critsvc-admin:${s.REDIS_ADMIN_PASSWORD}@${hostPort(r)}` : `redis://:${s.REDIS_PASSWORD ?? ''}@${hostPort(r)}`;
+  const url = s.REDIS_ADMIN_PASSWORD
+    ? `redis://critsvc-admin:${s.REDIS_ADMIN_PASSWORD}@${hostPort(r)}`
+    : `redis://:${s.REDIS_PASSWORD ?? ''}@${hostPort(r)}`;
   const c = new Redis({ ...redisOptions(url), maxRetriesPerRequest: 1 });
   open.push({ close: () => c.disconnect() });
   return c;
@@ -76,7 +84,13 @@ function rawReply(port: number, command: string): Promise<string> {
   });
 }
 
-const job = (name: string): QueueJob => ({ type: 'ADDED', kind: 'Pod', object: { metadata: { name, namespace: 'acl', resourceVersion: '1' } }, seenAt: Date.now() }) as QueueJob;
+const job = (name: string): QueueJob =>
+  ({
+    type: 'ADDED',
+    kind: 'Pod',
+    object: { metadata: { name, namespace: 'acl', resourceVersion: '1' } },
+    seenAt: Date.now(),
+  }) as QueueJob;
 
 beforeAll(async () => {
   deploy = deployRedis();
@@ -92,7 +106,12 @@ describe('Redis ACL users as deploy/ creates them', () => {
     expect(await redisPing(redis.port, /^-NOAUTH/)).toBe(true);
     // As `default`, with no password or with one of the Secret's: refused.
     expect(await rawReply(redis.port, 'AUTH default ""')).toMatch(/^-WRONGPASS/);
-    expect(await rawReply(redis.port, `AUTH default ${deploy.secrets.REDIS_ADMIN_PASSWORD ?? deploy.secrets.REDIS_PASSWORD ?? ''}`)).toMatch(/^-WRONGPASS/);
+    expect(
+      await rawReply(
+        redis.port,
+        `AUTH default ${deploy.secrets.REDIS_ADMIN_PASSWORD ?? deploy.secrets.REDIS_PASSWORD ?? ''}`,
+      ),
+    ).toMatch(/^-WRONGPASS/);
     expect(await rawReply(redis.port, 'GET x')).toMatch(/^-NOAUTH/);
   });
 
@@ -141,7 +160,9 @@ describe('Redis ACL users as deploy/ creates them', () => {
     await refused(w.eval(`return redis.call('FLUSHALL')`, 0));
     await refused(w.subscribe(fastPathChannel(QUEUE)));
     await refused(w.publish('critsvc:other-queue:fast-path', '{}'));
-    const q = new Queue(QUEUE, { connection: { ...redisOptions(urlOf('critsvc-watcher-crds')), maxRetriesPerRequest: 1 } });
+    const q = new Queue(QUEUE, {
+      connection: { ...redisOptions(urlOf('critsvc-watcher-crds')), maxRetriesPerRequest: 1 },
+    });
     q.on('error', () => undefined);
     open.push(q);
     await refused(q.obliterate({ force: true }));
@@ -154,15 +175,20 @@ describe('Redis ACL users as deploy/ creates them', () => {
     await a.zadd(`bull:${QUEUE}:marker`, 0, '0');
   });
 
-  it('(b) the dashboard reads the queue\'s jobs and payloads; every write is refused', async () => {
+  it("(b) the dashboard reads the queue's jobs and payloads; every write is refused", async () => {
     const a = admin();
     const before = await a.llen(`bull:${QUEUE}:wait`);
-    const q = new Queue(QUEUE, { connection: { ...redisOptions(urlOf('critsvc-dashboard')), maxRetriesPerRequest: 1 }, skipMetasUpdate: true });
+    const q = new Queue(QUEUE, {
+      connection: { ...redisOptions(urlOf('critsvc-dashboard')), maxRetriesPerRequest: 1 },
+      skipMetasUpdate: true,
+    });
     q.on('error', () => undefined);
     open.push(q);
     await aclDenials(a);
     const jobs = await q.getJobs(['waiting'], 0, 100);
-    expect(jobs.map((j) => (j.data as { object: { metadata: { name: string } } }).object.metadata.name)).toContain('from-critsvc-watcher-pods');
+    expect(jobs.map((j) => (j.data as { object: { metadata: { name: string } } }).object.metadata.name)).toContain(
+      'from-critsvc-watcher-pods',
+    );
     expect((await q.getJobCounts('waiting')).waiting).toBe(before);
     expect(await (await q.getJob(jobs[0]?.id ?? ''))?.getState()).toBe('waiting');
     expect(await q.isPaused()).toBe(false);
@@ -190,24 +216,45 @@ describe('Redis ACL users as deploy/ creates them', () => {
     expect(await a.exists(key('999'))).toBe(0);
   });
 
-  it('(b) the real dashboard process shows the queue with the dashboard\'s user', async () => {
+  it("(b) the real dashboard process shows the queue with the dashboard's user", async () => {
     await aclDenials(admin());
     const child: ChildProcess = spawn(process.execPath, [join(root, 'apps/dashboard/src/main.ts')], {
-      env: { PATH: process.env.PATH ?? '', REDIS_URL: urlOf('critsvc-dashboard'), QUEUE_NAME: QUEUE, DASHBOARD_PORT: '0', DASHBOARD_HOST: '127.0.0.1' },
+      env: {
+        PATH: process.env.PATH ?? '',
+        REDIS_URL: urlOf('critsvc-dashboard'),
+        QUEUE_NAME: QUEUE,
+        DASHBOARD_PORT: '0',
+        DASHBOARD_HOST: '127.0.0.1',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     open.push({ close: () => void child.kill('SIGTERM') });
     let out = '';
     child.stdout?.on('data', (b: Buffer) => (out += b.toString()));
     child.stderr?.on('data', (b: Buffer) => (out += b.toString()));
-    const port = await eventually('dashboard port', async () => Number(/"port":(\d+)/.exec(out)?.[1]) || undefined, 15_000);
-    const body = await eventually('the queue listed', async () => {
-      const res = await fetch(`http://127.0.0.1:${port}/api/queues?activeQueue=${QUEUE}&status=waiting&page=1&jobsPerPage=50`);
-      const text = await res.text();
-      return res.ok && text.includes('from-critsvc-watcher-crds') ? text : undefined;
-    }, 10_000);
+    const port = await eventually(
+      'dashboard port',
+      async () => Number(/"port":(\d+)/.exec(out)?.[1]) || undefined,
+      15_000,
+    );
+    const body = await eventually(
+      'the queue listed',
+      async () => {
+        const res = await fetch(
+          `http://127.0.0.1:${port}/api/queues?activeQueue=${QUEUE}&status=waiting&page=1&jobsPerPage=50`,
+        );
+        const text = await res.text();
+        return res.ok && text.includes('from-critsvc-watcher-crds') ? text : undefined;
+      },
+      10_000,
+    );
     expect(body).toContain(`Pod ADDED acl/from-critsvc-watcher-crds`);
-    for (const path of ['/api/redis/stats', `/api/queues/${QUEUE}/1`, `/api/queues/${QUEUE}/1/logs`, `/api/queues?activeQueue=${QUEUE}&status=completed&page=1&jobsPerPage=10`]) {
+    for (const path of [
+      '/api/redis/stats',
+      `/api/queues/${QUEUE}/1`,
+      `/api/queues/${QUEUE}/1/logs`,
+      `/api/queues?activeQueue=${QUEUE}&status=completed&page=1&jobsPerPage=10`,
+    ]) {
       expect((await fetch(`http://127.0.0.1:${port}${path}`)).status, path).toBe(200);
     }
     expect(out).not.toMatch(/NOPERM/);
@@ -215,22 +262,29 @@ describe('Redis ACL users as deploy/ creates them', () => {
     expect((await aclDenials(admin())).filter((d) => !d.includes('"client|list"'))).toEqual([]);
   });
 
-  it('(c) the handler consumes the jobs, follows the fast path, checks Redis\'s identity and may free it', async () => {
+  it("(c) the handler consumes the jobs, follows the fast path, checks Redis's identity and may free it", async () => {
     const a = admin();
     await aclDenials(a);
     const taken: string[] = [];
     const metrics = handlerMetrics();
     const errors: Error[] = [];
     const consumer = new QueueConsumer({
-      name: QUEUE, redis: redisOptions(urlOf('critsvc-handler')), concurrency: 4, checkMs: 200,
+      name: QUEUE,
+      redis: redisOptions(urlOf('critsvc-handler')),
+      concurrency: 4,
+      checkMs: 200,
       process: (data) => {
         const name = (data as { object: { metadata: { name: string } } }).object.metadata.name;
         taken.push(name);
         // Fails once: BullMQ's retry path (moveToFinished → moveToDelayed with backoff, then taken again).
         if (name === 'retried' && taken.filter((n) => n === name).length === 1) throw new Error('first attempt fails');
       },
-      onError: (err) => errors.push(err), onFailed: (_id, err) => errors.push(err), log: createLogger('silent', 'handler'), workerRestarts: metrics.workerRestarts,
-      fastPath: () => 'applied', fastPathMessages: metrics.fastPath,
+      onError: (err) => errors.push(err),
+      onFailed: (_id, err) => errors.push(err),
+      log: createLogger('silent', 'handler'),
+      workerRestarts: metrics.workerRestarts,
+      fastPath: () => 'applied',
+      fastPathMessages: metrics.fastPath,
     });
     open.push({ close: () => consumer.closeWorker() });
     consumer.start();
@@ -238,14 +292,20 @@ describe('Redis ACL users as deploy/ creates them', () => {
     expect(await consumer.waiting()).toBe(0);
     expect(await a.zcard(`bull:${QUEUE}:completed`)).toBeGreaterThanOrEqual(9);
     // A fresh job: both its message and its job reach the handler.
-    const producer = new QueueProducer(QUEUE, urlOf('critsvc-watcher-services'), 0, { refused: (err) => errors.push(err) });
+    const producer = new QueueProducer(QUEUE, urlOf('critsvc-watcher-services'), 0, {
+      refused: (err) => errors.push(err),
+    });
     open.push(producer);
     await producer.send([job('late')]);
     await eventually('the late job taken', async () => taken.includes('late'), 10_000);
     await producer.send([job('retried'), job('other')]);
     await eventually('the failed job retried', async () => taken.filter((n) => n === 'retried').length === 2, 10_000);
     // Its message reached the handler's subscription (applied, or skipped while the worker had jobs).
-    await eventually('its fast-path message received', async () => (await metrics.fastPath.get()).values.reduce((n, v) => n + v.value, 0) >= 1, 5_000);
+    await eventually(
+      'its fast-path message received',
+      async () => (await metrics.fastPath.get()).values.reduce((n, v) => n + v.value, 0) >= 1,
+      5_000,
+    );
 
     const identity = new RedisIdentity(redisOptions(urlOf('critsvc-handler')), QUEUE);
     open.push({ close: () => identity.close() });
@@ -275,21 +335,38 @@ describe('(d) the pipeline with every process on its own Redis user', () => {
     const ns = await freshNamespace(k, 'acl');
     await createTemplate(k, ns);
     const redisUrls = {
-      'watcher-services': urlOf('critsvc-watcher-services', own), 'watcher-pods': urlOf('critsvc-watcher-pods', own),
-      'watcher-crds': urlOf('critsvc-watcher-crds', own), handler: urlOf('critsvc-handler', own),
+      'watcher-services': urlOf('critsvc-watcher-services', own),
+      'watcher-pods': urlOf('critsvc-watcher-pods', own),
+      'watcher-crds': urlOf('critsvc-watcher-crds', own),
+      handler: urlOf('critsvc-handler', own),
     };
-    hp.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: 'redis://unused@127.0.0.1:1' /* each process has its own */, redisUrls, queue: QUEUE, templateNamespace: ns });
+    hp.pipeline = await Pipeline.start({
+      namespaces: [ns],
+      redisUrl: 'redis://unused@127.0.0.1:1' /* each process has its own */,
+      redisUrls,
+      queue: QUEUE,
+      templateNamespace: ns,
+    });
     const crit = `acl-${suffix()}`;
     hp.crits.push(crit);
     await createService(k, ns, 'shop', { labels: { tier: 'gold' } });
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'tier', value: 'gold' }] });
-    await eventually('the default pod', async () => (await defaultPods(k, ns)).map((p) => p.metadata?.name).join() === 'service-watcher-shop', 20_000);
+    await eventually(
+      'the default pod',
+      async () => (await defaultPods(k, ns)).map((p) => p.metadata?.name).join() === 'service-watcher-shop',
+      20_000,
+    );
     const a = admin(own);
     expect(Number(await a.zcard(`bull:${QUEUE}:completed`))).toBeGreaterThan(0);
     const denied = (await a.call('ACL', 'LOG')) as unknown[];
     expect(denied).toEqual([]);
     for (const p of ['watcher-services', 'watcher-pods', 'watcher-crds', 'handler'] as const) {
-      expect(hp.pipeline.logs(p).filter((l) => /NOPERM|refused the fast-path|cannot follow the fast-path/.test(JSON.stringify(l))), p).toEqual([]);
+      expect(
+        hp.pipeline
+          .logs(p)
+          .filter((l) => /NOPERM|refused the fast-path|cannot follow the fast-path/.test(JSON.stringify(l))),
+        p,
+      ).toEqual([]);
     }
   });
 });

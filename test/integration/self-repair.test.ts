@@ -4,7 +4,16 @@ import { RbacAuthorizationV1Api } from '@kubernetes/client-node';
 import { Queue } from 'bullmq';
 import { describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, critStatus, defaultPods, events, pods } from '../support/objects.ts';
+import {
+  createCrit,
+  createRealPod,
+  createService,
+  createTemplate,
+  critStatus,
+  defaultPods,
+  events,
+  pods,
+} from '../support/objects.ts';
 import { pipelineHarness } from '../support/harness.ts';
 import { Pipeline } from '../support/pipeline.ts';
 import { serviceAccountKubeconfig } from '../support/service-account.ts';
@@ -15,7 +24,10 @@ const k = kube();
 const h = pipelineHarness(k, 30);
 
 /** A namespace with the template and a CriticalService covering role=frontend, and the h.pipeline. */
-async function setUp(prefix: string, env: Record<string, string> = {}): Promise<{ ns: string; p: Pipeline; crit: string }> {
+async function setUp(
+  prefix: string,
+  env: Record<string, string> = {},
+): Promise<{ ns: string; p: Pipeline; crit: string }> {
   const ns = await freshNamespace(k, prefix);
   await createTemplate(k, ns);
   const crit = `${prefix}-${suffix()}`;
@@ -31,36 +43,72 @@ describe('expectations', () => {
     // The pods watcher is frozen: the handler hears of pods only through what the test pushes.
     p.freeze('watcher-pods', true);
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
-    const [first] = await eventually('a default pod', async () => { const d = await defaultPods(k, ns); return d.length ? d : undefined; }, 15_000);
+    const [first] = await eventually(
+      'a default pod',
+      async () => {
+        const d = await defaultPods(k, ns);
+        return d.length ? d : undefined;
+      },
+      15_000,
+    );
     await k.core.deleteNamespacedPod({ namespace: ns, name: first!.metadata!.name!, gracePeriodSeconds: 0 });
     // What the outbox sends when ADDED and DELETED of one pod were pending together.
     const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     try {
-      await queue.add('Pod:DELETED', { kind: 'Pod', type: 'DELETED', seenAt: Date.now(), object: { ...first, metadata: { ...first!.metadata, resourceVersion: String(Number(first!.metadata!.resourceVersion) + 1) } } });
+      await queue.add('Pod:DELETED', {
+        kind: 'Pod',
+        type: 'DELETED',
+        seenAt: Date.now(),
+        object: {
+          ...first,
+          metadata: { ...first!.metadata, resourceVersion: String(Number(first!.metadata!.resourceVersion) + 1) },
+        },
+      });
     } finally {
       await queue.close();
     }
     // Well inside the 30 s the expectation would otherwise block the Service for.
-    const again = await eventually('the default pod created again', async () => {
-      const d = await defaultPods(k, ns);
-      return d.find((x) => x.metadata?.uid !== first!.metadata?.uid && !x.metadata?.deletionTimestamp);
-    }, 10_000);
+    const again = await eventually(
+      'the default pod created again',
+      async () => {
+        const d = await defaultPods(k, ns);
+        return d.find((x) => x.metadata?.uid !== first!.metadata?.uid && !x.metadata?.deletionTimestamp);
+      },
+      10_000,
+    );
     expect(again.metadata?.name).toBe(first!.metadata?.name);
   });
 });
 
-const createsIn = (metrics: string): number => Number(/critsvc_default_pod_actions_total\{action="create",result="created"\} (\d+)/.exec(metrics)?.[1] ?? 0);
+const createsIn = (metrics: string): number =>
+  Number(/critsvc_default_pod_actions_total\{action="create",result="created"\} (\d+)/.exec(metrics)?.[1] ?? 0);
 
 describe('Services critsvc cannot serve', () => {
   it('a selector requiring app.kubernetes.io/managed-by=helm: no create/delete loop, one Warning, the reason in status', async () => {
     const { ns, p, crit } = await setUp('managed-by');
-    await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web', 'app.kubernetes.io/managed-by': 'helm' } });
-    await eventually('a SelectorConflictsWithMarks Event', async () => (await events(k, ns)).find((e) => e.reason === 'SelectorConflictsWithMarks' && e.object === 'frontend'), 15_000);
-    const status = await eventually('the blocked Service in status', async () => {
-      const st = await critStatus(k, crit) as { blockedServices?: { service: string; reason: string }[]; conditions?: { type: string; reason: string }[] } | undefined;
-      return st?.blockedServices?.length ? st : undefined;
-    }, 10_000);
-    expect(status.blockedServices).toEqual([expect.objectContaining({ service: `${ns}/frontend`, reason: 'SelectorConflictsWithMarks' })]);
+    await createService(k, ns, 'frontend', {
+      labels: { role: 'frontend' },
+      selector: { app: 'web', 'app.kubernetes.io/managed-by': 'helm' },
+    });
+    await eventually(
+      'a SelectorConflictsWithMarks Event',
+      async () =>
+        (await events(k, ns)).find((e) => e.reason === 'SelectorConflictsWithMarks' && e.object === 'frontend'),
+      15_000,
+    );
+    const status = await eventually(
+      'the blocked Service in status',
+      async () => {
+        const st = (await critStatus(k, crit)) as
+          | { blockedServices?: { service: string; reason: string }[]; conditions?: { type: string; reason: string }[] }
+          | undefined;
+        return st?.blockedServices?.length ? st : undefined;
+      },
+      10_000,
+    );
+    expect(status.blockedServices).toEqual([
+      expect.objectContaining({ service: `${ns}/frontend`, reason: 'SelectorConflictsWithMarks' }),
+    ]);
     expect(status.conditions?.find((c) => c.type === 'Ready')?.reason).toBe('DefaultPodsBlocked');
     // Past the healthy hold-off (5 s) and a few decisions: still nothing created, one Event.
     await stays('no pod created', async () => (await pods(k, ns)).length === 0, 6_000);
@@ -75,13 +123,23 @@ describe('status', () => {
     await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
     await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 15_000);
     const readyOf = async (): Promise<{ status: string; lastTransitionTime?: string } | undefined> =>
-      ((await critStatus(k, crit))?.conditions as { type: string; status: string; lastTransitionTime?: string }[] | undefined)?.find((c) => c.type === 'Ready');
-    const before = await eventually('Ready=True', async () => { const r = await readyOf(); return r?.status === 'True' ? r : undefined; });
+      (
+        (await critStatus(k, crit))?.conditions as
+          { type: string; status: string; lastTransitionTime?: string }[] | undefined
+      )?.find((c) => c.type === 'Ready');
+    const before = await eventually('Ready=True', async () => {
+      const r = await readyOf();
+      return r?.status === 'True' ? r : undefined;
+    });
     await new Promise((r) => setTimeout(r, 1_500));
     await p.restart('handler');
     await p.waitReady(['handler']);
     // The restarted handler has written the status once (its first flush after the start-up list).
-    await eventually('a status write', async () => Number(/critsvc_status_writes_total (\d+)/.exec(await p.metrics())?.[1] ?? 0) > 0, 10_000);
+    await eventually(
+      'a status write',
+      async () => Number(/critsvc_status_writes_total (\d+)/.exec(await p.metrics())?.[1] ?? 0) > 0,
+      10_000,
+    );
     expect((await readyOf())?.lastTransitionTime).toBe(before.lastTransitionTime);
   });
 });
@@ -100,11 +158,15 @@ describe('lost queue data', () => {
     await k.core.deleteNamespacedPod({ namespace: ns, name: 'web-1', gracePeriodSeconds: 0 });
     const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     try {
-      await eventually('the deletion queued', async () => {
-        const gone = !(await pods(k, ns)).some((x) => x.metadata?.name === 'web-1');
-        const waiting = await queue.getWaitingCount();
-        return gone && waiting > 0;
-      }, 10_000);
+      await eventually(
+        'the deletion queued',
+        async () => {
+          const gone = !(await pods(k, ns)).some((x) => x.metadata?.name === 'web-1');
+          const waiting = await queue.getWaitingCount();
+          return gone && waiting > 0;
+        },
+        10_000,
+      );
       await new Promise((r) => setTimeout(r, 1_000));
     } finally {
       await queue.close();
@@ -113,8 +175,10 @@ describe('lost queue data', () => {
     await h.redis.restart();
     p.freeze('handler', false);
     await eventually('a default pod for the lame Service', async () => (await defaultPods(k, ns)).length > 0, 20_000);
-    expect(p.logs('handler').some((l) => l.msg.startsWith('Redis lost the queue\'s data'))).toBe(true);
-    expect(Number(/critsvc_relist_drift_total\{kind="Pod"\} (\d+)/.exec(await p.metrics())?.[1] ?? 0)).toBeGreaterThan(0);
+    expect(p.logs('handler').some((l) => l.msg.startsWith("Redis lost the queue's data"))).toBe(true);
+    expect(Number(/critsvc_relist_drift_total\{kind="Pod"\} (\d+)/.exec(await p.metrics())?.[1] ?? 0)).toBeGreaterThan(
+      0,
+    );
     // Its queue worker and work loops came through the Redis restart: alive.
     const live = await fetch(`http://127.0.0.1:${p.procs.handler.port}/healthz`);
     expect([live.status, await live.text()]).toEqual([200, 'ok\n']);
@@ -122,21 +186,50 @@ describe('lost queue data', () => {
 });
 
 /** A ServiceAccount for the handler with rights on pods, Services, templates and Events in `ns` only. */
-async function limitedHandler(ns: string, o: { statusPatch?: boolean } = {}): Promise<{ sa: string; rbac: RbacAuthorizationV1Api }> {
+async function limitedHandler(
+  ns: string,
+  o: { statusPatch?: boolean } = {},
+): Promise<{ sa: string; rbac: RbacAuthorizationV1Api }> {
   const sa = `handler-${suffix()}`;
   await k.core.createNamespacedServiceAccount({ namespace: ns, body: { metadata: { name: sa } } });
   const rbac = k.kc.makeApiClient(RbacAuthorizationV1Api);
-  await rbac.createClusterRole({ body: { metadata: { name: sa }, rules: [
-    { apiGroups: ['mycrd.com'], resources: ['criticalservices'], verbs: ['get', 'list', 'watch'] },
-    ...(o.statusPatch === false ? [] : [{ apiGroups: ['mycrd.com'], resources: ['criticalservices/status'], verbs: ['patch'] }]),
-  ] } });
-  await rbac.createClusterRoleBinding({ body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] } });
-  await rbac.createNamespacedRole({ namespace: ns, body: { metadata: { name: sa }, rules: [
-    { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
-    { apiGroups: [''], resources: ['services', 'podtemplates'], verbs: ['get', 'list'] },
-    { apiGroups: [''], resources: ['events'], verbs: ['create'] },
-  ] } });
-  await rbac.createNamespacedRoleBinding({ namespace: ns, body: { metadata: { name: sa }, roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa }, subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }] } });
+  await rbac.createClusterRole({
+    body: {
+      metadata: { name: sa },
+      rules: [
+        { apiGroups: ['mycrd.com'], resources: ['criticalservices'], verbs: ['get', 'list', 'watch'] },
+        ...(o.statusPatch === false
+          ? []
+          : [{ apiGroups: ['mycrd.com'], resources: ['criticalservices/status'], verbs: ['patch'] }]),
+      ],
+    },
+  });
+  await rbac.createClusterRoleBinding({
+    body: {
+      metadata: { name: sa },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: sa },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    },
+  });
+  await rbac.createNamespacedRole({
+    namespace: ns,
+    body: {
+      metadata: { name: sa },
+      rules: [
+        { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'create', 'delete', 'patch'] },
+        { apiGroups: [''], resources: ['services', 'podtemplates'], verbs: ['get', 'list'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create'] },
+      ],
+    },
+  });
+  await rbac.createNamespacedRoleBinding({
+    namespace: ns,
+    body: {
+      metadata: { name: sa },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: sa },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    },
+  });
   return { sa, rbac };
 }
 
@@ -151,14 +244,26 @@ describe('a namespace the handler may not read', () => {
     h.crits.push(crit);
     await createCrit(k, crit, { matchLabels: [{ key: 'role', value: 'frontend' }] });
     try {
-      h.pipeline = await Pipeline.start({ namespaces: [good, denied], redisUrl: h.redis.url, templateNamespace: good,
-        kubeconfigs: { handler: await serviceAccountKubeconfig(k, good, sa) } });
+      h.pipeline = await Pipeline.start({
+        namespaces: [good, denied],
+        redisUrl: h.redis.url,
+        templateNamespace: good,
+        kubeconfigs: { handler: await serviceAccountKubeconfig(k, good, sa) },
+      });
       await createService(k, good, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
-      await eventually('a default pod in the listable namespace', async () => (await defaultPods(k, good)).length > 0, 15_000);
-      const watched = await eventually('NamespaceWatched=False', async () => {
-        const c = ((await critStatus(k, crit))?.conditions ?? []).find((x) => x.type === 'NamespaceWatched');
-        return c?.status === 'False' ? c : undefined;
-      }, 10_000);
+      await eventually(
+        'a default pod in the listable namespace',
+        async () => (await defaultPods(k, good)).length > 0,
+        15_000,
+      );
+      const watched = await eventually(
+        'NamespaceWatched=False',
+        async () => {
+          const c = ((await critStatus(k, crit))?.conditions ?? []).find((x) => x.type === 'NamespaceWatched');
+          return c?.status === 'False' ? c : undefined;
+        },
+        10_000,
+      );
       expect(watched.reason).toBe('NamespaceNotListed');
       expect(watched.message).toContain(`namespace ${denied}`);
       expect(watched.message).toMatch(/forbidden/i);
@@ -175,10 +280,21 @@ describe('Events during a template outage', () => {
     const crit = `no-template-${suffix()}`;
     h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
-    h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, templateName: 'missing' });
-    for (let i = 0; i < 35; i++) await createService(k, ns, `svc-${i}`, { labels: { role: 'frontend' }, selector: { app: `web-${i}` } });
-    const suppressed = (m: string): number => Number(/critsvc_events_suppressed_total\{reason="PodTemplateUnusable"\} (\d+)/.exec(m)?.[1] ?? 0);
-    await eventually('the Warnings past the limit counted', async () => suppressed(await h.pipeline!.metrics()) >= 10, 20_000);
+    h.pipeline = await Pipeline.start({
+      namespaces: [ns],
+      redisUrl: h.redis.url,
+      templateNamespace: ns,
+      templateName: 'missing',
+    });
+    for (let i = 0; i < 35; i++)
+      await createService(k, ns, `svc-${i}`, { labels: { role: 'frontend' }, selector: { app: `web-${i}` } });
+    const suppressed = (m: string): number =>
+      Number(/critsvc_events_suppressed_total\{reason="PodTemplateUnusable"\} (\d+)/.exec(m)?.[1] ?? 0);
+    await eventually(
+      'the Warnings past the limit counted',
+      async () => suppressed(await h.pipeline!.metrics()) >= 10,
+      20_000,
+    );
     const warnings = (await events(k, ns)).filter((e) => e.reason === 'PodTemplateUnusable');
     expect(warnings.filter((e) => e.object === 'missing')).toHaveLength(1);
     expect(warnings.filter((e) => e.object.startsWith('svc-')).length).toBeLessThanOrEqual(25);
@@ -203,10 +319,17 @@ describe('Redis full', () => {
       // The handler is away; a pod with many labels changes until Redis is full.
       await p.procs.handler.kill('SIGKILL');
       const labels = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`filler-${i}`, 'x'.repeat(60)]));
-      await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'filler', labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } } });
+      await k.core.createNamespacedPod({
+        namespace: ns,
+        body: { metadata: { name: 'filler', labels }, spec: { containers: [{ name: 'c', image: 'busybox' }] } },
+      });
       const oom = (): boolean => p.logs('watcher-pods').some((l) => /OOM/.test(JSON.stringify(l.err ?? '')));
       for (let i = 0; i < 5_000 && !oom(); i++) {
-        await k.core.patchNamespacedPod({ namespace: ns, name: 'filler', body: [{ op: 'replace', path: '/metadata/labels/filler-0', value: `${i}`.padEnd(60, 'y') }] });
+        await k.core.patchNamespacedPod({
+          namespace: ns,
+          name: 'filler',
+          body: [{ op: 'replace', path: '/metadata/labels/filler-0', value: `${i}`.padEnd(60, 'y') }],
+        });
       }
       expect(oom()).toBe(true);
       // The handler comes back to a full Redis; the Service then loses its pod.
@@ -234,11 +357,22 @@ describe('a bounded backlog', () => {
     await stays('no default pod for the healthy Service', async () => (await defaultPods(k, ns)).length === 0, 1_500);
     await p.procs.handler.kill('SIGKILL');
     for (let i = 0; i < 300; i++) {
-      await k.core.patchNamespacedPod({ namespace: ns, name: 'web-1', body: [{ op: 'replace', path: '/metadata/labels/app', value: i === 299 ? 'gone' : 'web' }, { op: 'add', path: '/metadata/labels/n', value: String(i) }] });
+      await k.core.patchNamespacedPod({
+        namespace: ns,
+        name: 'web-1',
+        body: [
+          { op: 'replace', path: '/metadata/labels/app', value: i === 299 ? 'gone' : 'web' },
+          { op: 'add', path: '/metadata/labels/n', value: String(i) },
+        ],
+      });
     }
     const queue = new Queue(p.queue, { connection: { host: '127.0.0.1', port: h.redis.port } });
     try {
-      await eventually('the watchers holding back', async () => p.logs('watcher-pods').some((l) => l.msg.startsWith('queue backlog full')), 10_000);
+      await eventually(
+        'the watchers holding back',
+        async () => p.logs('watcher-pods').some((l) => l.msg.startsWith('queue backlog full')),
+        10_000,
+      );
       // The gate is checked before each batch: at most the limit plus what was in flight.
       expect(await queue.getWaitingCount()).toBeLessThan(150);
     } finally {
@@ -265,15 +399,21 @@ describe('status writes refused', () => {
     h.crits.push(crit);
     await createCrit(k, crit, { namespace: ns, matchLabels: [{ key: 'role', value: 'frontend' }] });
     try {
-      h.pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: h.redis.url, templateNamespace: ns, env: { STATUS_FLUSH_MS: '200' },
-        kubeconfigs: { handler: await serviceAccountKubeconfig(k, ns, sa) } });
+      h.pipeline = await Pipeline.start({
+        namespaces: [ns],
+        redisUrl: h.redis.url,
+        templateNamespace: ns,
+        env: { STATUS_FLUSH_MS: '200' },
+        kubeconfigs: { handler: await serviceAccountKubeconfig(k, ns, sa) },
+      });
       await createService(k, ns, 'frontend', { labels: { role: 'frontend' }, selector: { app: 'web' } });
       await eventually('a default pod', async () => (await defaultPods(k, ns)).length > 0, 15_000);
-      const failures = async (): Promise<number> => Number(/critsvc_api_errors_total\{op="status"\} (\d+)/.exec(await h.pipeline!.metrics())?.[1] ?? 0);
+      const failures = async (): Promise<number> =>
+        Number(/critsvc_api_errors_total\{op="status"\} (\d+)/.exec(await h.pipeline!.metrics())?.[1] ?? 0);
       const before = await failures();
       await new Promise((r) => setTimeout(r, 8_000));
       // Every 200 ms would be 40 attempts; with backoff from 200 ms doubling, about 5.
-      expect(await failures() - before).toBeLessThanOrEqual(8);
+      expect((await failures()) - before).toBeLessThanOrEqual(8);
     } finally {
       await rbac.deleteClusterRoleBinding({ name: sa }).catch(() => undefined);
       await rbac.deleteClusterRole({ name: sa }).catch(() => undefined);

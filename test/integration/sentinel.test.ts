@@ -5,7 +5,17 @@
 // made after the failover travels through the promoted queue.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';
-import { createCrit, createRealPod, createService, createTemplate, defaultPods, deleteCrit, deletePod, pods, isOwned } from '../support/objects.ts';
+import {
+  createCrit,
+  createRealPod,
+  createService,
+  createTemplate,
+  defaultPods,
+  deleteCrit,
+  deletePod,
+  pods,
+  isOwned,
+} from '../support/objects.ts';
 import { ensureCrd, Pipeline, PROCESSES } from '../support/pipeline.ts';
 import { SentinelRedis } from '../support/sentinel.ts';
 import { eventually } from '../support/wait.ts';
@@ -20,7 +30,8 @@ beforeAll(async () => {
   redis = await SentinelRedis.start();
 });
 afterEach(async (ctx) => {
-  if (ctx.task.result?.state === 'fail' && pipeline) console.error(pipeline.tail(process.env.SENTINEL_TAIL ? Number(process.env.SENTINEL_TAIL) : 30));
+  if (ctx.task.result?.state === 'fail' && pipeline)
+    console.error(pipeline.tail(process.env.SENTINEL_TAIL ? Number(process.env.SENTINEL_TAIL) : 30));
   await pipeline?.stop();
   pipeline = undefined;
   for (const c of crits.splice(0)) await deleteCrit(k, c);
@@ -30,15 +41,23 @@ afterAll(async () => {
 });
 
 const SERVICES = ['s0', 's1', 's2', 's3', 's4', 's5'];
-const sum = (metrics: string, name: string, label = ''): number => [...metrics.matchAll(new RegExp(`^${name}(\\{[^}]*${label}[^}]*\\})? (\\d+)`, 'gm'))].reduce((n, m) => n + Number(m[2]), 0);
+const sum = (metrics: string, name: string, label = ''): number =>
+  [...metrics.matchAll(new RegExp(`^${name}(\\{[^}]*${label}[^}]*\\})? (\\d+)`, 'gm'))].reduce(
+    (n, m) => n + Number(m[2]),
+    0,
+  );
 
 /** Every Service: a real pod and no default pod, or no real pod and exactly one default pod.
  * Throws what is wrong (the Services that differ), so a timeout says it. */
 async function converged(ns: string, real: Map<string, string | undefined>): Promise<true> {
   const all = await pods(k, ns);
   const wrong = SERVICES.flatMap((s) => {
-    const defaults = all.filter((p) => isOwned(p) && !p.metadata?.deletionTimestamp && p.metadata?.labels?.['critsvc.mycrd.com/service'] === s);
-    return defaults.length === (real.get(s) ? 0 : 1) ? [] : [`${s} (real pod ${real.get(s) ?? 'none'}): ${defaults.length} default pods`];
+    const defaults = all.filter(
+      (p) => isOwned(p) && !p.metadata?.deletionTimestamp && p.metadata?.labels?.['critsvc.mycrd.com/service'] === s,
+    );
+    return defaults.length === (real.get(s) ? 0 : 1)
+      ? []
+      : [`${s} (real pod ${real.get(s) ?? 'none'}): ${defaults.length} default pods`];
   });
   if (wrong.length > 0) throw new Error(wrong.join('; '));
   return true;
@@ -68,7 +87,11 @@ describe('Redis with Sentinel', () => {
     }
     pipeline = await Pipeline.start({ namespaces: [ns], redisUrl: redis.url, templateNamespace: ns });
     const p = pipeline;
-    await eventually('a default pod per Service', async () => (await defaultPods(k, ns)).length === SERVICES.length, 20_000);
+    await eventually(
+      'a default pod per Service',
+      async () => (await defaultPods(k, ns)).length === SERVICES.length,
+      20_000,
+    );
 
     const random = rng(14);
     let n = 0;
@@ -92,10 +115,14 @@ describe('Redis with Sentinel', () => {
     const t0 = Date.now();
     // The pods keep changing while the primary dies and the Sentinels elect its replica.
     await Promise.all([redis.kill(primary), churn(20)]);
-    const promoted = await eventually('the replica promoted', async () => {
-      const port = await redis.primaryPort();
-      return port !== primary && /role:master/.test(await redis.replication(port)) ? port : undefined;
-    }, 30_000);
+    const promoted = await eventually(
+      'the replica promoted',
+      async () => {
+        const port = await redis.primaryPort();
+        return port !== primary && /role:master/.test(await redis.replication(port)) ? port : undefined;
+      },
+      30_000,
+    );
     console.log(`failover: replica ${promoted} promoted ${Date.now() - t0} ms after the primary was killed`);
     await churn(10);
 
@@ -105,7 +132,11 @@ describe('Redis with Sentinel', () => {
     // The handler noticed a failover (not a restart: the promoted node's replid2 is the old
     // primary's replid) and listed everything again: the safety net for writes the old primary
     // acknowledged but had not replicated.
-    await eventually('the handler to relist after the failover', async () => sum(await p.metrics(), 'critsvc_relists_total', 'redis-failover') >= 1, 10_000);
+    await eventually(
+      'the handler to relist after the failover',
+      async () => sum(await p.metrics(), 'critsvc_relists_total', 'redis-failover') >= 1,
+      10_000,
+    );
     expect(p.logs('handler').some((l) => l.msg.startsWith('Redis failed over to a replica'))).toBe(true);
     expect(sum(await p.metrics(), 'critsvc_relists_total', 'redis-restarted')).toBe(0);
 

@@ -13,13 +13,30 @@ describe('local control plane', () => {
   it('creates a pod, watches it arrive, scheduled to a Node and started by kwok (Pending → Running, Ready)', async () => {
     const ns = await freshNamespace(k, 'smoke');
     const seen: { type: string; phase?: string; ready?: string }[] = [];
-    const ctrl = await new Watch(k.kc).watch(`/api/v1/namespaces/${ns}/pods`, {}, (type, obj: { status?: { phase?: string; conditions?: { type: string; status: string }[] } }) => {
-      seen.push({ type, phase: obj.status?.phase, ready: obj.status?.conditions?.find((c) => c.type === 'Ready')?.status });
-    }, () => undefined);
+    const ctrl = await new Watch(k.kc).watch(
+      `/api/v1/namespaces/${ns}/pods`,
+      {},
+      (type, obj: { status?: { phase?: string; conditions?: { type: string; status: string }[] } }) => {
+        seen.push({
+          type,
+          phase: obj.status?.phase,
+          ready: obj.status?.conditions?.find((c) => c.type === 'Ready')?.status,
+        });
+      },
+      () => undefined,
+    );
     try {
-      await k.core.createNamespacedPod({ namespace: ns, body: { metadata: { name: 'nginx', labels: { role: 'frontend' } }, spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] } } });
+      await k.core.createNamespacedPod({
+        namespace: ns,
+        body: {
+          metadata: { name: 'nginx', labels: { role: 'frontend' } },
+          spec: { containers: [{ name: 'nginx', image: 'nginx:1.27' }] },
+        },
+      });
       await eventually('the pod ADDED on the watch', async () => seen.some((e) => e.type === 'ADDED'));
-      await eventually('the Running/Ready status on the watch', async () => seen.some((e) => e.type === 'MODIFIED' && e.phase === 'Running' && e.ready === 'True'));
+      await eventually('the Running/Ready status on the watch', async () =>
+        seen.some((e) => e.type === 'MODIFIED' && e.phase === 'Running' && e.ready === 'True'),
+      );
       expect(seen[0]?.phase).toBe('Pending');
       const pod = await k.core.readNamespacedPod({ namespace: ns, name: 'nginx' });
       expect(pod.spec?.nodeName).toMatch(/^kwok-node-/); // bound by kube-scheduler
@@ -31,9 +48,16 @@ describe('local control plane', () => {
 
   it('enforces RBAC: a ServiceAccount without a binding may not list pods', async () => {
     const ns = await freshNamespace(k, 'rbac');
-    const review = await k.kc.makeApiClient((await import('@kubernetes/client-node')).AuthorizationV1Api).createSubjectAccessReview({
-      body: { spec: { user: `system:serviceaccount:${ns}:nobody`, resourceAttributes: { namespace: ns, verb: 'list', resource: 'pods' } } },
-    });
+    const review = await k.kc
+      .makeApiClient((await import('@kubernetes/client-node')).AuthorizationV1Api)
+      .createSubjectAccessReview({
+        body: {
+          spec: {
+            user: `system:serviceaccount:${ns}:nobody`,
+            resourceAttributes: { namespace: ns, verb: 'list', resource: 'pods' },
+          },
+        },
+      });
     expect(review.status?.allowed).toBe(false);
   });
 });

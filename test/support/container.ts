@@ -19,7 +19,9 @@ export const containerEnv: NodeJS.ProcessEnv = {
 
 /** What the container tests need and this machine lacks (scripts/setup.sh test installs them). */
 export function missingTools(): string[] {
-  return ['podman', 'podman-compose', 'mmdebstrap', 'runc'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);
+  return ['podman', 'podman-compose', 'mmdebstrap', 'runc'].filter(
+    (t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0,
+  );
 }
 
 export async function podman(args: string[], timeoutMs = 120_000): Promise<string> {
@@ -44,7 +46,11 @@ export function podmanNoWait(args: string[]): void {
  */
 export async function composeBaseImages(): Promise<void> {
   try {
-    await run('bash', [join(root, 'scripts/container/base-images.sh')], { env: containerEnv, timeout: 10 * 60_000, maxBuffer: 64 << 20 });
+    await run('bash', [join(root, 'scripts/container/base-images.sh')], {
+      env: containerEnv,
+      timeout: 10 * 60_000,
+      maxBuffer: 64 << 20,
+    });
   } catch (err) {
     const e = err as { stderr?: string; message: string };
     throw new Error(`base-images.sh failed: ${(e.stderr ?? e.message).slice(-3000)}`, { cause: err });
@@ -54,7 +60,11 @@ export async function composeBaseImages(): Promise<void> {
 export async function buildImage(tag: string): Promise<{ id: string; seconds: number; log: string }> {
   const t0 = Date.now();
   try {
-    const { stdout, stderr } = await run('bash', [join(root, 'scripts/container/build-image.sh'), tag], { env: containerEnv, timeout: 20 * 60_000, maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run('bash', [join(root, 'scripts/container/build-image.sh'), tag], {
+      env: containerEnv,
+      timeout: 20 * 60_000,
+      maxBuffer: 64 << 20,
+    });
     return { id: stdout.trim().split('\n').pop() ?? '', seconds: (Date.now() - t0) / 1000, log: stderr };
   } catch (err) {
     const e = err as { stderr?: string; message: string };
@@ -66,7 +76,10 @@ export async function buildImage(tag: string): Promise<{ id: string; seconds: nu
  * A copy of a kubeconfig that uid 1000 (the image's user) can read, in a fresh directory;
  * `edit` may change it (e.g. its server). The caller removes the directory.
  */
-export function kubeconfigForImage(source: string, edit: (text: string) => string = (t) => t): { dir: string; path: string } {
+export function kubeconfigForImage(
+  source: string,
+  edit: (text: string) => string = (t) => t,
+): { dir: string; path: string } {
   const dir = mkdtempSync(join(tmpdir(), 'critsvc-kube-'));
   chmodSync(dir, 0o755);
   const path = join(dir, 'config');
@@ -99,7 +112,16 @@ export function containerLauncher(image: string, label: string): ContainerLaunch
     label,
     command(name, env) {
       const { KUBECONFIG: kubeconfig, ...rest } = env;
-      const args = ['run', '--rm', '--network', 'host', '--read-only', '--read-only-tmpfs=false', '--label', `critsvc.test=${label}`];
+      const args = [
+        'run',
+        '--rm',
+        '--network',
+        'host',
+        '--read-only',
+        '--read-only-tmpfs=false',
+        '--label',
+        `critsvc.test=${label}`,
+      ];
       if (kubeconfig) {
         if (!copies.has(kubeconfig)) copies.set(kubeconfig, kubeconfigForImage(kubeconfig));
         args.push('-v', `${copies.get(kubeconfig)?.path}:/kube/config:ro`, '-e', 'KUBECONFIG=/kube/config');

@@ -15,7 +15,10 @@ type Env = { name: string; value?: string; valueFrom?: { secretKeyRef?: { key: s
 type Container = { args?: string[]; env?: Env[] };
 type Obj = { kind: string; metadata: { name: string }; spec: { template: { spec: { containers: Container[] } } } };
 
-const docs = (file: string): Obj[] => parseAllDocuments(readFileSync(join(root, 'deploy', file), 'utf8')).map((d) => d.toJS() as Obj).filter(Boolean);
+const docs = (file: string): Obj[] =>
+  parseAllDocuments(readFileSync(join(root, 'deploy', file), 'utf8'))
+    .map((d) => d.toJS() as Obj)
+    .filter(Boolean);
 
 /** What deploy/make-secrets.sh writes (deploy/secrets.env), made afresh. */
 export function makeSecrets(): Record<string, string> {
@@ -24,7 +27,12 @@ export function makeSecrets(): Record<string, string> {
     copyFileSync(join(root, 'deploy/make-secrets.sh'), join(dir, 'make-secrets.sh'));
     const res = spawnSync('bash', [join(dir, 'make-secrets.sh')], { encoding: 'utf8' });
     if (res.status !== 0) throw new Error(`make-secrets.sh failed: ${res.stderr}`);
-    return Object.fromEntries(readFileSync(join(dir, 'secrets.env'), 'utf8').trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    return Object.fromEntries(
+      readFileSync(join(dir, 'secrets.env'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -29,7 +29,12 @@ export class EndpointWatch {
     this.now = now;
   }
 
-  static async start(kc: KubeConfig, ns: string, service: string, now: () => number = Date.now): Promise<EndpointWatch> {
+  static async start(
+    kc: KubeConfig,
+    ns: string,
+    service: string,
+    now: () => number = Date.now,
+  ): Promise<EndpointWatch> {
     const w = new EndpointWatch(now);
     await w.connect(kc, ns, service);
     return w;
@@ -47,15 +52,20 @@ export class EndpointWatch {
     this.slices.clear();
     for (const s of list.items) this.slices.set(s.metadata?.name ?? '', readyOf(s as RawSlice));
     this.record();
-    this.ctrl = await new Watch(kc).watch(path, { labelSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true }, (type, obj: RawSlice) => {
-      if (type === 'BOOKMARK') return;
-      const name = obj.metadata?.name ?? '';
-      if (type === 'DELETED') this.slices.delete(name);
-      else this.slices.set(name, readyOf(obj));
-      this.record();
-    }, () => {
-      setTimeout(() => void this.connect(kc, ns, service).catch(() => undefined), 50);
-    });
+    this.ctrl = await new Watch(kc).watch(
+      path,
+      { labelSelector, resourceVersion: list.metadata?.resourceVersion, allowWatchBookmarks: true },
+      (type, obj: RawSlice) => {
+        if (type === 'BOOKMARK') return;
+        const name = obj.metadata?.name ?? '';
+        if (type === 'DELETED') this.slices.delete(name);
+        else this.slices.set(name, readyOf(obj));
+        this.record();
+      },
+      () => {
+        setTimeout(() => void this.connect(kc, ns, service).catch(() => undefined), 50);
+      },
+    );
   }
 
   private record(): void {
@@ -80,11 +90,20 @@ export class EndpointWatch {
     const last = this.timeline.at(-1);
     if (last && pred(last)) return Promise.resolve(last);
     return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`timed out waiting for the ready endpoints to change (now: ${this.readyNow.join() || 'none'})`)), timeoutMs);
-      this.waiters.push({ pred, resolve: (p) => {
-        clearTimeout(t);
-        resolve(p);
-      } });
+      const t = setTimeout(
+        () =>
+          reject(
+            new Error(`timed out waiting for the ready endpoints to change (now: ${this.readyNow.join() || 'none'})`),
+          ),
+        timeoutMs,
+      );
+      this.waiters.push({
+        pred,
+        resolve: (p) => {
+          clearTimeout(t);
+          resolve(p);
+        },
+      });
     });
   }
 

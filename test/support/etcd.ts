@@ -7,7 +7,9 @@ async function post<T>(etcdUrl: string, path: string, body: object): Promise<T> 
 
 /** Compacts etcd's history up to its current revision; returns that revision. */
 export async function compactEtcd(etcdUrl: string): Promise<string> {
-  const range = await post<{ header: { revision: string } }>(etcdUrl, '/v3/kv/range', { key: Buffer.from('/').toString('base64') });
+  const range = await post<{ header: { revision: string } }>(etcdUrl, '/v3/kv/range', {
+    key: Buffer.from('/').toString('base64'),
+  });
   await post(etcdUrl, '/v3/kv/compaction', { revision: range.header.revision, physical: true });
   return range.header.revision;
 }

@@ -2,7 +2,13 @@
 // needs exact control (on the full local cluster kwok plays it otherwise).
 import { randomBytes } from 'node:crypto';
 import {
-  AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, PatchStrategy, setHeaderOptions, type V1Pod,
+  AppsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  type V1Pod,
 } from '@kubernetes/client-node';
 import { inject } from 'vitest';
 import { httpStatus } from '../../packages/shared/src/kube.ts';
@@ -19,7 +25,13 @@ export interface Kube {
 export function kube(kubeconfig: string = inject('kubeconfig'), kubelet: Kube['kubelet'] = 'kwok'): Kube {
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
-  return { kc, core: kc.makeApiClient(CoreV1Api), apps: kc.makeApiClient(AppsV1Api), custom: kc.makeApiClient(CustomObjectsApi), kubelet };
+  return {
+    kc,
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    custom: kc.makeApiClient(CustomObjectsApi),
+    kubelet,
+  };
 }
 
 /** Pod annotation read by the local cluster's kwok stages (scripts/cluster/kwok/stages.yaml). */
@@ -54,15 +66,26 @@ export const statusOf = httpStatus;
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
 
 /** What a kubelet would report for a started pod. */
-export async function setPodStatus(k: Kube, namespace: string, name: string, opts: { phase?: string; ready: boolean }): Promise<V1Pod> {
+export async function setPodStatus(
+  k: Kube,
+  namespace: string,
+  name: string,
+  opts: { phase?: string; ready: boolean },
+): Promise<V1Pod> {
   const now = new Date().toISOString();
-  return k.core.patchNamespacedPodStatus({
-    name, namespace,
-    body: {
-      status: {
-        phase: opts.phase ?? 'Running', podIP: '10.0.0.10', startTime: now,
-        conditions: [{ type: 'Ready', status: opts.ready ? 'True' : 'False', lastTransitionTime: now }],
+  return k.core.patchNamespacedPodStatus(
+    {
+      name,
+      namespace,
+      body: {
+        status: {
+          phase: opts.phase ?? 'Running',
+          podIP: '10.0.0.10',
+          startTime: now,
+          conditions: [{ type: 'Ready', status: opts.ready ? 'True' : 'False', lastTransitionTime: now }],
+        },
       },
     },
-  }, mergePatch);
+    mergePatch,
+  );
 }

@@ -7,7 +7,8 @@ export function metricNames(expr: string): string[] {
 /** name → type, from the `# TYPE` lines of Prometheus text exposition (present even before a labelled metric has a sample). */
 export function exportedTypes(scrapes: string[]): Map<string, string> {
   const types = new Map<string, string>();
-  for (const text of scrapes) for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(m[1] ?? '', m[2] ?? '');
+  for (const text of scrapes)
+    for (const m of text.matchAll(/^# TYPE (\S+) (\S+)$/gm)) types.set(m[1] ?? '', m[2] ?? '');
   return types;
 }
 

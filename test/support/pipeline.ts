@@ -47,8 +47,11 @@ export class Proc {
 
   start(): void {
     this.port = undefined;
-    const { cmd, args, env } = this.launcher?.command(this.name, this.env)
-      ?? { cmd: process.execPath, args: [join(root, 'apps', this.name, 'src', 'main.ts')], env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env } };
+    const { cmd, args, env } = this.launcher?.command(this.name, this.env) ?? {
+      cmd: process.execPath,
+      args: [join(root, 'apps', this.name, 'src', 'main.ts')],
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...this.env },
+    };
     const child = spawn(cmd, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child = child;
     let buf = '';
@@ -58,7 +61,9 @@ export class Proc {
       buf = parts.pop() ?? '';
       for (const line of parts) this.take(line);
     });
-    child.stderr?.setEncoding('utf8').on('data', (chunk: string) => this.raw.push(...chunk.split('\n').filter(Boolean)));
+    child.stderr
+      ?.setEncoding('utf8')
+      .on('data', (chunk: string) => this.raw.push(...chunk.split('\n').filter(Boolean)));
     child.on('exit', (code, signal) => {
       this.exits.push(code);
       if (signal) this.raw.push(`(killed by ${signal})`);
@@ -135,11 +140,20 @@ export class Pipeline {
       ...opts.env,
     };
     this.launcher = opts.launcher;
-    this.procs = Object.fromEntries(PROCESSES.map((n) => {
-      const kubeconfig = opts.kubeconfigs?.[n];
-      const redisUrl = opts.redisUrls?.[n];
-      return [n, new Proc(n, { ...env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) }, opts.launcher)];
-    })) as Record<ProcessName, Proc>;
+    this.procs = Object.fromEntries(
+      PROCESSES.map((n) => {
+        const kubeconfig = opts.kubeconfigs?.[n];
+        const redisUrl = opts.redisUrls?.[n];
+        return [
+          n,
+          new Proc(
+            n,
+            { ...env, ...(kubeconfig ? { KUBECONFIG: kubeconfig } : {}), ...(redisUrl ? { REDIS_URL: redisUrl } : {}) },
+            opts.launcher,
+          ),
+        ];
+      }),
+    ) as Record<ProcessName, Proc>;
   }
 
   static async start(opts: PipelineOptions): Promise<Pipeline> {
@@ -160,16 +174,24 @@ export class Pipeline {
     for (const name of names) {
       const proc = this.procs[name];
       try {
-        await eventually(`${name} ready`, async () => {
-          const child = proc.child;
-          // Gone by an exit code or a signal (an OOM abort, a stray kill): say so now, with its last words.
-          if (child && (child.exitCode !== null || child.signalCode !== null)) throw new Error(`${name} exited ${child.exitCode ?? child.signalCode}: ${proc.raw.slice(-5).join('\n')}`);
-          if (!proc.port) return false;
-          return (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok;
-        }, timeoutMs);
+        await eventually(
+          `${name} ready`,
+          async () => {
+            const child = proc.child;
+            // Gone by an exit code or a signal (an OOM abort, a stray kill): say so now, with its last words.
+            if (child && (child.exitCode !== null || child.signalCode !== null))
+              throw new Error(`${name} exited ${child.exitCode ?? child.signalCode}: ${proc.raw.slice(-5).join('\n')}`);
+            if (!proc.port) return false;
+            return (await fetch(`http://127.0.0.1:${proc.port}/readyz`)).ok;
+          },
+          timeoutMs,
+        );
       } catch (err) {
         // A process alive but never ready: its last lines tell why (a list stuck, a connection refused).
-        throw new Error(`${err instanceof Error ? err.message : String(err)}\n${name}'s last lines:\n${proc.raw.slice(-15).join('\n')}`, { cause: err });
+        throw new Error(
+          `${err instanceof Error ? err.message : String(err)}\n${name}'s last lines:\n${proc.raw.slice(-15).join('\n')}`,
+          { cause: err },
+        );
       }
     }
   }
@@ -200,7 +222,13 @@ export class Pipeline {
 
   /** The last lines of every process, for a failing test's report. */
   tail(n = 15): string {
-    return PROCESSES.map((p) => `--- ${p}\n${this.procs[p].raw.slice(-n).map((l) => l.slice(0, 400)).join('\n')}`).join('\n');
+    return PROCESSES.map(
+      (p) =>
+        `--- ${p}\n${this.procs[p].raw
+          .slice(-n)
+          .map((l) => l.slice(0, 400))
+          .join('\n')}`,
+    ).join('\n');
   }
 
   logs(name: ProcessName): LogLine[] {
@@ -210,7 +238,10 @@ export class Pipeline {
   async stop(): Promise<void> {
     for (const n of PROCESSES) this.freeze(n, false);
     for (const r of this.replicas) r.child?.kill('SIGCONT');
-    await Promise.all([...PROCESSES.map((n) => this.procs[n].kill('SIGTERM')), ...this.replicas.map((r) => r.kill('SIGTERM'))]);
+    await Promise.all([
+      ...PROCESSES.map((n) => this.procs[n].kill('SIGTERM')),
+      ...this.replicas.map((r) => r.kill('SIGTERM')),
+    ]);
   }
 }
 

@@ -17,7 +17,14 @@ export interface SeenPod {
 }
 
 interface RawPod {
-  metadata?: { name?: string; uid?: string; resourceVersion?: string; annotations?: Record<string, string>; labels?: Record<string, string>; deletionTimestamp?: string };
+  metadata?: {
+    name?: string;
+    uid?: string;
+    resourceVersion?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
   status?: { phase?: string; conditions?: { type: string; status: string }[] };
 }
 
@@ -28,16 +35,27 @@ export class PodWatch {
   static async start(k: Kube, ns: string): Promise<PodWatch> {
     const w = new PodWatch();
     const list = await k.core.listNamespacedPod({ namespace: ns });
-    w.ctrl = await new Watch(k.kc).watch(`/api/v1/namespaces/${ns}/pods`, { resourceVersion: list.metadata?.resourceVersion }, (type, obj: RawPod) => {
-      const m = obj.metadata ?? {};
-      w.seen.push({
-        type, name: m.name ?? '', uid: m.uid ?? '', resourceVersion: m.resourceVersion ?? '', at: Date.now(),
-        labels: m.labels ?? {}, phase: obj.status?.phase ?? '', terminating: Boolean(m.deletionTimestamp),
-        ready: obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-        owned: m.annotations?.['service-watcher'] === 'owned',
-        ...(m.labels?.['critsvc.mycrd.com/service'] ? { service: m.labels['critsvc.mycrd.com/service'] } : {}),
-      });
-    }, () => undefined);
+    w.ctrl = await new Watch(k.kc).watch(
+      `/api/v1/namespaces/${ns}/pods`,
+      { resourceVersion: list.metadata?.resourceVersion },
+      (type, obj: RawPod) => {
+        const m = obj.metadata ?? {};
+        w.seen.push({
+          type,
+          name: m.name ?? '',
+          uid: m.uid ?? '',
+          resourceVersion: m.resourceVersion ?? '',
+          at: Date.now(),
+          labels: m.labels ?? {},
+          phase: obj.status?.phase ?? '',
+          terminating: Boolean(m.deletionTimestamp),
+          ready: obj.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
+          owned: m.annotations?.['service-watcher'] === 'owned',
+          ...(m.labels?.['critsvc.mycrd.com/service'] ? { service: m.labels['critsvc.mycrd.com/service'] } : {}),
+        });
+      },
+      () => undefined,
+    );
     return w;
   }
 

@@ -35,10 +35,12 @@ export class StallProxy {
     };
     this.flushers.add(flush);
     client.on('close', () => this.flushers.delete(flush));
-    const forward = (to: Socket) => (data: Buffer): void => {
-      if (this.frozen) held.push([to, data]);
-      else to.write(data);
-    };
+    const forward =
+      (to: Socket) =>
+      (data: Buffer): void => {
+        if (this.frozen) held.push([to, data]);
+        else to.write(data);
+      };
     client.on('data', forward(upstream));
     upstream.on('data', forward(client));
   }

@@ -24,7 +24,14 @@ async function waitPing(port: number, what: string): Promise<void> {
 }
 
 async function ask<T>(port: number, f: (r: Redis) => Promise<T>): Promise<T> {
-  const r = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+  const r = new Redis({
+    port,
+    host: '127.0.0.1',
+    lazyConnect: true,
+    maxRetriesPerRequest: 0,
+    enableOfflineQueue: false,
+    retryStrategy: () => null,
+  });
   r.on('error', () => undefined);
   try {
     await r.connect();
@@ -55,8 +62,25 @@ export class SentinelRedis {
 
   private async server(extra: string[]): Promise<Node> {
     const port = await freePort();
-    const proc = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.dir,
-      '--dbfilename', `dump-${port}.rdb`, ...extra], { stdio: 'ignore' });
+    const proc = spawn(
+      'redis-server',
+      [
+        '--port',
+        String(port),
+        '--bind',
+        '127.0.0.1',
+        '--save',
+        '',
+        '--appendonly',
+        'no',
+        '--dir',
+        this.dir,
+        '--dbfilename',
+        `dump-${port}.rdb`,
+        ...extra,
+      ],
+      { stdio: 'ignore' },
+    );
     const node = { port, proc };
     this.redis.push(node);
     await waitPing(port, 'redis-server');
@@ -67,14 +91,19 @@ export class SentinelRedis {
     const port = await freePort();
     const conf = join(this.dir, `sentinel-${i}.conf`);
     // Sentinel rewrites its config file (what it learns): each needs its own, writable.
-    writeFileSync(conf, [
-      `port ${port}`, 'bind 127.0.0.1', `dir ${this.dir}`,
-      `sentinel monitor ${MASTER} 127.0.0.1 ${primaryPort} 2`,
-      `sentinel down-after-milliseconds ${MASTER} 1000`,
-      `sentinel failover-timeout ${MASTER} 3000`,
-      `sentinel parallel-syncs ${MASTER} 1`,
-      '',
-    ].join('\n'));
+    writeFileSync(
+      conf,
+      [
+        `port ${port}`,
+        'bind 127.0.0.1',
+        `dir ${this.dir}`,
+        `sentinel monitor ${MASTER} 127.0.0.1 ${primaryPort} 2`,
+        `sentinel down-after-milliseconds ${MASTER} 1000`,
+        `sentinel failover-timeout ${MASTER} 3000`,
+        `sentinel parallel-syncs ${MASTER} 1`,
+        '',
+      ].join('\n'),
+    );
     const proc = spawn('redis-sentinel', [conf], { stdio: 'ignore' });
     this.sentinels.push({ port, proc });
     await waitPing(port, 'redis-sentinel');
@@ -82,13 +111,23 @@ export class SentinelRedis {
 
   /** Every Sentinel knows the replica and the other Sentinels; the replica is in sync. */
   private async waitHealthy(primaryPort: number): Promise<void> {
-    await eventually('the replica in sync', async () => /master_link_status:up/.test(await ask(this.redis[1]!.port, (r) => r.info('replication'))), 20_000);
+    await eventually(
+      'the replica in sync',
+      async () => /master_link_status:up/.test(await ask(this.redis[1]!.port, (r) => r.info('replication'))),
+      20_000,
+    );
     for (const s of this.sentinels) {
-      await eventually(`Sentinel ${s.port} to know the replica and the others`, async () => {
-        const master = await ask(s.port, (r) => r.call('SENTINEL', 'MASTER', MASTER)) as string[];
-        const field = (k: string): string | undefined => master[master.indexOf(k) + 1];
-        return field('port') === String(primaryPort) && field('num-slaves') === '1' && field('num-other-sentinels') === '2';
-      }, 20_000);
+      await eventually(
+        `Sentinel ${s.port} to know the replica and the others`,
+        async () => {
+          const master = (await ask(s.port, (r) => r.call('SENTINEL', 'MASTER', MASTER))) as string[];
+          const field = (k: string): string | undefined => master[master.indexOf(k) + 1];
+          return (
+            field('port') === String(primaryPort) && field('num-slaves') === '1' && field('num-other-sentinels') === '2'
+          );
+        },
+        20_000,
+      );
     }
   }
 
@@ -98,7 +137,9 @@ export class SentinelRedis {
 
   /** The primary's port, as the Sentinels say. */
   async primaryPort(): Promise<number> {
-    const [, port] = await ask(this.sentinels[0]!.port, (r) => r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER)) as string[];
+    const [, port] = (await ask(this.sentinels[0]!.port, (r) =>
+      r.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', MASTER),
+    )) as string[];
     return Number(port);
   }
 
@@ -119,12 +160,14 @@ export class SentinelRedis {
   }
 
   async stop(): Promise<void> {
-    await Promise.all([...this.sentinels, ...this.redis].map(async (n) => {
-      if (n.proc.exitCode !== null || n.proc.signalCode !== null) return;
-      await new Promise<void>((resolve) => {
-        n.proc.once('exit', () => resolve());
-        n.proc.kill('SIGKILL');
-      });
-    }));
+    await Promise.all(
+      [...this.sentinels, ...this.redis].map(async (n) => {
+        if (n.proc.exitCode !== null || n.proc.signalCode !== null) return;
+        await new Promise<void>((resolve) => {
+          n.proc.once('exit', () => resolve());
+          n.proc.kill('SIGKILL');
+        });
+      }),
+    );
   }
 }

@@ -7,7 +7,15 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
 import { Queue } from 'bullmq';
 import express, { type NextFunction, type Request, type Response } from 'express';
-import { configOrExit, createLogger, loadDashboardConfig, onShutdown, redact, redisOptions, runMain } from '@critsvc/shared';
+import {
+  configOrExit,
+  createLogger,
+  loadDashboardConfig,
+  onShutdown,
+  redact,
+  redisOptions,
+  runMain,
+} from '@critsvc/shared';
 
 function same(a: string, b: string): boolean {
   const x = Buffer.from(a);
@@ -18,7 +26,8 @@ function same(a: string, b: string): boolean {
 function basicAuth(user: string, password: string) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const [scheme, encoded] = (req.headers.authorization ?? '').split(' ');
-    const [u = '', p = ''] = scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString().split(/:(.*)/s) : [];
+    const [u = '', p = ''] =
+      scheme === 'Basic' && encoded ? Buffer.from(encoded, 'base64').toString().split(/:(.*)/s) : [];
     if (same(u, user) && same(p, password)) return next();
     res.set('WWW-Authenticate', 'Basic realm="critsvc queue"').status(401).send('authentication required\n');
   };
@@ -28,7 +37,10 @@ runMain('dashboard', async () => {
   const config = configOrExit('dashboard', () => loadDashboardConfig(process.env));
   const log = createLogger(config.LOG_LEVEL, 'dashboard');
   // skipMetasUpdate: a Queue writes its meta hash on start, which the dashboard's read-only Redis user may not.
-  const queue = new Queue(config.QUEUE_NAME, { connection: { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null }, skipMetasUpdate: true });
+  const queue = new Queue(config.QUEUE_NAME, {
+    connection: { ...redisOptions(config.REDIS_URL), maxRetriesPerRequest: null },
+    skipMetasUpdate: true,
+  });
   queue.on('error', (err) => log.warn({ err }, 'redis connection error; reconnecting'));
 
   const board = new ExpressAdapter();
@@ -51,14 +63,23 @@ runMain('dashboard', async () => {
 
   const server = app.listen(config.DASHBOARD_PORT, config.DASHBOARD_HOST, () => {
     const addr = server.address();
-    log.info({ port: typeof addr === 'object' && addr ? addr.port : config.DASHBOARD_PORT, queue: config.QUEUE_NAME, redis: redact(config.REDIS_URL),
-      readOnly: config.DASHBOARD_READ_ONLY, auth: Boolean(config.DASHBOARD_USER) }, 'queue dashboard listening');
+    log.info(
+      {
+        port: typeof addr === 'object' && addr ? addr.port : config.DASHBOARD_PORT,
+        queue: config.QUEUE_NAME,
+        redis: redact(config.REDIS_URL),
+        readOnly: config.DASHBOARD_READ_ONLY,
+        auth: Boolean(config.DASHBOARD_USER),
+      },
+      'queue dashboard listening',
+    );
   });
   onShutdown(log, [
-    () => new Promise<void>((r) => {
-      server.closeAllConnections();
-      server.close(() => r());
-    }),
+    () =>
+      new Promise<void>((r) => {
+        server.closeAllConnections();
+        server.close(() => r());
+      }),
     () => queue.close(),
   ]);
 });

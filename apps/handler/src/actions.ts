@@ -8,7 +8,13 @@ import { EXPECTATION_TTL_MS, type Expectations } from './expectations.ts';
 import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import type { Action } from './model/decide.ts';
-import { buildDefaultPod, buildStandbyPod, controllerCrit, credentialsRefusal, type UsableTemplate } from './model/default-pod.ts';
+import {
+  buildDefaultPod,
+  buildStandbyPod,
+  controllerCrit,
+  credentialsRefusal,
+  type UsableTemplate,
+} from './model/default-pod.ts';
 import { confirmCreate, selectorString } from './model/live-check.ts';
 import type { Confirmed } from './confirmed.ts';
 import { RemovalGuard } from './removal-guard.ts';
@@ -53,17 +59,30 @@ export const CHECK_AFTER_MS = 100;
 /** At hand-back, how often the Service's EndpointSlices are read again until the real pod's endpoint is ready there. */
 export const HANDBACK_POLL_MS = 200;
 
-interface Created { result: CreateResult; owners: CritInfo[]; template: TemplateRef }
+interface Created {
+  result: CreateResult;
+  owners: CritInfo[];
+  template: TemplateRef;
+}
 
 /**
  * What a live check judges against. decidedAt: the version of the pods the decision saw; creating:
  * the default pod already created (the check follows the create), for which only pods as of
  * decidedAt count (a pod changed since is the world moving on: its events take over).
  */
-interface CheckAt { decidedAt?: string; creating?: string }
+interface CheckAt {
+  decidedAt?: string;
+  creating?: string;
+}
 
 /** A failover's create whose live check is due. */
-interface DueCheck { svc: ServiceInfo; covering: CritInfo[]; result: CreateResult; due: number; at: CheckAt & { creating: string } }
+interface DueCheck {
+  svc: ServiceInfo;
+  covering: CritInfo[];
+  result: CreateResult;
+  due: number;
+  at: CheckAt & { creating: string };
+}
 
 export class Actions {
   private readonly o: ActionParts;
@@ -76,7 +95,14 @@ export class Actions {
 
   constructor(o: ActionParts) {
     this.o = o;
-    this.removals = new RemovalGuard({ cfg: o.cfg, kube: o.kube, store: o.store, log: o.log, metrics: o.metrics, applyLive: o.applyLive });
+    this.removals = new RemovalGuard({
+      cfg: o.cfg,
+      kube: o.kube,
+      store: o.store,
+      log: o.log,
+      metrics: o.metrics,
+      applyLive: o.applyLive,
+    });
   }
 
   /**
@@ -84,7 +110,11 @@ export class Actions {
    * decided again after the expectation's TTL in case the watch never shows the result, and a call
    * that fails clears it.
    */
-  private async awaited<T>(key: string, expectation: { set: () => void; clear: () => void }, call: () => Promise<T>): Promise<T> {
+  private async awaited<T>(
+    key: string,
+    expectation: { set: () => void; clear: () => void },
+    call: () => Promise<T>,
+  ): Promise<T> {
     expectation.set();
     this.o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
     try {
@@ -107,12 +137,19 @@ export class Actions {
   private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
     const { pod, reason } = action;
     if (!(await this.removalConfirmed(key, action))) return;
-    const expectation = { set: () => this.o.expectations.expectDelete(pod.uid), clear: () => this.o.expectations.clearDelete(pod.uid) };
+    const expectation = {
+      set: () => this.o.expectations.expectDelete(pod.uid),
+      clear: () => this.o.expectations.clearDelete(pod.uid),
+    };
     const result = await this.awaited(key, expectation, () => this.o.kube.deletePod(podRef(key, pod), action.force));
     this.o.metrics.actions.inc({ action: 'delete', result });
     if (result === 'refused' || result === 'replaced') {
       this.o.expectations.clearDelete(pod.uid);
-      if (result === 'refused') logFor(this.o.log, key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not deleting a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+      if (result === 'refused')
+        logFor(this.o.log, key).warn(
+          { pod: pod.name, ns: pod.namespace, uid: pod.uid },
+          "not deleting a pod whose live object lacks critsvc's ownership marks (the queue said otherwise)",
+        );
     }
     if (result !== 'deleted') await this.repairPod(pod, result);
     if (result === 'refused') return;
@@ -120,7 +157,8 @@ export class Actions {
     this.o.timeline.done(key, 'delete');
     logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, reason, result }, 'default pod deleted');
     const svc = this.o.store.services.get(key);
-    if (svc && result === 'deleted') await this.o.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
+    if (svc && result === 'deleted')
+      await this.o.reporter.event(svc, 'Normal', 'DefaultPodDeleted', `deleted default pod ${pod.name} (${reason})`);
   }
 
   /**
@@ -144,11 +182,23 @@ export class Actions {
     this.o.metrics.actions.inc({ action: 'owners', result });
     if (result !== 'patched') await this.repairPod(pod, result);
     if (result === 'refused') {
-      logFor(this.o.log, key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid }, 'not changing a pod whose live object lacks critsvc\'s ownership marks (the queue said otherwise)');
+      logFor(this.o.log, key).warn(
+        { pod: pod.name, ns: pod.namespace, uid: pod.uid },
+        "not changing a pod whose live object lacks critsvc's ownership marks (the queue said otherwise)",
+      );
       return;
     }
-    logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, owners: owners.map((o) => o.name), controller: owners.find((o) => o.controller)?.name,
-      removed: stale.map((o) => o.name), result }, 'default pod owners updated');
+    logFor(this.o.log, key).info(
+      {
+        pod: pod.name,
+        ns: pod.namespace,
+        owners: owners.map((o) => o.name),
+        controller: owners.find((o) => o.controller)?.name,
+        removed: stale.map((o) => o.name),
+        result,
+      },
+      'default pod owners updated',
+    );
   }
 
   /**
@@ -162,10 +212,18 @@ export class Actions {
    * never seen served (new, or its pods not seen yet: the watchers race at a Service's birth),
    * or one whose Service or CriticalServices only the queue told of (see Confirmed).
    */
-  private async create(key: string, svc: ServiceInfo, podName: string, action: Extract<Action, { type: 'create' }>, served: boolean): Promise<void> {
+  private async create(
+    key: string,
+    svc: ServiceInfo,
+    podName: string,
+    action: Extract<Action, { type: 'create' }>,
+    served: boolean,
+  ): Promise<void> {
     const checked = !served || !this.confirmedAsStated(svc, action.owners) || this.checkFirst(key);
     const decidedAt = this.o.store.podsAsOf(svc.namespace);
-    const made = checked ? await this.createChecked(key, svc, podName, action.owners) : await this.createUnchecked(key, svc, podName, action.owners);
+    const made = checked
+      ? await this.createChecked(key, svc, podName, action.owners)
+      : await this.createUnchecked(key, svc, podName, action.owners);
     const { result, template } = made;
     this.o.reporter.templateFixed(template);
     this.o.templates.worked(template);
@@ -175,11 +233,33 @@ export class Actions {
     const stagesMs = this.o.timeline.done(key, 'create');
     if (result.result === 'created') this.o.clock.created(key);
     if (!checked) {
-      this.toCheck.set(key, { svc, covering: action.owners, result, due: Date.now() + CHECK_AFTER_MS, at: { creating: podName, ...(decidedAt === undefined ? {} : { decidedAt }) } });
+      this.toCheck.set(key, {
+        svc,
+        covering: action.owners,
+        result,
+        due: Date.now() + CHECK_AFTER_MS,
+        at: { creating: podName, ...(decidedAt === undefined ? {} : { decidedAt }) },
+      });
       this.o.queue.addAfter(key, CHECK_AFTER_MS);
     }
-    logFor(this.o.log, key).info({ pod: podName, ns: svc.namespace, result: result.result, owners: made.owners.map((c) => c.name), checked: checked ? 'before' : 'after', ...(stagesMs ? { stagesMs } : {}) }, 'default pod created');
-    if (result.result === 'created') await this.o.reporter.event(svc, 'Normal', 'DefaultPodCreated', `Service has no real pod; created default pod ${podName}`);
+    logFor(this.o.log, key).info(
+      {
+        pod: podName,
+        ns: svc.namespace,
+        result: result.result,
+        owners: made.owners.map((c) => c.name),
+        checked: checked ? 'before' : 'after',
+        ...(stagesMs ? { stagesMs } : {}),
+      },
+      'default pod created',
+    );
+    if (result.result === 'created')
+      await this.o.reporter.event(
+        svc,
+        'Normal',
+        'DefaultPodCreated',
+        `Service has no real pod; created default pod ${podName}`,
+      );
   }
 
   /**
@@ -188,7 +268,9 @@ export class Actions {
    */
   private confirmedAsStated(svc: ServiceInfo, covering: CritInfo[]): boolean {
     const c = this.o.confirmed;
-    return c.service(svc.key, svc.resourceVersion) && covering.every((crit) => c.crit(crit.name, crit.uid, crit.generation));
+    return (
+      c.service(svc.key, svc.resourceVersion) && covering.every((crit) => c.crit(crit.name, crit.uid, crit.generation))
+    );
   }
 
   /** The Service left the state: what was kept for it goes too. */
@@ -213,13 +295,19 @@ export class Actions {
     const owners = await this.confirmLame(key, svc, covering, { decidedAt: this.o.store.podsAsOf(svc.namespace) });
     this.suspects.delete(key); // an outage confirmed: the next failover need not wait
     const ref = this.o.templates.refOf(controllerCrit(owners));
-    if (ref.namespace !== stated.namespace || ref.name !== stated.name) template = await this.usableTemplate(svc, podName, ref);
+    if (ref.namespace !== stated.namespace || ref.name !== stated.name)
+      template = await this.usableTemplate(svc, podName, ref);
     const result = await this.submitCreate(key, svc, podName, buildDefaultPod(template, svc, podName, owners), ref);
     return { result, owners, template: ref };
   }
 
   /** The pod as the state has it (owners, the template their controller names), no read before. */
-  private async createUnchecked(key: string, svc: ServiceInfo, podName: string, covering: CritInfo[]): Promise<Created> {
+  private async createUnchecked(
+    key: string,
+    svc: ServiceInfo,
+    podName: string,
+    covering: CritInfo[],
+  ): Promise<Created> {
     const ref = this.o.templates.refOf(controllerCrit(covering));
     const template = await this.usableTemplate(svc, podName, ref);
     const result = await this.submitCreate(key, svc, podName, buildDefaultPod(template, svc, podName, covering), ref);
@@ -243,14 +331,18 @@ export class Actions {
     }
     this.toCheck.delete(key);
     // The queue keeps one timer per Service: the check's replaced the create's TTL requeue.
-    if (this.o.expectations.inFlight(key).creating) this.o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000 - CHECK_AFTER_MS);
+    if (this.o.expectations.inFlight(key).creating)
+      this.o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000 - CHECK_AFTER_MS);
     const { svc, covering, result, at } = due;
     try {
       await this.confirmLame(key, svc, covering, at);
       return false;
     } catch (err) {
       if (!(err instanceof StateDisagrees)) {
-        logFor(this.o.log, key).warn({ err: logError(err), pod: at.creating }, 'the live check after the create failed; the default pod stays');
+        logFor(this.o.log, key).warn(
+          { err: logError(err), pod: at.creating },
+          'the live check after the create failed; the default pod stays',
+        );
         return false;
       }
       if (result.result !== 'created') return true;
@@ -259,7 +351,10 @@ export class Actions {
       } catch (undoErr) {
         // The delete failed (the pod changed meanwhile, the API server): the repaired state
         // decides it again, and the pod goes as any default pod no longer wanted.
-        logFor(this.o.log, key).warn({ err: logError(undoErr), pod: at.creating }, 'could not delete the default pod created while the live check ran; the Service is decided again');
+        logFor(this.o.log, key).warn(
+          { err: logError(undoErr), pod: at.creating },
+          'could not delete the default pod created while the live check ran; the Service is decided again',
+        );
         this.o.queue.addRateLimited(key);
       }
       return true;
@@ -269,12 +364,18 @@ export class Actions {
   /** The live check disagreed after the create: the pod just made goes, at once (our own, checked live as every delete). */
   private async undoCreate(key: string, svc: ServiceInfo, podName: string, uid: string): Promise<void> {
     this.o.expectations.clearCreate(key);
-    const expectation = { set: () => this.o.expectations.expectDelete(uid), clear: () => this.o.expectations.clearDelete(uid) };
+    const expectation = {
+      set: () => this.o.expectations.expectDelete(uid),
+      clear: () => this.o.expectations.clearDelete(uid),
+    };
     const ref: PodRef = { namespace: svc.namespace, name: podName, uid, service: svc.name };
     const result = await this.awaited(key, expectation, () => this.o.kube.deletePod(ref, true));
     this.o.metrics.actions.inc({ action: 'undo', result });
     if (result !== 'deleted') this.o.expectations.clearDelete(uid);
-    logFor(this.o.log, key).warn({ pod: podName, ns: svc.namespace, uid, result }, 'default pod created while the live check ran deleted again: the API server disagreed with the state');
+    logFor(this.o.log, key).warn(
+      { pod: podName, ns: svc.namespace, uid, result },
+      'default pod created while the live check ran deleted again: the API server disagreed with the state',
+    );
   }
 
   /**
@@ -286,20 +387,34 @@ export class Actions {
     const { pod, service: svc } = action;
     await this.confirmLame(key, svc, action.owners, { decidedAt: this.o.store.podsAsOf(svc.namespace) });
     this.o.timeline.sent(key);
-    const expectation = { set: () => this.o.expectations.expectPromote(pod.uid), clear: () => this.o.expectations.clearPromote(pod.uid) };
+    const expectation = {
+      set: () => this.o.expectations.expectPromote(pod.uid),
+      clear: () => this.o.expectations.clearPromote(pod.uid),
+    };
     const result = await this.awaited(key, expectation, () => this.o.kube.promotePod(podRef(key, pod), svc.selector));
     this.o.metrics.actions.inc({ action: 'promote', result });
     if (result !== 'promoted') {
       this.o.expectations.clearPromote(pod.uid);
-      logFor(this.o.log, key).warn({ pod: pod.name, ns: pod.namespace, uid: pod.uid, result }, 'warm pod not promoted; the state takes the live pod and the Service is decided again');
+      logFor(this.o.log, key).warn(
+        { pod: pod.name, ns: pod.namespace, uid: pod.uid, result },
+        'warm pod not promoted; the state takes the live pod and the Service is decided again',
+      );
       await this.repairPod(pod, result === 'gone' ? 'gone' : 'replaced');
       return;
     }
     this.o.blocked.delete(key);
     this.o.timeline.done(key, 'promote');
     this.o.clock.created(key);
-    logFor(this.o.log, key).info({ pod: pod.name, ns: pod.namespace, ready: pod.ready }, 'warm pod promoted to default pod');
-    await this.o.reporter.event(svc, 'Normal', 'DefaultPodPromoted', `Service has no real pod; warm pod ${pod.name} now serves it`);
+    logFor(this.o.log, key).info(
+      { pod: pod.name, ns: pod.namespace, ready: pod.ready },
+      'warm pod promoted to default pod',
+    );
+    await this.o.reporter.event(
+      svc,
+      'Normal',
+      'DefaultPodPromoted',
+      `Service has no real pod; warm pod ${pod.name} now serves it`,
+    );
   }
 
   /** Hot standby: a warm pod outside the Service's selector, from the template its default pod would use. */
@@ -307,10 +422,18 @@ export class Actions {
     const { service: svc, generateName, owners } = action;
     const ref = this.o.templates.refOf(controllerCrit(owners));
     const template = await this.usableTemplate(svc, `${generateName}…`, ref);
-    const expectation = { set: () => this.o.expectations.expectStandby(key), clear: () => this.o.expectations.clearStandby(key) };
-    await this.awaited(key, expectation, () => this.o.kube.createPod(buildStandbyPod(template, svc, generateName, owners)));
+    const expectation = {
+      set: () => this.o.expectations.expectStandby(key),
+      clear: () => this.o.expectations.clearStandby(key),
+    };
+    await this.awaited(key, expectation, () =>
+      this.o.kube.createPod(buildStandbyPod(template, svc, generateName, owners)),
+    );
     this.o.metrics.actions.inc({ action: 'standby', result: 'created' });
-    logFor(this.o.log, key).info({ generateName, ns: svc.namespace, owners: owners.map((c) => c.name) }, 'warm pod created');
+    logFor(this.o.log, key).info(
+      { generateName, ns: svc.namespace, owners: owners.map((c) => c.name) },
+      'warm pod created',
+    );
   }
 
   private async usableTemplate(svc: ServiceInfo, podName: string, ref: TemplateRef): Promise<UsableTemplate> {
@@ -322,22 +445,44 @@ export class Actions {
     if (!tmpl.ok) {
       this.o.status.markAll();
       await this.o.reporter.templateProblem(ref, tmpl.error);
-      await this.o.reporter.once(svc, 'template', tmpl.error, 'Warning', 'PodTemplateUnusable',
-        `cannot create default pod ${podName}: ${tmpl.error}`, { template: `${ref.namespace}/${ref.name}` });
+      await this.o.reporter.once(
+        svc,
+        'template',
+        tmpl.error,
+        'Warning',
+        'PodTemplateUnusable',
+        `cannot create default pod ${podName}: ${tmpl.error}`,
+        { template: `${ref.namespace}/${ref.name}` },
+      );
       throw new TemplateUnusable(tmpl.error);
     }
     const refs = tmpl.template.references;
     if (refs.length && svc.namespace !== ref.namespace) {
-      await this.o.reporter.once(svc, 'template-refs', refs.join(', '), 'Warning', 'PodTemplateReferences',
-        `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`);
+      await this.o.reporter.once(
+        svc,
+        'template-refs',
+        refs.join(', '),
+        'Warning',
+        'PodTemplateReferences',
+        `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`,
+      );
     }
     return tmpl.template;
   }
 
   /** The create itself, awaited as an expectation; a refusal is told apart: the template's fault (422) or admission's. */
-  private async submitCreate(key: string, svc: ServiceInfo, podName: string, pod: Record<string, unknown>, template: TemplateRef): Promise<CreateResult> {
+  private async submitCreate(
+    key: string,
+    svc: ServiceInfo,
+    podName: string,
+    pod: Record<string, unknown>,
+    template: TemplateRef,
+  ): Promise<CreateResult> {
     this.o.timeline.sent(key);
-    const expectation = { set: () => this.o.expectations.expectCreate(key, podName), clear: () => this.o.expectations.clearCreate(key) };
+    const expectation = {
+      set: () => this.o.expectations.expectCreate(key, podName),
+      clear: () => this.o.expectations.clearCreate(key),
+    };
     try {
       return await this.awaited(key, expectation, () => this.o.kube.createPod(pod));
     } catch (err) {
@@ -350,8 +495,14 @@ export class Actions {
       // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
       // template's fault. Said once per message, retried with backoff.
       this.o.blocked.set(key, { reason: 'DefaultPodRefused', message: apiMessage(err) });
-      await this.o.reporter.once(svc, 'refused', apiMessage(err), 'Warning', 'DefaultPodRefused',
-        `the API server refused default pod ${podName}: ${apiMessage(err)}`);
+      await this.o.reporter.once(
+        svc,
+        'refused',
+        apiMessage(err),
+        'Warning',
+        'DefaultPodRefused',
+        `the API server refused default pod ${podName}: ${apiMessage(err)}`,
+      );
       throw new CreateRefused(apiMessage(err));
     }
   }
@@ -380,7 +531,8 @@ export class Actions {
     const verdict = confirmCreate(svc, at.creating ? asDecided : view, watched, readyOnly);
     if (verdict.ok) {
       const live = new Set(verdict.owners.map((o) => o.uid));
-      if (covering.some((c) => !live.has(c.uid))) this.o.applyLive(covering.map((c, i) => this.o.store.takeLive('CriticalService', c.name, crits[i])));
+      if (covering.some((c) => !live.has(c.uid)))
+        this.o.applyLive(covering.map((c, i) => this.o.store.takeLive('CriticalService', c.name, crits[i])));
       return verdict.owners;
     }
     this.o.metrics.liveDisagreements.inc();
@@ -388,8 +540,12 @@ export class Actions {
     // Service's birth), not wrong; no reason to doubt the next failover.
     const behind = !at.creating && confirmCreate(svc, asDecided, watched, readyOnly).ok;
     if (!behind) this.suspects.set(key, Date.now() + CHECK_FIRST_MS);
-    logFor(this.o.log, svc.key).warn({ why: verdict.why, ...(at.creating ? { pod: at.creating } : {}), ...(behind ? { behind } : {}) },
-      at.creating ? 'the API server disagrees with the state; the default pod created meanwhile is deleted, state repaired' : 'the API server disagrees with the state; default pod not created, state repaired');
+    logFor(this.o.log, svc.key).warn(
+      { why: verdict.why, ...(at.creating ? { pod: at.creating } : {}), ...(behind ? { behind } : {}) },
+      at.creating
+        ? 'the API server disagrees with the state; the default pod created meanwhile is deleted, state repaired'
+        : 'the API server disagrees with the state; default pod not created, state repaired',
+    );
     this.o.applyLive([
       this.o.store.takeLive('Service', svc.key, service),
       ...pods.map((p) => this.o.store.repair('Pod', p)),
@@ -413,5 +569,10 @@ function logFor(log: Logger, key: string): Logger {
 
 /** What a delete or owners patch means: this pod, standing in for this Service. */
 function podRef(serviceKey: string, pod: PodInfo): PodRef {
-  return { namespace: pod.namespace, name: pod.name, uid: pod.uid, service: serviceKey.slice(serviceKey.indexOf('/') + 1) };
+  return {
+    namespace: pod.namespace,
+    name: pod.name,
+    uid: pod.uid,
+    service: serviceKey.slice(serviceKey.indexOf('/') + 1),
+  };
 }

@@ -16,7 +16,8 @@ export class Confirmed {
   note(kind: Kind, key: string, live: KubeObject | undefined): void {
     if (kind === 'Pod') return;
     const m = live?.metadata;
-    const version = kind === 'CriticalService' ? (m?.uid ? `${m.uid}/${m.generation ?? 0}` : undefined) : m?.resourceVersion;
+    const version =
+      kind === 'CriticalService' ? (m?.uid ? `${m.uid}/${m.generation ?? 0}` : undefined) : m?.resourceVersion;
     if (version) this.versions.set(`${kind}/${key}`, version);
     else this.versions.delete(`${kind}/${key}`);
   }

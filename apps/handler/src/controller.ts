@@ -1,7 +1,15 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list); actions.ts
 // carries them out.
-import { logError, isTransient, objectKey, type HandlerConfig, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
+import {
+  logError,
+  isTransient,
+  objectKey,
+  type HandlerConfig,
+  type KubeObject,
+  type Logger,
+  type QueueJob,
+} from '@critsvc/shared';
 import { Actions } from './actions.ts';
 import { Confirmed } from './confirmed.ts';
 import { Expectations } from './expectations.ts';
@@ -27,12 +35,23 @@ import { LIMIT_REASON } from './model/blast-radius.ts';
 import { OutageClock } from './outage-clock.ts';
 import type { FastPathResult } from './queue-consumer.ts';
 
-export type ControllerConfig = Pick<HandlerConfig, 'NAMESPACES' | 'POD_NAME_PREFIX' | 'POD_TEMPLATE_NAME' | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY' | 'DECISION_WORKERS' | 'RESYNC_SECONDS' | 'RELIST_SECONDS' | 'TEMPLATE_RETRY_SECONDS' | 'STATUS_FLUSH_MS' | 'LAME_GRACE_SECONDS' | 'HEALTHY_GRACE_SECONDS'
-  | 'MAX_DEFAULT_PODS' | 'MAX_DEFAULT_PODS_PER_NAMESPACE'>;
-
-
-
+export type ControllerConfig = Pick<
+  HandlerConfig,
+  | 'NAMESPACES'
+  | 'POD_NAME_PREFIX'
+  | 'POD_TEMPLATE_NAME'
+  | 'POD_TEMPLATE_NAMESPACE'
+  | 'READY_PODS_ONLY'
+  | 'DECISION_WORKERS'
+  | 'RESYNC_SECONDS'
+  | 'RELIST_SECONDS'
+  | 'TEMPLATE_RETRY_SECONDS'
+  | 'STATUS_FLUSH_MS'
+  | 'LAME_GRACE_SECONDS'
+  | 'HEALTHY_GRACE_SECONDS'
+  | 'MAX_DEFAULT_PODS'
+  | 'MAX_DEFAULT_PODS_PER_NAMESPACE'
+>;
 
 /** What the controller works with; each may be handed in (tests, tools), else it is built from the config. */
 export interface ControllerParts {
@@ -87,7 +106,13 @@ export class Controller {
   private readonly log: Logger;
   private readonly metrics: HandlerMetrics;
 
-  constructor(cfg: ControllerConfig, kube: KubeActions, log: Logger, metrics: HandlerMetrics, parts: Partial<ControllerParts> = {}) {
+  constructor(
+    cfg: ControllerConfig,
+    kube: KubeActions,
+    log: Logger,
+    metrics: HandlerMetrics,
+    parts: Partial<ControllerParts> = {},
+  ) {
     this.cfg = cfg;
     this.kube = kube;
     this.log = log;
@@ -101,25 +126,70 @@ export class Controller {
     this.store = parts.store ?? new Store();
     this.queue = parts.queue ?? new DecisionQueue(200, 30_000);
     this.expectations = parts.expectations ?? new Expectations();
-    this.templates = parts.templates ?? new Templates({ global: template, watch: kube.watchTemplate, log, changed: (_ref, usable) => this.templateChanged(usable) });
+    this.templates =
+      parts.templates ??
+      new Templates({
+        global: template,
+        watch: kube.watchTemplate,
+        log,
+        changed: (_ref, usable) => this.templateChanged(usable),
+      });
     this.reporter = parts.reporter ?? new Reporter(kube, log, metrics);
     this.clock = new OutageClock(metrics);
-    this.budget = new DefaultPodBudget({ perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS }, this.store, this.expectations);
+    this.budget = new DefaultPodBudget(
+      { perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS },
+      this.store,
+      this.expectations,
+    );
     this.loader = new StateLoader({
-      namespaces: cfg.NAMESPACES, kube, store: this.store, log, metrics,
+      namespaces: cfg.NAMESPACES,
+      kube,
+      store: this.store,
+      log,
+      metrics,
       onChange: (change, seenAt) => this.onChange(change, seenAt),
       statusChanged: () => this.status.markAll(),
       scopeListed: () => this.resyncAll(),
       listed: (kind, key, live) => this.confirmed.note(kind, key, live),
     });
     this.status = new StatusWriter({
-      kube, log, store: this.store, watched: cfg.NAMESPACES, readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: (crit) => this.templateProblemOf(crit), blocked: (key) => this.blocked.get(key), decided: (key) => this.verdicts.get(key), unlisted: this.loader.unlisted, flushMs: cfg.STATUS_FLUSH_MS, metrics,
+      kube,
+      log,
+      store: this.store,
+      watched: cfg.NAMESPACES,
+      readyOnly: cfg.READY_PODS_ONLY,
+      templateProblem: (crit) => this.templateProblemOf(crit),
+      blocked: (key) => this.blocked.get(key),
+      decided: (key) => this.verdicts.get(key),
+      unlisted: this.loader.unlisted,
+      flushMs: cfg.STATUS_FLUSH_MS,
+      metrics,
     });
-    this.revisions = new RevisionCheck({ cfg, kube, store: this.store, log, metrics, applyLive: (results) => this.applyLive(results), relist: (reason) => this.relist(reason) });
+    this.revisions = new RevisionCheck({
+      cfg,
+      kube,
+      store: this.store,
+      log,
+      metrics,
+      applyLive: (results) => this.applyLive(results),
+      relist: (reason) => this.relist(reason),
+    });
     this.actions = new Actions({
-      cfg, kube, log, metrics, store: this.store, queue: this.queue, expectations: this.expectations, templates: this.templates, reporter: this.reporter,
-      status: this.status, timeline: this.timeline, clock: this.clock, blocked: this.blocked, applyLive: (results) => this.applyLive(results), confirmed: this.confirmed,
+      cfg,
+      kube,
+      log,
+      metrics,
+      store: this.store,
+      queue: this.queue,
+      expectations: this.expectations,
+      templates: this.templates,
+      reporter: this.reporter,
+      status: this.status,
+      timeline: this.timeline,
+      clock: this.clock,
+      blocked: this.blocked,
+      applyLive: (results) => this.applyLive(results),
+      confirmed: this.confirmed,
     });
   }
 
@@ -135,13 +205,25 @@ export class Controller {
     // The templates are part of the state: a lame Service decided before its template is listed
     // would wait for that list to be decided again.
     const unlisted = await this.templates.firstAnswers(TEMPLATE_FIRST_LIST_MS);
-    if (unlisted.length) this.log.warn({ templates: unlisted, waitedMs: TEMPLATE_FIRST_LIST_MS }, 'PodTemplate not listed yet; deciding without it (its first list decides again)');
+    if (unlisted.length)
+      this.log.warn(
+        { templates: unlisted, waitedMs: TEMPLATE_FIRST_LIST_MS },
+        'PodTemplate not listed yet; deciding without it (its first list decides again)',
+      );
     if (signal.aborted) return;
     this.synced = true;
     this.unlistedTimer = setInterval(() => void this.loader.retryUnlisted(), UNLISTED_RETRY_MS);
     this.unlistedTimer.unref();
     this.metrics.syncSeconds.set((Date.now() - started) / 1000);
-    this.log.info({ services: this.store.services.size, pods: this.store.podCount(), criticalServices: this.store.crits.size, ms: Date.now() - started }, 'state complete; deciding');
+    this.log.info(
+      {
+        services: this.store.services.size,
+        pods: this.store.podCount(),
+        criticalServices: this.store.crits.size,
+        ms: Date.now() - started,
+      },
+      'state complete; deciding',
+    );
     this.resyncAll();
     this.resyncTimer = setInterval(() => this.resyncAll(), this.cfg.RESYNC_SECONDS * 1000);
     this.resyncTimer.unref();
@@ -157,7 +239,8 @@ export class Controller {
   /** Every Service, and every Service a default pod claims (it may be gone): the clean-up after being away. */
   resyncAll(): void {
     for (const key of this.store.services.keys()) this.queue.add(key);
-    for (const pod of this.store.allPods()) if (pod.owned && pod.forService !== undefined) this.queue.add(`${pod.namespace}/${pod.forService}`);
+    for (const pod of this.store.allPods())
+      if (pod.owned && pod.forService !== undefined) this.queue.add(`${pod.namespace}/${pod.forService}`);
     this.status.markAll();
   }
 
@@ -187,12 +270,17 @@ export class Controller {
     const problem = this.templates.problem(ref);
     if (problem) return problem;
     const lookup = this.templates.get(ref);
-    return lookup.ok ? credentialsProblem(lookup.template, ref, crit, this.store.services.values(), this.cfg.NAMESPACES) : undefined;
+    return lookup.ok
+      ? credentialsProblem(lookup.template, ref, crit, this.store.services.values(), this.cfg.NAMESPACES)
+      : undefined;
   }
 
   /** Why a PodTemplate in use (the global one, or one a CriticalService names) cannot be used now; undefined while all can. */
   get templateProblem(): string | undefined {
-    const refs = [this.templates.refOf(undefined), ...[...this.store.crits.values()].map((c) => this.templates.refOf(c))];
+    const refs = [
+      this.templates.refOf(undefined),
+      ...[...this.store.crits.values()].map((c) => this.templates.refOf(c)),
+    ];
     for (const ref of refs) {
       const problem = this.templates.problem(ref);
       if (problem) return problem;
@@ -220,9 +308,19 @@ export class Controller {
     const result = this.take(job);
     this.metrics.events.inc({ kind: job.kind, type: job.type, outcome: result.outcome });
     if (result.outcome === 'invalid') {
-      this.log.warn({ kind: job.kind, key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata), error: result.error }, 'malformed object skipped');
+      this.log.warn(
+        {
+          kind: job.kind,
+          key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata),
+          error: result.error,
+        },
+        'malformed object skipped',
+      );
     } else if (result.outcome === 'incomplete') {
-      this.log.warn({ kind: job.kind, scope: job.type === 'SYNCED' ? job.scope || '*' : '', error: result.error }, 'a watcher\'s list did not reach this state whole; listing again instead of trusting it');
+      this.log.warn(
+        { kind: job.kind, scope: job.type === 'SYNCED' ? job.scope || '*' : '', error: result.error },
+        "a watcher's list did not reach this state whole; listing again instead of trusting it",
+      );
       void this.relist('incomplete-list');
     }
   }
@@ -265,7 +363,10 @@ export class Controller {
 
   private onCritChange({ before, after }: Extract<Change, { kind: 'CriticalService' }>): void {
     if (after?.problems.length && after.resourceVersion !== before?.resourceVersion) {
-      this.log.warn({ criticalService: after.name, problems: after.problems }, 'CriticalService makes no sense; it covers nothing until fixed');
+      this.log.warn(
+        { criticalService: after.name, problems: after.problems },
+        'CriticalService makes no sense; it covers nothing until fixed',
+      );
     }
     this.status.mark(after?.name ?? before?.name ?? '');
     this.templates.follow(this.store.crits.values());
@@ -286,10 +387,18 @@ export class Controller {
   private decideFor(key: string): Decision {
     const ns = key.slice(0, key.indexOf('/'));
     return decide({
-      serviceKey: key, service: this.store.services.get(key), crits: this.store.crits.values(),
-      pods: this.store.podLookup(ns), watched: this.cfg.NAMESPACES, readyOnly: this.cfg.READY_PODS_ONLY,
-      podNamePrefix: this.cfg.POD_NAME_PREFIX, inFlight: this.expectations.inFlight(key),
-      now: Date.now(), spell: this.spells.get(key), holdOffs: this.holdOffs, createBlocked: () => this.budget.check(key),
+      serviceKey: key,
+      service: this.store.services.get(key),
+      crits: this.store.crits.values(),
+      pods: this.store.podLookup(ns),
+      watched: this.cfg.NAMESPACES,
+      readyOnly: this.cfg.READY_PODS_ONLY,
+      podNamePrefix: this.cfg.POD_NAME_PREFIX,
+      inFlight: this.expectations.inFlight(key),
+      now: Date.now(),
+      spell: this.spells.get(key),
+      holdOffs: this.holdOffs,
+      createBlocked: () => this.budget.check(key),
     });
   }
 
@@ -320,11 +429,15 @@ export class Controller {
     if (decision.spell) this.spells.set(key, decision.spell);
     else this.spells.delete(key);
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
-    if (decision.considered) this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods });
+    if (decision.considered)
+      this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods });
     else this.verdicts.delete(key);
     if (decision.considered && !decision.lame) this.served.add(key);
     this.noteBlocked(key, decision);
-    this.status.markCovering(key, decision.covering.map((c) => c.name));
+    this.status.markCovering(
+      key,
+      decision.covering.map((c) => c.name),
+    );
   }
 
   private async carryOut(key: string, decision: Decision): Promise<void> {
@@ -365,19 +478,53 @@ export class Controller {
   private noteBlocked(key: string, decision: Decision): void {
     const why = blockedBy(decision);
     if (why) this.blocked.set(key, why);
-    else if (!decision.wanted || decision.defaultPod || this.blocked.get(key)?.reason !== 'DefaultPodRefused') this.blocked.delete(key);
+    else if (!decision.wanted || decision.defaultPod || this.blocked.get(key)?.reason !== 'DefaultPodRefused')
+      this.blocked.delete(key);
   }
 
   private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {
     const conflict = decision.selectorConflict;
-    if (conflict) await this.reporter.once(svc, 'selector', `${conflict.label}=${conflict.wanted}`, 'Warning', 'SelectorConflictsWithMarks', blockedBy(decision)?.message ?? '');
-    if (decision.nameTakenBy) await this.reporter.once(svc, 'name-taken', 'name-taken', 'Warning', 'DefaultPodNameTaken',
-      `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`);
-    if (decision.limitedBy) await this.reporter.once(svc, 'limit', 'limit', 'Warning', LIMIT_REASON, `no default pod for this lame critical Service: ${decision.limitedBy.message}`);
+    if (conflict)
+      await this.reporter.once(
+        svc,
+        'selector',
+        `${conflict.label}=${conflict.wanted}`,
+        'Warning',
+        'SelectorConflictsWithMarks',
+        blockedBy(decision)?.message ?? '',
+      );
+    if (decision.nameTakenBy)
+      await this.reporter.once(
+        svc,
+        'name-taken',
+        'name-taken',
+        'Warning',
+        'DefaultPodNameTaken',
+        `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`,
+      );
+    if (decision.limitedBy)
+      await this.reporter.once(
+        svc,
+        'limit',
+        'limit',
+        'Warning',
+        LIMIT_REASON,
+        `no default pod for this lame critical Service: ${decision.limitedBy.message}`,
+      );
     else this.reporter.settled(svc.key, 'limit');
-    const legacy = decision.legacy.map((p) => p.name).sort().join(', ');
-    if (legacy) await this.reporter.once(svc, 'legacy', legacy, 'Warning', 'LegacyDefaultPod',
-      `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`);
+    const legacy = decision.legacy
+      .map((p) => p.name)
+      .sort()
+      .join(', ');
+    if (legacy)
+      await this.reporter.once(
+        svc,
+        'legacy',
+        legacy,
+        'Warning',
+        'LegacyDefaultPod',
+        `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`,
+      );
   }
 
   /** The state took what the API server said: the Services it concerns are decided again. */
@@ -397,9 +544,16 @@ function blockedBy(d: Decision): Blocked | undefined {
   if (d.limitedBy) return d.limitedBy;
   const c = d.selectorConflict;
   if (c) {
-    return { reason: 'SelectorConflictsWithMarks', message: `the selector requires ${c.label}=${c.wanted}, but critsvc sets ${c.label}=${c.ours} on its default pods (its ownership marks); no default pod can serve this Service` };
+    return {
+      reason: 'SelectorConflictsWithMarks',
+      message: `the selector requires ${c.label}=${c.wanted}, but critsvc sets ${c.label}=${c.ours} on its default pods (its ownership marks); no default pod can serve this Service`,
+    };
   }
-  if (d.nameTakenBy) return { reason: 'DefaultPodNameTaken', message: `pod ${d.nameTakenBy.name} exists without critsvc's ownership marks` };
+  if (d.nameTakenBy)
+    return {
+      reason: 'DefaultPodNameTaken',
+      message: `pod ${d.nameTakenBy.name} exists without critsvc's ownership marks`,
+    };
   return undefined;
 }
 

@@ -2,7 +2,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DecisionQueue } from './decision-queue.ts';
 
 /** Runs the queue with `workers` loops, recording which keys were worked on, in order. */
-function record(q: DecisionQueue, workers: number, work: (key: string) => Promise<void> = async () => undefined): { seen: string[]; done: Promise<void> } {
+function record(
+  q: DecisionQueue,
+  workers: number,
+  work: (key: string) => Promise<void> = async () => undefined,
+): { seen: string[]; done: Promise<void> } {
   const seen: string[] = [];
   const done = q.run(workers, async (key) => {
     seen.push(key);
@@ -76,7 +80,13 @@ describe('DecisionQueue', () => {
     { what: 'first failure', failures: 1, least: 50, most: 100 },
     { what: 'grows per failure', failures: 5, least: 800, most: 1_600 },
     { what: 'stops at the queue maximum', failures: 20, least: 15_000, most: 30_000 },
-    { what: 'a cap below the maximum is honoured (TEMPLATE_RETRY_SECONDS)', cap: 2_000, failures: 20, least: 2_000, most: 2_000 },
+    {
+      what: 'a cap below the maximum is honoured (TEMPLATE_RETRY_SECONDS)',
+      cap: 2_000,
+      failures: 20,
+      least: 2_000,
+      most: 2_000,
+    },
   ];
   it.each(backoff)('addRateLimited: $what', ({ cap, failures, least, most }) => {
     const q = new DecisionQueue(100, 30_000);

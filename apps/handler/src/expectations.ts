@@ -96,8 +96,10 @@ export class Expectations {
     if (s !== undefined && s < now) this.standbyCreating.delete(serviceKey);
     for (const map of [this.deleting, this.promoting]) for (const [uid, until] of map) if (until < now) map.delete(uid);
     return {
-      creating: this.creating.has(serviceKey), deleting: new Set(this.deleting.keys()),
-      creatingStandby: this.standbyCreating.has(serviceKey), promoting: new Set(this.promoting.keys()),
+      creating: this.creating.has(serviceKey),
+      deleting: new Set(this.deleting.keys()),
+      creatingStandby: this.standbyCreating.has(serviceKey),
+      promoting: new Set(this.promoting.keys()),
     };
   }
 }

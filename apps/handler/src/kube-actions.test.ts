@@ -3,7 +3,10 @@ import { notOlderThanQuery, promotionPatch } from './kube-actions.ts';
 
 describe('promotionPatch', () => {
   it('checks the live pod (uid, both marks, its Service, still warm) before it relabels anything', () => {
-    const ops = promotionPatch({ namespace: 'ns', name: 'p', uid: 'u1', service: 'frontend' }, { app: 'web', 'example.com/tier': 'a~b' });
+    const ops = promotionPatch(
+      { namespace: 'ns', name: 'p', uid: 'u1', service: 'frontend' },
+      { app: 'web', 'example.com/tier': 'a~b' },
+    );
     expect(ops).toEqual([
       { op: 'test', path: '/metadata/uid', value: 'u1' },
       { op: 'test', path: '/metadata/annotations/service-watcher', value: 'owned' },

@@ -2,10 +2,32 @@
 // tested) without knowing client-node.
 import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { CRD_GROUP, CRD_PLURAL, CRD_VERSION, getJson, httpStatus, listerFor, listPage, listPodPage, ListWatcher, requestJson, type Kind, type KubeObject, type RawPage } from '@critsvc/shared';
+import {
+  CRD_GROUP,
+  CRD_PLURAL,
+  CRD_VERSION,
+  getJson,
+  httpStatus,
+  listerFor,
+  listPage,
+  listPodPage,
+  ListWatcher,
+  requestJson,
+  type Kind,
+  type KubeObject,
+  type RawPage,
+} from '@critsvc/shared';
 import { ownerReference } from './model/default-pod.ts';
 import { isComparable } from './model/resource-version.ts';
-import { hasOwnershipMarks, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './model/rules.ts';
+import {
+  hasOwnershipMarks,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OWNER_ANNOTATION,
+  OWNER_ANNOTATION_VALUE,
+  SERVICE_LABEL,
+  STANDBY_LABEL,
+} from './model/rules.ts';
 import type { OwnerRef, TemplateRef } from './model/types.ts';
 import type { TemplateWatch, WatchTemplate } from './template-watch.ts';
 
@@ -70,7 +92,11 @@ export interface KubeActions {
    */
   readService(namespace: string, name: string, notOlderThan?: string): Promise<KubeObject | undefined>;
   /** resourceVersion: the version the list was answered at. */
-  listPods(namespace: string, labelSelector: string, notOlderThan?: string): Promise<{ items: KubeObject[]; resourceVersion: string }>;
+  listPods(
+    namespace: string,
+    labelSelector: string,
+    notOlderThan?: string,
+  ): Promise<{ items: KubeObject[]; resourceVersion: string }>;
   readCriticalService(name: string, notOlderThan?: string): Promise<KubeObject | undefined>;
   /** The Service's EndpointSlices (label kubernetes.io/service-name), every page: what its clients are sent to. */
   listEndpointSlices(namespace: string, service: string): Promise<KubeObject[]>;
@@ -93,7 +119,10 @@ function writeFailed(err: unknown): 'gone' {
   const code = httpStatus(err);
   if (code === 404) return 'gone';
   // A precondition failed: the uid (another pod under the name) or the resourceVersion (changed since read).
-  if (code === 409) throw new LiveConflict(`the pod changed since it was read: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+  if (code === 409)
+    throw new LiveConflict(
+      `the pod changed since it was read: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`,
+    );
   throw err;
 }
 
@@ -127,7 +156,11 @@ export function notOlderThanQuery(rv: string | undefined, list: boolean): Record
  * or on a timeout, the read is taken again as a consistent one: a forged version can delay a
  * decision by FRESH_READ_TIMEOUT_MS, never change it.
  */
-async function freshRead<T>(rv: string | undefined, list: boolean, read: (query: Record<string, string>, timeoutMs?: number) => Promise<T>): Promise<T> {
+async function freshRead<T>(
+  rv: string | undefined,
+  list: boolean,
+  read: (query: Record<string, string>, timeoutMs?: number) => Promise<T>,
+): Promise<T> {
   const query = notOlderThanQuery(rv, list);
   if (!query) return read({});
   try {
@@ -146,7 +179,8 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     if (!live) return 'gone';
     const m = live.metadata ?? {};
     if (m.uid !== ref.uid) return 'replaced';
-    if (!hasOwnershipMarks(m.labels ?? {}, m.annotations ?? {}) || m.labels?.[SERVICE_LABEL] !== ref.service) return 'refused';
+    if (!hasOwnershipMarks(m.labels ?? {}, m.annotations ?? {}) || m.labels?.[SERVICE_LABEL] !== ref.service)
+      return 'refused';
     return { resourceVersion: m.resourceVersion ?? '' };
   }
 
@@ -154,7 +188,10 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     async createPod(pod) {
       const ns = (pod.metadata as { namespace: string }).namespace;
       try {
-        const { body } = await requestJson(kc, 'POST', `/api/v1/namespaces/${ns}/pods`, { body: pod, query: { fieldManager: FIELD_MANAGER } });
+        const { body } = await requestJson(kc, 'POST', `/api/v1/namespaces/${ns}/pods`, {
+          body: pod,
+          query: { fieldManager: FIELD_MANAGER },
+        });
         return { result: 'created', uid: (body as KubeObject).metadata?.uid ?? '' };
       } catch (err) {
         if (httpStatus(err) === 409) return { result: 'exists' };
@@ -165,8 +202,12 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       const live = await readOurs(ref);
       if (typeof live === 'string') return live;
       try {
-        await requestJson(kc, 'DELETE', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`,
-          { body: { preconditions: { uid: ref.uid, resourceVersion: live.resourceVersion }, ...(force ? { gracePeriodSeconds: 0 } : {}) } });
+        await requestJson(kc, 'DELETE', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`, {
+          body: {
+            preconditions: { uid: ref.uid, resourceVersion: live.resourceVersion },
+            ...(force ? { gracePeriodSeconds: 0 } : {}),
+          },
+        });
         return 'deleted';
       } catch (err) {
         return writeFailed(err);
@@ -177,10 +218,19 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       if (typeof live === 'string') return live;
       // Strategic merge: ownerReferences merge by uid, so owners set by others stay. metadata.uid
       // and resourceVersion are preconditions: the pod we checked, unchanged since.
-      const body = { metadata: { uid: ref.uid, resourceVersion: live.resourceVersion, ownerReferences: [...stale.map((o) => ({ uid: o.uid, $patch: 'delete' })), ...owners.map(ownerReference)] } };
+      const body = {
+        metadata: {
+          uid: ref.uid,
+          resourceVersion: live.resourceVersion,
+          ownerReferences: [...stale.map((o) => ({ uid: o.uid, $patch: 'delete' })), ...owners.map(ownerReference)],
+        },
+      };
       try {
-        await requestJson(kc, 'PATCH', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`,
-          { body, query: { fieldManager: FIELD_MANAGER }, contentType: 'application/strategic-merge-patch+json' });
+        await requestJson(kc, 'PATCH', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`, {
+          body,
+          query: { fieldManager: FIELD_MANAGER },
+          contentType: 'application/strategic-merge-patch+json',
+        });
         return 'patched';
       } catch (err) {
         return writeFailed(err);
@@ -188,8 +238,11 @@ export function kubeActions(kc: KubeConfig): KubeActions {
     },
     async promotePod(ref, selector) {
       try {
-        await requestJson(kc, 'PATCH', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`,
-          { body: promotionPatch(ref, selector), query: { fieldManager: FIELD_MANAGER }, contentType: 'application/json-patch+json' });
+        await requestJson(kc, 'PATCH', `/api/v1/namespaces/${ref.namespace}/pods/${ref.name}`, {
+          body: promotionPatch(ref, selector),
+          query: { fieldManager: FIELD_MANAGER },
+          contentType: 'application/json-patch+json',
+        });
         return 'promoted';
       } catch (err) {
         if (httpStatus(err) === 404) return 'gone';
@@ -203,8 +256,13 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       return (await getJson(kc, `/api/v1/namespaces/${namespace}/pods/${name}`)) as KubeObject | undefined;
     },
     async readService(namespace, name, notOlderThan) {
-      return freshRead(notOlderThan, false, async (query, timeoutMs) =>
-        (await getJson(kc, `/api/v1/namespaces/${namespace}/services/${name}`, query, timeoutMs)) as KubeObject | undefined);
+      return freshRead(
+        notOlderThan,
+        false,
+        async (query, timeoutMs) =>
+          (await getJson(kc, `/api/v1/namespaces/${namespace}/services/${name}`, query, timeoutMs)) as
+            KubeObject | undefined,
+      );
     },
     async listPods(namespace, labelSelector, notOlderThan) {
       return freshRead(notOlderThan, true, async (query, timeoutMs) => {
@@ -226,7 +284,9 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       const items: KubeObject[] = [];
       let cont: string | undefined;
       do {
-        const page = await listPage(kc, path, LIVE_PAGE, cont, { labelSelector: `kubernetes.io/service-name=${service}` });
+        const page = await listPage(kc, path, LIVE_PAGE, cont, {
+          labelSelector: `kubernetes.io/service-name=${service}`,
+        });
         items.push(...(page.items as KubeObject[]));
         cont = page.continue;
       } while (cont);
@@ -250,8 +310,13 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       return (await listPage(kc, path, 1)).resourceVersion;
     },
     async readCriticalService(name, notOlderThan) {
-      return freshRead(notOlderThan, false, async (query, timeoutMs) =>
-        (await getJson(kc, `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}`, query, timeoutMs)) as KubeObject | undefined);
+      return freshRead(
+        notOlderThan,
+        false,
+        async (query, timeoutMs) =>
+          (await getJson(kc, `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}`, query, timeoutMs)) as
+            KubeObject | undefined,
+      );
     },
     watchTemplate(ref, on) {
       return templateWatch(kc, ref, on);
@@ -262,18 +327,35 @@ export function kubeActions(kc: KubeConfig): KubeActions {
       const now = new Date().toISOString();
       await requestJson(kc, 'POST', `/api/v1/namespaces/${svc.namespace}/events`, {
         body: {
-          apiVersion: 'v1', kind: 'Event',
+          apiVersion: 'v1',
+          kind: 'Event',
           metadata: { generateName: `${svc.name}.`, namespace: svc.namespace },
-          involvedObject: { apiVersion: 'v1', kind: svc.kind ?? 'Service', namespace: svc.namespace, name: svc.name, ...(svc.uid ? { uid: svc.uid } : {}) },
-          type, reason, message, count: 1, firstTimestamp: now, lastTimestamp: now,
-          source: { component: FIELD_MANAGER }, reportingComponent: FIELD_MANAGER, reportingInstance: instance,
+          involvedObject: {
+            apiVersion: 'v1',
+            kind: svc.kind ?? 'Service',
+            namespace: svc.namespace,
+            name: svc.name,
+            ...(svc.uid ? { uid: svc.uid } : {}),
+          },
+          type,
+          reason,
+          message,
+          count: 1,
+          firstTimestamp: now,
+          lastTimestamp: now,
+          source: { component: FIELD_MANAGER },
+          reportingComponent: FIELD_MANAGER,
+          reportingInstance: instance,
         },
       });
     },
     async patchCritStatus(name, status) {
       try {
-        await requestJson(kc, 'PATCH', `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}/status`,
-          { body: { status }, contentType: 'application/merge-patch+json', query: { fieldManager: FIELD_MANAGER } });
+        await requestJson(kc, 'PATCH', `/apis/${CRD_GROUP}/${CRD_VERSION}/${CRD_PLURAL}/${name}/status`, {
+          body: { status },
+          contentType: 'application/merge-patch+json',
+          query: { fieldManager: FIELD_MANAGER },
+        });
         return 'patched';
       } catch (err) {
         if (httpStatus(err) === 404) return 'gone';
@@ -312,9 +394,14 @@ function templateWatch(kc: KubeConfig, ref: TemplateRef, on: Parameters<WatchTem
   const path = `/api/v1/namespaces/${ref.namespace}/podtemplates`;
   const query = { fieldSelector: `metadata.name=${ref.name}` };
   return new ListWatcher<'PodTemplate'>({
-    kc, log: on.log, push: on.push,
+    kc,
+    log: on.log,
+    push: on.push,
     target: {
-      kind: 'PodTemplate', scope: ref.namespace, path, query,
+      kind: 'PodTemplate',
+      scope: ref.namespace,
+      path,
+      query,
       list: async ({ limit, continue: c }) => {
         try {
           return await listPage(kc, path, limit, c, query);
@@ -326,6 +413,7 @@ function templateWatch(kc: KubeConfig, ref: TemplateRef, on: Parameters<WatchTem
     },
     // The whole object: the template is what matters.
     strip: (obj) => obj as KubeObject,
-    timeoutSeconds: TEMPLATE_WATCH_TIMEOUT_SECONDS, stallSeconds: TEMPLATE_WATCH_STALL_SECONDS,
+    timeoutSeconds: TEMPLATE_WATCH_TIMEOUT_SECONDS,
+    stallSeconds: TEMPLATE_WATCH_STALL_SECONDS,
   });
 }

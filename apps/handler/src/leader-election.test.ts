@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { leaseVerdict, microTime, nextRecord, recordKey, releasedRecord, type LeaseRecord } from './leader-election.ts';
 
 const t0 = Date.parse('2026-01-01T00:00:00Z');
-const held = (holder: string, extra: Partial<LeaseRecord> = {}): LeaseRecord => ({ holder, durationSeconds: 15, acquireTime: new Date(t0), renewTime: new Date(t0), transitions: 3, resourceVersion: '42', ...extra });
+const held = (holder: string, extra: Partial<LeaseRecord> = {}): LeaseRecord => ({
+  holder,
+  durationSeconds: 15,
+  acquireTime: new Date(t0),
+  renewTime: new Date(t0),
+  transitions: 3,
+  resourceVersion: '42',
+  ...extra,
+});
 
 describe('leaseVerdict', () => {
   it.each<[string, LeaseRecord | undefined, number, number, string]>([
@@ -12,8 +20,20 @@ describe('leaseVerdict', () => {
     ['another holder, seen changing 14.9 s ago: wait', held('other'), t0, t0 + 14_900, 'wait'],
     ['another holder, unchanged for 15 s on my clock: take it', held('other'), t0, t0 + 15_000, 'take'],
     // Only this process's clock counts: a renewTime far in the past (skewed clock) is not expiry.
-    ['another holder, renewTime an hour old but seen changing just now: wait', held('other', { renewTime: new Date(t0 - 3_600_000) }), t0, t0 + 1_000, 'wait'],
-    ['released with a 1 s lease and then re-taken by another: wait', held('other', { durationSeconds: 15 }), t0 + 1_000, t0 + 2_000, 'wait'],
+    [
+      'another holder, renewTime an hour old but seen changing just now: wait',
+      held('other', { renewTime: new Date(t0 - 3_600_000) }),
+      t0,
+      t0 + 1_000,
+      'wait',
+    ],
+    [
+      'released with a 1 s lease and then re-taken by another: wait',
+      held('other', { durationSeconds: 15 }),
+      t0 + 1_000,
+      t0 + 2_000,
+      'wait',
+    ],
   ])('%s', (_name, rec, observedAt, now, verdict) => {
     expect(leaseVerdict(rec, 'me', observedAt, now)).toBe(verdict);
   });
@@ -23,7 +43,14 @@ describe('the records written', () => {
   const now = new Date(t0 + 20_000);
 
   it('create: holder me, transitions 0, acquired and renewed now', () => {
-    expect(nextRecord(undefined, 'create', 'me', now, 15)).toEqual({ holder: 'me', durationSeconds: 15, acquireTime: now, renewTime: now, transitions: 0, resourceVersion: undefined });
+    expect(nextRecord(undefined, 'create', 'me', now, 15)).toEqual({
+      holder: 'me',
+      durationSeconds: 15,
+      acquireTime: now,
+      renewTime: now,
+      transitions: 0,
+      resourceVersion: undefined,
+    });
   });
 
   it('renew: only renewTime moves; acquireTime, transitions and resourceVersion (optimistic concurrency) kept', () => {
@@ -31,10 +58,17 @@ describe('the records written', () => {
   });
 
   it('take over: one more transition, acquired now, on the resourceVersion read', () => {
-    expect(nextRecord(held('other'), 'take', 'me', now, 15)).toEqual({ holder: 'me', durationSeconds: 15, acquireTime: now, renewTime: now, transitions: 4, resourceVersion: '42' });
+    expect(nextRecord(held('other'), 'take', 'me', now, 15)).toEqual({
+      holder: 'me',
+      durationSeconds: 15,
+      acquireTime: now,
+      renewTime: now,
+      transitions: 4,
+      resourceVersion: '42',
+    });
   });
 
-  it('release: no holder and a 1 s lease, as client-go\'s ReleaseOnCancel', () => {
+  it("release: no holder and a 1 s lease, as client-go's ReleaseOnCancel", () => {
     const r = releasedRecord(held('me'), now);
     expect(r).toMatchObject({ holder: '', durationSeconds: 1, transitions: 3, resourceVersion: '42' });
     expect(leaseVerdict(r, 'next', t0, t0)).toBe('take');

@@ -37,10 +37,23 @@ export function leaseVerdict(rec: LeaseRecord | undefined, me: string, observedA
 }
 
 /** The record to write for that verdict (create, renew or take over). */
-export function nextRecord(rec: LeaseRecord | undefined, verdict: Exclude<LeaseVerdict, 'wait'>, me: string, now: Date, durationSeconds: number): LeaseRecord {
+export function nextRecord(
+  rec: LeaseRecord | undefined,
+  verdict: Exclude<LeaseVerdict, 'wait'>,
+  me: string,
+  now: Date,
+  durationSeconds: number,
+): LeaseRecord {
   if (verdict === 'renew' && rec) return { ...rec, durationSeconds, renewTime: now };
   const transitions = rec ? rec.transitions + 1 : 0;
-  return { holder: me, durationSeconds, acquireTime: now, renewTime: now, transitions, resourceVersion: rec?.resourceVersion };
+  return {
+    holder: me,
+    durationSeconds,
+    acquireTime: now,
+    renewTime: now,
+    transitions,
+    resourceVersion: rec?.resourceVersion,
+  };
 }
 
 /** client-go's ReleaseOnCancel: no holder, a 1 s lease; the transitions count is kept. */
@@ -51,7 +64,13 @@ export function releasedRecord(rec: LeaseRecord, now: Date): LeaseRecord {
 /** A record's identity for "has it changed since I last looked" (client-go compares the whole record). */
 export function recordKey(rec: LeaseRecord | undefined): string {
   if (!rec) return '';
-  return JSON.stringify([rec.holder, rec.durationSeconds, rec.acquireTime?.getTime(), rec.renewTime?.getTime(), rec.transitions]);
+  return JSON.stringify([
+    rec.holder,
+    rec.durationSeconds,
+    rec.acquireTime?.getTime(),
+    rec.renewTime?.getTime(),
+    rec.transitions,
+  ]);
 }
 
 /** The Lease's reads and writes; update fails (409) when the resourceVersion is stale. */
@@ -62,7 +81,9 @@ export interface LeaseApi {
 }
 
 /** A Lease as the API server sends it: plain JSON, times as strings. */
-type LeaseJson = Omit<V1Lease, 'spec'> & { spec?: Omit<NonNullable<V1Lease['spec']>, 'acquireTime' | 'renewTime'> & { acquireTime?: string; renewTime?: string } };
+type LeaseJson = Omit<V1Lease, 'spec'> & {
+  spec?: Omit<NonNullable<V1Lease['spec']>, 'acquireTime' | 'renewTime'> & { acquireTime?: string; renewTime?: string };
+};
 
 function toRecord(l: LeaseJson): LeaseRecord {
   const s = l.spec ?? {};
@@ -84,9 +105,16 @@ export function microTime(d: Date): string {
 function toLease(name: string, namespace: string, rec: LeaseRecord): LeaseJson {
   const micro = (d: Date | undefined): string | undefined => (d ? microTime(d) : undefined);
   return {
-    apiVersion: 'coordination.k8s.io/v1', kind: 'Lease',
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
     metadata: { name, namespace, ...(rec.resourceVersion ? { resourceVersion: rec.resourceVersion } : {}) },
-    spec: { holderIdentity: rec.holder, leaseDurationSeconds: rec.durationSeconds, acquireTime: micro(rec.acquireTime), renewTime: micro(rec.renewTime), leaseTransitions: rec.transitions },
+    spec: {
+      holderIdentity: rec.holder,
+      leaseDurationSeconds: rec.durationSeconds,
+      acquireTime: micro(rec.acquireTime),
+      renewTime: micro(rec.renewTime),
+      leaseTransitions: rec.transitions,
+    },
   };
 }
 
@@ -99,10 +127,14 @@ export function kubeLeaseApi(kc: KubeConfig, namespace: string, name: string): L
       return lease ? toRecord(lease) : undefined;
     },
     async create(rec) {
-      return toRecord((await requestJson(kc, 'POST', leases, { body: toLease(name, namespace, rec) })).body as LeaseJson);
+      return toRecord(
+        (await requestJson(kc, 'POST', leases, { body: toLease(name, namespace, rec) })).body as LeaseJson,
+      );
     },
     async update(rec) {
-      return toRecord((await requestJson(kc, 'PUT', `${leases}/${name}`, { body: toLease(name, namespace, rec) })).body as LeaseJson);
+      return toRecord(
+        (await requestJson(kc, 'PUT', `${leases}/${name}`, { body: toLease(name, namespace, rec) })).body as LeaseJson,
+      );
     },
   };
 }
@@ -119,10 +151,18 @@ export interface ElectorOptions {
   now?: () => number;
 }
 
-const sleep = (ms: number, signal?: AbortSignal): Promise<void> => new Promise((resolve) => {
-  const t = setTimeout(resolve, ms);
-  signal?.addEventListener('abort', () => { clearTimeout(t); resolve(); }, { once: true });
-});
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(t);
+        resolve();
+      },
+      { once: true },
+    );
+  });
 
 export class LeaderElector {
   readonly identity: string;
@@ -165,7 +205,13 @@ export class LeaderElector {
     if (key !== this.observed.key) this.observed = { key, at: started };
     const verdict = leaseVerdict(rec, this.identity, this.observed.at, started);
     if (verdict === 'wait') return false;
-    const next = nextRecord(rec, verdict, this.identity, new Date(started), Math.round(this.o.timings.leaseDurationMs / 1000));
+    const next = nextRecord(
+      rec,
+      verdict,
+      this.identity,
+      new Date(started),
+      Math.round(this.o.timings.leaseDurationMs / 1000),
+    );
     try {
       this.current = verdict === 'create' ? await this.o.api.create(next) : await this.o.api.update(next);
     } catch (err) {
@@ -206,7 +252,7 @@ export class LeaderElector {
       await sleep(retryPeriodMs, signal);
       if (signal.aborted) return;
       const left = renewDeadlineMs - (this.now() - this.renewedAt);
-      const ok = left > 0 && await Promise.race([this.tryAcquireOrRenew(), sleep(left).then(() => false)]);
+      const ok = left > 0 && (await Promise.race([this.tryAcquireOrRenew(), sleep(left).then(() => false)]));
       if (ok || signal.aborted) continue;
       if (this.now() - this.renewedAt >= renewDeadlineMs) {
         this.leading = false;

@@ -5,9 +5,24 @@ import { leaderOnly, NotLeader } from './leader-guard.ts';
 // Records which calls reached the real actions; the guard's only job is to let them through or not.
 function recording(): { kube: KubeActions; calls: string[] } {
   const calls: string[] = [];
-  const record = (op: string) => async () => { calls.push(op); return undefined as never; };
-  const kube = Object.fromEntries(['createPod', 'deletePod', 'patchPodOwners', 'promotePod', 'readPod', 'readService', 'listPods', 'readCriticalService', 'recordEvent', 'patchCritStatus']
-    .map((op) => [op, record(op)])) as unknown as KubeActions;
+  const record = (op: string) => async () => {
+    calls.push(op);
+    return undefined as never;
+  };
+  const kube = Object.fromEntries(
+    [
+      'createPod',
+      'deletePod',
+      'patchPodOwners',
+      'promotePod',
+      'readPod',
+      'readService',
+      'listPods',
+      'readCriticalService',
+      'recordEvent',
+      'patchCritStatus',
+    ].map((op) => [op, record(op)]),
+  ) as unknown as KubeActions;
   return { kube, calls };
 }
 
@@ -21,16 +36,19 @@ describe('leaderOnly', () => {
     ['patchCritStatus', (k) => k.patchCritStatus('c', {})],
   ];
 
-  it.each(writes)('%s is refused once the renew deadline has passed, and goes through while leading', async (op, call) => {
-    const { kube, calls } = recording();
-    let leading = false;
-    const guarded = leaderOnly(kube, () => leading);
-    await expect(call(guarded)).rejects.toBeInstanceOf(NotLeader);
-    expect(calls).toEqual([]);
-    leading = true;
-    await call(guarded);
-    expect(calls).toEqual([op]);
-  });
+  it.each(writes)(
+    '%s is refused once the renew deadline has passed, and goes through while leading',
+    async (op, call) => {
+      const { kube, calls } = recording();
+      let leading = false;
+      const guarded = leaderOnly(kube, () => leading);
+      await expect(call(guarded)).rejects.toBeInstanceOf(NotLeader);
+      expect(calls).toEqual([]);
+      leading = true;
+      await call(guarded);
+      expect(calls).toEqual([op]);
+    },
+  );
 
   it('reads are never refused (a standby may read)', async () => {
     const { kube, calls } = recording();

@@ -19,11 +19,29 @@ export function leaderOnly(kube: KubeActions, mayAct: () => boolean): KubeAction
   return {
     ...kube,
     // Spread keeps the reads (and listPages) as they are; the writes are wrapped.
-    async createPod(pod) { check('createPod'); return kube.createPod(pod); },
-    async deletePod(pod, force) { check('deletePod'); return kube.deletePod(pod, force); },
-    async patchPodOwners(pod, owners, stale) { check('patchPodOwners'); return kube.patchPodOwners(pod, owners, stale); },
-    async promotePod(pod, selector) { check('promotePod'); return kube.promotePod(pod, selector); },
-    async recordEvent(svc, type, reason, message) { check('recordEvent'); return kube.recordEvent(svc, type, reason, message); },
-    async patchCritStatus(name, status) { check('patchCritStatus'); return kube.patchCritStatus(name, status); },
+    async createPod(pod) {
+      check('createPod');
+      return kube.createPod(pod);
+    },
+    async deletePod(pod, force) {
+      check('deletePod');
+      return kube.deletePod(pod, force);
+    },
+    async patchPodOwners(pod, owners, stale) {
+      check('patchPodOwners');
+      return kube.patchPodOwners(pod, owners, stale);
+    },
+    async promotePod(pod, selector) {
+      check('promotePod');
+      return kube.promotePod(pod, selector);
+    },
+    async recordEvent(svc, type, reason, message) {
+      check('recordEvent');
+      return kube.recordEvent(svc, type, reason, message);
+    },
+    async patchCritStatus(name, status) {
+      check('patchCritStatus');
+      return kube.patchCritStatus(name, status);
+    },
   };
 }

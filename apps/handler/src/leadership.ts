@@ -6,7 +6,10 @@ import type { HandlerConfig, Logger } from '@critsvc/shared';
 import { kubeLeaseApi, LeaderElector } from './leader-election.ts';
 import type { HandlerMetrics } from './metrics.ts';
 
-type LeaseConfig = Pick<HandlerConfig, 'LEASE_NAME' | 'LEASE_NAMESPACE' | 'LEASE_DURATION_SECONDS' | 'RENEW_DEADLINE_SECONDS' | 'RETRY_PERIOD_SECONDS'>;
+type LeaseConfig = Pick<
+  HandlerConfig,
+  'LEASE_NAME' | 'LEASE_NAMESPACE' | 'LEASE_DURATION_SECONDS' | 'RENEW_DEADLINE_SECONDS' | 'RETRY_PERIOD_SECONDS'
+>;
 
 /** The pod's name (its hostname in Kubernetes) and a random part: a restarted pod is a new candidate. */
 export function candidateIdentity(): string {
@@ -20,8 +23,13 @@ export function electorFor(config: LeaseConfig, kc: KubeConfig, log: Logger, met
   metrics.leader.set(0);
   const elector = new LeaderElector({
     api: kubeLeaseApi(kc, config.LEASE_NAMESPACE, config.LEASE_NAME),
-    identity, log,
-    timings: { leaseDurationMs: config.LEASE_DURATION_SECONDS * 1000, renewDeadlineMs: config.RENEW_DEADLINE_SECONDS * 1000, retryPeriodMs: config.RETRY_PERIOD_SECONDS * 1000 },
+    identity,
+    log,
+    timings: {
+      leaseDurationMs: config.LEASE_DURATION_SECONDS * 1000,
+      renewDeadlineMs: config.RENEW_DEADLINE_SECONDS * 1000,
+      retryPeriodMs: config.RETRY_PERIOD_SECONDS * 1000,
+    },
     onLost: () => {
       metrics.leader.set(0);
       // As client-go's default: stop at once; Kubernetes restarts the process as a standby.
@@ -30,7 +38,10 @@ export function electorFor(config: LeaseConfig, kc: KubeConfig, log: Logger, met
     },
     onLeading: (transitions) => {
       metrics.leader.set(1);
-      log.info({ lease, identity, transitions, waitedMs: Date.now() - startedAt }, 'leader Lease acquired; loading the state');
+      log.info(
+        { lease, identity, transitions, waitedMs: Date.now() - startedAt },
+        'leader Lease acquired; loading the state',
+      );
     },
   });
   log.info({ lease, identity }, 'leader election: waiting for the Lease');

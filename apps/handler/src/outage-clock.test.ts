@@ -15,7 +15,8 @@ function setUp() {
   };
   return { clock, t, value };
 }
-const defaultPod = (ready: boolean) => pod('service-watcher-web', { [MANAGED_BY_LABEL]: 'critsvc', [SERVICE_LABEL]: 'web' }, { owned: true, ready });
+const defaultPod = (ready: boolean) =>
+  pod('service-watcher-web', { [MANAGED_BY_LABEL]: 'critsvc', [SERVICE_LABEL]: 'web' }, { owned: true, ready });
 
 describe('OutageClock', () => {
   it('time to fallback and outage window count from the event that made the Service lame', async () => {

@@ -83,19 +83,31 @@ export class QueueConsumer {
 
   private newWorker(): Worker {
     // metrics: BullMQ's completed/failed counts per minute (a week: ~10k small numbers in Redis), the dashboard's throughput chart.
-    const worker = new Worker(this.o.name, async (job) => {
-      this.watchdog.taken(Date.now());
-      try {
-        return await this.o.process(job.data);
-      } finally {
-        this.watchdog.done();
-      }
-    }, { connection: { ...this.o.redis, maxRetriesPerRequest: null }, concurrency: this.o.concurrency, metrics: { maxDataPoints: MetricsTime.ONE_WEEK } });
+    const worker = new Worker(
+      this.o.name,
+      async (job) => {
+        this.watchdog.taken(Date.now());
+        try {
+          return await this.o.process(job.data);
+        } finally {
+          this.watchdog.done();
+        }
+      },
+      {
+        connection: { ...this.o.redis, maxRetriesPerRequest: null },
+        concurrency: this.o.concurrency,
+        metrics: { maxDataPoints: MetricsTime.ONE_WEEK },
+      },
+    );
     worker.on('error', (err) => this.o.onError(err));
     worker.on('failed', (job, err) => this.o.onFailed(job?.id, err));
     this.caughtUp = false;
-    worker.on('drained', () => { if (this.worker === worker) this.caughtUp = true; });
-    worker.on('active', () => { if (this.worker === worker) this.caughtUp = false; });
+    worker.on('drained', () => {
+      if (this.worker === worker) this.caughtUp = true;
+    });
+    worker.on('active', () => {
+      if (this.worker === worker) this.caughtUp = false;
+    });
     return worker;
   }
 
@@ -119,11 +131,19 @@ export class QueueConsumer {
       }
       this.o.fastPathMessages?.inc({ result: fastPath(data) });
     });
-    sub.subscribe(channel).then(() => { this.subscribeRefused = false; }, (err: unknown) => {
-      if (this.subscribeRefused || this.subscriber !== sub) return;
-      this.subscribeRefused = true;
-      this.o.log.warn({ err, channel }, 'cannot follow the fast-path channel (grant it in Redis\'s ACL, or set FAST_PATH=false); events still come through the queue, a few milliseconds later');
-    });
+    sub.subscribe(channel).then(
+      () => {
+        this.subscribeRefused = false;
+      },
+      (err: unknown) => {
+        if (this.subscribeRefused || this.subscriber !== sub) return;
+        this.subscribeRefused = true;
+        this.o.log.warn(
+          { err, channel },
+          "cannot follow the fast-path channel (grant it in Redis's ACL, or set FAST_PATH=false); events still come through the queue, a few milliseconds later",
+        );
+      },
+    );
     return sub;
   }
 
@@ -145,12 +165,18 @@ export class QueueConsumer {
   async waiting(): Promise<number | undefined> {
     const q = this.current;
     try {
-      const n = await Promise.race([q.getWaitingCount(), new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), COUNT_TIMEOUT_MS).unref())]);
+      const n = await Promise.race([
+        q.getWaitingCount(),
+        new Promise<never>((_, reject) => setTimeout(() => reject(new Error('no answer')), COUNT_TIMEOUT_MS).unref()),
+      ]);
       this.countFailures = 0;
       return n;
     } catch {
       if (++this.countFailures >= INSPECTOR_REPLACE_AFTER && q === this.current && !this.closed) {
-        this.o.log.warn({ failures: this.countFailures }, 'cannot count the queue\'s waiting jobs; replacing that connection');
+        this.o.log.warn(
+          { failures: this.countFailures },
+          "cannot count the queue's waiting jobs; replacing that connection",
+        );
         this.replaceInspector();
       }
       return undefined;
@@ -168,7 +194,10 @@ export class QueueConsumer {
   private async check(): Promise<void> {
     const waiting = await this.waiting();
     if (waiting === undefined || this.closed || !this.watchdog.stalled(waiting, Date.now())) return;
-    this.o.log.warn({ waiting }, `queue worker took no waiting job for ${(this.o.stalledAfterMs ?? STALLED_AFTER_MS) / 1000} s; replacing it (stuck, as after a Redis failover)`);
+    this.o.log.warn(
+      { waiting },
+      `queue worker took no waiting job for ${(this.o.stalledAfterMs ?? STALLED_AFTER_MS) / 1000} s; replacing it (stuck, as after a Redis failover)`,
+    );
     this.replaceWorker();
   }
 

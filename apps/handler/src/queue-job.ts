@@ -8,7 +8,10 @@ export function asQueueJob(data: unknown): QueueJob | undefined {
   if (typeof data !== 'object' || data === null) return undefined;
   const d = data as Record<string, unknown>;
   if (!KINDS.includes(d.kind as Kind)) return undefined;
-  if (d.type === 'SYNCED') return isSyncJob(d) ? ({ ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob) : undefined;
+  if (d.type === 'SYNCED')
+    return isSyncJob(d)
+      ? ({ ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob)
+      : undefined;
   if (!isEventJob(d)) return undefined;
   // Without seenAt the latency is unknown: 0 keeps the job out of the latency metric.
   return { ...(d as unknown as QueueJob), seenAt: typeof d.seenAt === 'number' ? d.seenAt : 0 } as QueueJob;
@@ -21,12 +24,23 @@ export function asQueueJob(data: unknown): QueueJob | undefined {
  * lists, which never go through Redis, still name their keys.
  */
 function isSyncJob(d: Record<string, unknown>): boolean {
-  return typeof d.scope === 'string' && typeof d.resourceVersion === 'string' && typeof d.list === 'string' && d.list !== '' && d.keys === undefined
-    && (d.count === undefined || (typeof d.count === 'number' && Number.isInteger(d.count) && d.count >= 0));
+  return (
+    typeof d.scope === 'string' &&
+    typeof d.resourceVersion === 'string' &&
+    typeof d.list === 'string' &&
+    d.list !== '' &&
+    d.keys === undefined &&
+    (d.count === undefined || (typeof d.count === 'number' && Number.isInteger(d.count) && d.count >= 0))
+  );
 }
 
 function isEventJob(d: Record<string, unknown>): boolean {
-  return EVENT_TYPES.includes(d.type) && typeof d.object === 'object' && d.object !== null && (d.list === undefined || (typeof d.list === 'string' && d.list !== ''));
+  return (
+    EVENT_TYPES.includes(d.type) &&
+    typeof d.object === 'object' &&
+    d.object !== null &&
+    (d.list === undefined || (typeof d.list === 'string' && d.list !== ''))
+  );
 }
 
 /** A malformed job as a log line can carry it: 200 characters at most. */

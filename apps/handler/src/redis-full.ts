@@ -47,14 +47,21 @@ export class RedisFullRecovery {
 
   private async recover(cause: unknown): Promise<void> {
     const { queue, log } = this.o;
-    log.error({ err: cause }, 'Redis is full (maxmemory, noeviction): freeing it, finished jobs first, then the backlog if needed; the state is repaired from the API server');
+    log.error(
+      { err: cause },
+      'Redis is full (maxmemory, noeviction): freeing it, finished jobs first, then the backlog if needed; the state is repaired from the API server',
+    );
     try {
-      const finished = (await this.dropJobs(queue.toKey('completed'), 'zset')) + (await this.dropJobs(queue.toKey('failed'), 'zset'));
+      const finished =
+        (await this.dropJobs(queue.toKey('completed'), 'zset')) + (await this.dropJobs(queue.toKey('failed'), 'zset'));
       await this.o.redis().del(queue.toKey('events'));
       const fullness = await this.o.fullness();
       const dropped = fullness >= STILL_FULL ? await this.dropJobs(queue.toKey('wait'), 'list') : 0;
       this.recoveries++;
-      log.warn({ finishedDropped: finished, fullnessAfterThat: Math.round(fullness * 100) / 100, backlogDropped: dropped }, 'Redis freed; listing everything again');
+      log.warn(
+        { finishedDropped: finished, fullnessAfterThat: Math.round(fullness * 100) / 100, backlogDropped: dropped },
+        'Redis freed; listing everything again',
+      );
       await this.o.relist();
     } catch (err) {
       log.error({ err }, 'could not free Redis; trying again on the next error');

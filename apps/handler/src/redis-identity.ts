@@ -61,7 +61,8 @@ export class RedisIdentity {
   private async read(): Promise<RedisChange | undefined> {
     const redis = this.client;
     // Just (re)connecting: give it a moment rather than fail this check.
-    if (redis.status !== 'ready') await once(redis, 'ready', { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
+    if (redis.status !== 'ready')
+      await once(redis, 'ready', { signal: AbortSignal.timeout(1_000) }).catch(() => undefined);
     const info = await redis.info('server');
     const runId = /run_id:(\w+)/.exec(info)?.[1];
     const repl = await redis.info('replication');
@@ -70,7 +71,8 @@ export class RedisIdentity {
     this.runId = runId;
     this.replId = /master_replid:(\w+)/.exec(repl)?.[1];
     if (before.runId === undefined) return undefined;
-    if (runId !== before.runId) return /master_replid2:(\w+)/.exec(repl)?.[1] === before.replId && !fresh ? 'redis-failover' : 'redis-restarted';
+    if (runId !== before.runId)
+      return /master_replid2:(\w+)/.exec(repl)?.[1] === before.replId && !fresh ? 'redis-failover' : 'redis-restarted';
     return fresh ? 'redis-data-lost' : undefined;
   }
 

@@ -48,7 +48,10 @@ export class RemovalGuard {
     const svc = protectedService(view, this.o.cfg.NAMESPACES);
     let podsAt = '';
     if (svc && reason === 'service-healthy') {
-      const [pods, slices] = await Promise.all([this.o.kube.listPods(ns, selectorString(svc.selector)), this.o.kube.listEndpointSlices(ns, name)]);
+      const [pods, slices] = await Promise.all([
+        this.o.kube.listPods(ns, selectorString(svc.selector)),
+        this.o.kube.listEndpointSlices(ns, name),
+      ]);
       view.pods = pods.items;
       view.slices = slices;
       podsAt = pods.resourceVersion;
@@ -62,8 +65,12 @@ export class RemovalGuard {
     this.o.metrics.removalDisagreements.inc({ reason });
     if (!this.refused.has(key)) {
       this.refused.add(key);
-      this.o.log.child({ svc: key }).warn({ pod: pod.name, reason, why: verdict.why },
-        'the API server disagrees with the state: the default pod stays, state repaired');
+      this.o.log
+        .child({ svc: key })
+        .warn(
+          { pod: pod.name, reason, why: verdict.why },
+          'the API server disagrees with the state: the default pod stays, state repaired',
+        );
     }
     await this.repair(key, view, crits.resourceVersion, podsAt, svc?.selector);
     return verdict;
@@ -78,20 +85,37 @@ export class RemovalGuard {
    * object the state holds that the live list lacks is gone if older than the list; one claiming a
    * later version is read again on its own (a lie from the queue, or created since the list).
    */
-  private async repair(key: string, view: { service: KubeObject | undefined; crits: KubeObject[]; pods: KubeObject[] }, critsAt: string, podsAt: string, selector: Readonly<Record<string, string>> | undefined): Promise<void> {
+  private async repair(
+    key: string,
+    view: { service: KubeObject | undefined; crits: KubeObject[]; pods: KubeObject[] },
+    critsAt: string,
+    podsAt: string,
+    selector: Readonly<Record<string, string>> | undefined,
+  ): Promise<void> {
     const { store, kube } = this.o;
     const results: ApplyResult[] = [store.takeLive('Service', key, view.service)];
     const liveCrits = new Set(view.crits.map((c) => c.metadata?.name ?? ''));
     for (const c of view.crits) results.push(store.repair('CriticalService', c));
     for (const crit of [...store.crits.values()].filter((c) => !liveCrits.has(c.name)).slice(0, MAX_READS)) {
-      results.push(isOlderOrSame(crit.resourceVersion, critsAt) ? store.forget('CriticalService', crit.name) : store.takeLive('CriticalService', crit.name, await kube.readCriticalService(crit.name)));
+      results.push(
+        isOlderOrSame(crit.resourceVersion, critsAt)
+          ? store.forget('CriticalService', crit.name)
+          : store.takeLive('CriticalService', crit.name, await kube.readCriticalService(crit.name)),
+      );
     }
     if (selector && podsAt) {
       const ns = key.slice(0, key.indexOf('/'));
       const livePods = new Set(view.pods.map((p) => p.metadata?.name ?? ''));
       for (const p of view.pods) results.push(store.repair('Pod', p));
-      const ghosts = [...store.podLookup(ns).candidates(selector)].filter((p) => selectorMatches(selector, p.labels) && !livePods.has(p.name)).slice(0, MAX_READS);
-      for (const p of ghosts) results.push(isOlderOrSame(p.resourceVersion, podsAt) ? store.forget('Pod', p.key) : store.takeLive('Pod', p.key, await kube.readPod(p.namespace, p.name)));
+      const ghosts = [...store.podLookup(ns).candidates(selector)]
+        .filter((p) => selectorMatches(selector, p.labels) && !livePods.has(p.name))
+        .slice(0, MAX_READS);
+      for (const p of ghosts)
+        results.push(
+          isOlderOrSame(p.resourceVersion, podsAt)
+            ? store.forget('Pod', p.key)
+            : store.takeLive('Pod', p.key, await kube.readPod(p.namespace, p.name)),
+        );
     }
     this.o.applyLive(results);
   }

@@ -27,13 +27,23 @@ export class Reporter {
   }
 
   /** Says `message` about the Service once for each new `what` of a topic: one log line and one Event. */
-  async once(svc: ServiceInfo, topic: string, what: string, type: EventType, reason: string, message: string, extra: object = {}): Promise<void> {
+  async once(
+    svc: ServiceInfo,
+    topic: string,
+    what: string,
+    type: EventType,
+    reason: string,
+    message: string,
+    extra: object = {},
+  ): Promise<void> {
     let topics = this.reported.get(svc.key);
     if (topics?.get(topic) === what) return;
     if (!topics) this.reported.set(svc.key, (topics = new Map()));
     topics.set(topic, what);
     // A constant message; what happened is in reason and detail (grep '"reason":"DefaultPodRefused"').
-    this.log.child({ svc: svc.key }).error({ reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
+    this.log
+      .child({ svc: svc.key })
+      .error({ reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
     await this.event(svc, type, reason, message);
   }
 
@@ -54,7 +64,12 @@ export class Reporter {
     this.templateReported.set(key, problem);
     const ref = { kind: 'PodTemplate' as const, namespace: template.namespace, name: template.name, uid: '' };
     try {
-      await this.kube.recordEvent(ref, 'Warning', 'PodTemplateUnusable', `no default pod can be created from it: ${problem}`);
+      await this.kube.recordEvent(
+        ref,
+        'Warning',
+        'PodTemplateUnusable',
+        `no default pod can be created from it: ${problem}`,
+      );
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'event' });
       this.log.warn({ template: `${ref.namespace}/${ref.name}`, err: logError(err) }, 'could not record event');

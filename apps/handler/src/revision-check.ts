@@ -41,7 +41,8 @@ export class RevisionCheck {
 
   /** The state may hold versions the API server has not shown: check soon (one check at a time). */
   poke(): void {
-    if (this.stopped || this.timer || this.running || (this.o.store.aheadCount === 0 && this.carried.length === 0)) return;
+    if (this.stopped || this.timer || this.running || (this.o.store.aheadCount === 0 && this.carried.length === 0))
+      return;
     this.timer = setTimeout(() => void this.run(), this.o.delayMs ?? REVISION_CHECK_DELAY_MS);
     this.timer.unref();
   }
@@ -66,7 +67,10 @@ export class RevisionCheck {
       await this.readAgain([...lies, ...gone]);
     } catch (err) {
       this.carried = entries;
-      this.o.log.warn({ err: logError(err), entries: entries.length }, 'could not read the API server\'s revision to check the queue\'s versions; retrying');
+      this.o.log.warn(
+        { err: logError(err), entries: entries.length },
+        "could not read the API server's revision to check the queue's versions; retrying",
+      );
     } finally {
       this.running = false;
       this.poke();
@@ -75,15 +79,18 @@ export class RevisionCheck {
 
   private report(lies: Ahead[], rv: string): void {
     for (const a of lies) this.o.metrics.forgedVersions.inc({ kind: a.kind });
-    this.o.log.warn({ count: lies.length, revision: rv, examples: lies.slice(0, 5).map((a) => `${a.kind} ${a.key} at ${a.rv}`) },
-      'the queue claimed resourceVersions beyond the API server\'s newest: not believed; those objects are read again');
+    this.o.log.warn(
+      { count: lies.length, revision: rv, examples: lies.slice(0, 5).map((a) => `${a.kind} ${a.key} at ${a.rv}`) },
+      "the queue claimed resourceVersions beyond the API server's newest: not believed; those objects are read again",
+    );
   }
 
   /** Each object, as the API server has it now, replaces what the queue said (gone ones go); beyond MAX_READS, a relist. */
   private async readAgain(entries: Ahead[]): Promise<void> {
     if (entries.length > MAX_READS) void this.o.relist('unconfirmed-list');
     const results: ApplyResult[] = [];
-    for (const a of entries.slice(0, MAX_READS)) results.push(this.o.store.takeLive(a.kind, a.key, await this.read(a.kind, a.key)));
+    for (const a of entries.slice(0, MAX_READS))
+      results.push(this.o.store.takeLive(a.kind, a.key, await this.read(a.kind, a.key)));
     this.o.applyLive(results);
   }
 

@@ -1,7 +1,19 @@
 // How the handler's state is filled from the API server, the truth: the start-up list, the lists
 // refused for good (a forbidden namespace, the CRD missing; retried in the background and
 // reported), and the relists that repair what the event queue lost.
-import { apiMessage, CRD_GROUP, CRD_PLURAL, CRD_VERSION, httpStatus, logError, objectKey, type Kind, type KubeObject, type Logger, type QueueJob } from '@critsvc/shared';
+import {
+  apiMessage,
+  CRD_GROUP,
+  CRD_PLURAL,
+  CRD_VERSION,
+  httpStatus,
+  logError,
+  objectKey,
+  type Kind,
+  type KubeObject,
+  type Logger,
+  type QueueJob,
+} from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
 import { isComparable, isOlderOrSame } from './model/resource-version.ts';
@@ -36,7 +48,7 @@ export interface StateLoaderOptions {
 
 /** An object's key in the state: namespace/name, a CriticalService (cluster-scoped) by its name. */
 function stateKey(kind: Kind, object: KubeObject): string {
-  return kind === 'CriticalService' ? object.metadata?.name ?? '' : objectKey(object.metadata);
+  return kind === 'CriticalService' ? (object.metadata?.name ?? '') : objectKey(object.metadata);
 }
 
 /** The API server will keep saying no (forbidden, not found): retrying at once will not help. */
@@ -109,7 +121,10 @@ export class StateLoader {
         this.markUnlisted(l, err);
         return true;
       }
-      this.o.log.warn({ kind: l.kind, scope: l.scope || '*', err: logError(err), attempt }, 'start-up list failed; retrying');
+      this.o.log.warn(
+        { kind: l.kind, scope: l.scope || '*', err: logError(err), attempt },
+        'start-up list failed; retrying',
+      );
       return false;
     }
   }
@@ -119,7 +134,10 @@ export class StateLoader {
     const message = apiMessage(err);
     const key = `${l.kind}/${l.scope}`;
     if (this.unlistedLists.get(key)?.message !== message) {
-      this.o.log.error({ kind: l.kind, scope: l.scope || '*', err: logError(err), retryInMs: UNLISTED_RETRY_MS }, 'cannot list; this scope is not protected until it can; the others are');
+      this.o.log.error(
+        { kind: l.kind, scope: l.scope || '*', err: logError(err), retryInMs: UNLISTED_RETRY_MS },
+        'cannot list; this scope is not protected until it can; the others are',
+      );
     }
     this.unlistedLists.set(key, { target: l, message });
     if (l.kind !== 'CriticalService') this.unlisted.set(l.scope, message);
@@ -136,7 +154,12 @@ export class StateLoader {
         continue;
       }
       this.unlistedLists.delete(key);
-      if (![...this.unlistedLists.values()].some((u) => u.target.scope === target.scope && u.target.kind !== 'CriticalService')) this.unlisted.delete(target.scope);
+      if (
+        ![...this.unlistedLists.values()].some(
+          (u) => u.target.scope === target.scope && u.target.kind !== 'CriticalService',
+        )
+      )
+        this.unlisted.delete(target.scope);
       this.o.log.info({ kind: target.kind, scope: target.scope || '*' }, 'listed at last; this scope is protected now');
       this.o.scopeListed();
     }
@@ -154,7 +177,8 @@ export class StateLoader {
     const started = Date.now();
     const drift: Record<string, number> = {};
     try {
-      for (const l of this.lists()) drift[l.kind] = (drift[l.kind] ?? 0) + (await this.relistOne(l.kind, l.scope, l.path));
+      for (const l of this.lists())
+        drift[l.kind] = (drift[l.kind] ?? 0) + (await this.relistOne(l.kind, l.scope, l.path));
       const total = Object.values(drift).reduce((a, b) => a + b, 0);
       for (const [kind, n] of Object.entries(drift)) if (n) this.o.metrics.relistDrift.inc({ kind }, n);
       this.o.metrics.relists.inc({ reason });
@@ -200,7 +224,9 @@ export class StateLoader {
    * beyond UNLISTED_READS such objects are dropped unread (their next event brings them back).
    */
   private async dropUnlisted(kind: Kind, scope: string, listed: ReadonlySet<string>): Promise<number> {
-    const held = this.o.store.heldIn(kind, scope).filter((info) => !listed.has(kind === 'CriticalService' ? info.name : (info as { key: string }).key));
+    const held = this.o.store
+      .heldIn(kind, scope)
+      .filter((info) => !listed.has(kind === 'CriticalService' ? info.name : (info as { key: string }).key));
     let drift = 0;
     for (const [i, info] of held.entries()) {
       const key = kind === 'CriticalService' ? info.name : (info as { key: string }).key;
@@ -251,7 +277,8 @@ export class StateLoader {
       if (kind !== 'Pod' && this.o.listed) {
         for (const object of page.items as KubeObject[]) this.o.listed(kind, stateKey(kind, object), object);
       }
-      for (const bad of this.o.store.addListed(kind, page.items)) this.o.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
+      for (const bad of this.o.store.addListed(kind, page.items))
+        this.o.log.warn({ kind, key: bad.key, error: bad.error }, 'malformed object skipped');
       rv = page.resourceVersion;
     }
     this.o.store.endList(kind, scope, rv);

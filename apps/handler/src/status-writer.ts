@@ -4,7 +4,13 @@
 import { Backoff, logError, type Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from './metrics.ts';
-import { computeStatus, withTransitionTimes, type Blocked, type Condition, type ServiceVerdict } from './model/status.ts';
+import {
+  computeStatus,
+  withTransitionTimes,
+  type Blocked,
+  type Condition,
+  type ServiceVerdict,
+} from './model/status.ts';
 import type { Store } from './model/store.ts';
 import type { CritInfo } from './model/types.ts';
 
@@ -86,7 +92,10 @@ export class StatusWriter {
         const f = this.failing.get(name) ?? { backoff: new Backoff(this.o.flushMs, 60_000), notBefore: 0 };
         const retryInMs = f.backoff.next();
         this.failing.set(name, { ...f, notBefore: Date.now() + retryInMs });
-        this.o.log.warn({ criticalService: name, err: logError(err), retryInMs, failures: f.backoff.failures }, 'status update failed; will retry');
+        this.o.log.warn(
+          { criticalService: name, err: logError(err), retryInMs, failures: f.backoff.failures },
+          'status update failed; will retry',
+        );
       }
     }
   }
@@ -103,13 +112,21 @@ export class StatusWriter {
     const crit = store.crits.get(name);
     if (!crit) {
       this.written.delete(name);
-      for (const g of [this.o.metrics.lameServices, this.o.metrics.defaultPods, this.o.metrics.blockedServices]) g.remove({ criticalservice: name });
+      for (const g of [this.o.metrics.lameServices, this.o.metrics.defaultPods, this.o.metrics.blockedServices])
+        g.remove({ criticalservice: name });
       return;
     }
     const problem = this.o.templateProblem(crit);
     const status = computeStatus({
-      crit, services: store.services.values(), podsIn: (ns) => store.podsIn(ns), watched: this.o.watched,
-      readyOnly: this.o.readyOnly, blocked: this.o.blocked, decided: this.o.decided, unlisted: this.o.unlisted, ...(problem ? { templateProblem: problem } : {}),
+      crit,
+      services: store.services.values(),
+      podsIn: (ns) => store.podsIn(ns),
+      watched: this.o.watched,
+      readyOnly: this.o.readyOnly,
+      blocked: this.o.blocked,
+      decided: this.o.decided,
+      unlisted: this.o.unlisted,
+      ...(problem ? { templateProblem: problem } : {}),
     });
     this.o.metrics.lameServices.set({ criticalservice: name }, status.lameCount);
     this.o.metrics.defaultPods.set({ criticalservice: name }, status.defaultPodCount);

@@ -17,7 +17,10 @@ export interface TemplateWatch {
 }
 
 /** How one template is watched: KubeActions.watchTemplate, or a test's stand-in. */
-export type WatchTemplate = (ref: TemplateRef, on: { push: (job: ListedJob<'PodTemplate'>) => void; listFailed: (err: unknown) => void; log: Logger }) => TemplateWatch;
+export type WatchTemplate = (
+  ref: TemplateRef,
+  on: { push: (job: ListedJob<'PodTemplate'>) => void; listFailed: (err: unknown) => void; log: Logger },
+) => TemplateWatch;
 
 export interface TemplatesOptions {
   global: TemplateRef;
@@ -57,7 +60,8 @@ export class Templates {
   /** Watches the global template and those the CriticalServices name; stops watching the others. */
   follow(crits: Iterable<CritInfo>): void {
     const wanted = new Map<string, TemplateRef>([[refKey(this.o.global), this.o.global]]);
-    for (const c of crits) if (c.templateRef && c.problems.length === 0) wanted.set(refKey(c.templateRef), c.templateRef);
+    for (const c of crits)
+      if (c.templateRef && c.problems.length === 0) wanted.set(refKey(c.templateRef), c.templateRef);
     for (const [key, ref] of wanted) if (!this.entries.has(key)) this.startWatch(key, ref);
     for (const [key, entry] of this.entries) {
       if (wanted.has(key)) continue;
@@ -155,7 +159,10 @@ export class Templates {
     if (entry.known?.resourceVersion !== before.rv) entry.refused = undefined;
     const problem = this.problem(ref);
     if (!before.known || problem !== before.problem || entry.known?.resourceVersion !== before.rv) {
-      this.o.log.info({ template: key, usable: problem === undefined, ...(problem ? { problem } : {}) }, 'PodTemplate changed');
+      this.o.log.info(
+        { template: key, usable: problem === undefined, ...(problem ? { problem } : {}) },
+        'PodTemplate changed',
+      );
       this.o.changed(ref, problem === undefined);
     }
     this.answered();
@@ -181,5 +188,8 @@ function known(key: string, job: ListedJob<'PodTemplate'>): Entry['known'] {
   if (job.type === 'DELETED') return notFound;
   const checked = checkTemplate(job.object);
   const rv = job.object.metadata?.resourceVersion ?? '';
-  return { resourceVersion: rv, lookup: checked.ok ? checked : { ok: false, error: `PodTemplate ${key} is invalid: ${checked.error}` } };
+  return {
+    resourceVersion: rv,
+    lookup: checked.ok ? checked : { ok: false, error: `PodTemplate ${key} is invalid: ${checked.error}` },
+  };
 }

@@ -13,7 +13,13 @@ export const FAILOVER_STAGES = [
 ] as const;
 export type FailoverStage = (typeof FAILOVER_STAGES)[number];
 
-interface Marks { seenAt: number; takenAt: number; startedAt?: number; decidedAt?: number; sentAt?: number }
+interface Marks {
+  seenAt: number;
+  takenAt: number;
+  startedAt?: number;
+  decidedAt?: number;
+  sentAt?: number;
+}
 
 export interface TimelineSinks {
   /** From the first event to the action it caused, by action. */
@@ -72,7 +78,8 @@ export class Timeline {
     if (!m || m.seenAt <= 0) return undefined;
     const now = this.now();
     this.sinks.latency(action, (now - m.seenAt) / 1000);
-    if (action !== 'create' || m.startedAt === undefined || m.decidedAt === undefined || m.sentAt === undefined) return undefined;
+    if (action !== 'create' || m.startedAt === undefined || m.decidedAt === undefined || m.sentAt === undefined)
+      return undefined;
     const points = [m.seenAt, m.takenAt, m.startedAt, m.decidedAt, m.sentAt, now];
     const stagesMs: Partial<Record<FailoverStage, number>> = {};
     FAILOVER_STAGES.forEach((stage, i) => {

@@ -6,4 +6,8 @@ narrowClientNode();
 const { criticalServiceTargets, runMain, runWatcher } = await import('@critsvc/shared');
 
 runMain('watcher-crds', () =>
-  runWatcher({ name: 'watcher-crds', kind: 'CriticalService', targets: (kc) => criticalServiceTargets(kc) }, process.env));
+  runWatcher(
+    { name: 'watcher-crds', kind: 'CriticalService', targets: (kc) => criticalServiceTargets(kc) },
+    process.env,
+  ),
+);

@@ -6,4 +6,8 @@ narrowClientNode();
 const { podTargets, runMain, runWatcher } = await import('@critsvc/shared');
 
 runMain('watcher-pods', () =>
-  runWatcher({ name: 'watcher-pods', kind: 'Pod', targets: (kc, config) => podTargets(kc, config.NAMESPACES) }, process.env));
+  runWatcher(
+    { name: 'watcher-pods', kind: 'Pod', targets: (kc, config) => podTargets(kc, config.NAMESPACES) },
+    process.env,
+  ),
+);

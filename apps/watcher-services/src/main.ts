@@ -6,4 +6,8 @@ narrowClientNode();
 const { runMain, runWatcher, serviceTargets } = await import('@critsvc/shared');
 
 runMain('watcher-services', () =>
-  runWatcher({ name: 'watcher-services', kind: 'Service', targets: (kc, config) => serviceTargets(kc, config.NAMESPACES) }, process.env));
+  runWatcher(
+    { name: 'watcher-services', kind: 'Service', targets: (kc, config) => serviceTargets(kc, config.NAMESPACES) },
+    process.env,
+  ),
+);

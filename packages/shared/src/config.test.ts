@@ -13,12 +13,25 @@ function problems(load: () => unknown): string[] {
 
 describe('config', () => {
   it('defaults make a valid configuration', () => {
-    expect(loadHandlerConfig({})).toMatchObject({ NAMESPACES: [], LOG_LEVEL: 'info', POD_TEMPLATE_NAME: 'critical-service-pod-template', POD_TEMPLATE_NAMESPACE: 'linux-mag', POD_NAME_PREFIX: 'service-watcher', READY_PODS_ONLY: true, LAME_GRACE_SECONDS: 0, HEALTHY_GRACE_SECONDS: 5 });
+    expect(loadHandlerConfig({})).toMatchObject({
+      NAMESPACES: [],
+      LOG_LEVEL: 'info',
+      POD_TEMPLATE_NAME: 'critical-service-pod-template',
+      POD_TEMPLATE_NAMESPACE: 'linux-mag',
+      POD_NAME_PREFIX: 'service-watcher',
+      READY_PODS_ONLY: true,
+      LAME_GRACE_SECONDS: 0,
+      HEALTHY_GRACE_SECONDS: 5,
+    });
     expect(loadWatcherConfig({}).HTTP_PORT).toBe(8080);
   });
 
   it('empty values (a ConfigMap key left blank) mean the default', () => {
-    expect(loadHandlerConfig({ LOG_LEVEL: '', POD_NAME_PREFIX: '', NAMESPACES: '' })).toMatchObject({ LOG_LEVEL: 'info', POD_NAME_PREFIX: 'service-watcher', NAMESPACES: [] });
+    expect(loadHandlerConfig({ LOG_LEVEL: '', POD_NAME_PREFIX: '', NAMESPACES: '' })).toMatchObject({
+      LOG_LEVEL: 'info',
+      POD_NAME_PREFIX: 'service-watcher',
+      NAMESPACES: [],
+    });
   });
 
   it('NAMESPACES is a trimmed, de-duplicated list', () => {
@@ -51,8 +64,14 @@ describe('config', () => {
     expect(lines[0]).toContain(fragment);
   });
 
-  it('leader election: client-go\'s timings by default, off unless asked', () => {
-    expect(loadHandlerConfig({})).toMatchObject({ LEADER_ELECTION: false, LEASE_NAME: 'critsvc-handler', LEASE_DURATION_SECONDS: 15, RENEW_DEADLINE_SECONDS: 10, RETRY_PERIOD_SECONDS: 2 });
+  it("leader election: client-go's timings by default, off unless asked", () => {
+    expect(loadHandlerConfig({})).toMatchObject({
+      LEADER_ELECTION: false,
+      LEASE_NAME: 'critsvc-handler',
+      LEASE_DURATION_SECONDS: 15,
+      RENEW_DEADLINE_SECONDS: 10,
+      RETRY_PERIOD_SECONDS: 2,
+    });
   });
 
   it.each<[string, Record<string, string>, string]>([
@@ -102,16 +121,24 @@ describe('config', () => {
   });
 
   it('reports every problem at once, one line each', () => {
-    expect(problems(() => loadHandlerConfig({ LOG_LEVEL: 'x', HTTP_PORT: 'y', NAMESPACES: 'Z' })).map((l) => l.split(':')[0]).sort()).toEqual(['HTTP_PORT', 'LOG_LEVEL', 'NAMESPACES']);
+    expect(
+      problems(() => loadHandlerConfig({ LOG_LEVEL: 'x', HTTP_PORT: 'y', NAMESPACES: 'Z' }))
+        .map((l) => l.split(':')[0])
+        .sort(),
+    ).toEqual(['HTTP_PORT', 'LOG_LEVEL', 'NAMESPACES']);
   });
 
   it('dashboard basic auth needs both user and password', () => {
-    expect(problems(() => loadDashboardConfig({ DASHBOARD_USER: 'ops' }))).toEqual(['DASHBOARD_USER/DASHBOARD_PASSWORD: set both to require basic auth, or neither']);
+    expect(problems(() => loadDashboardConfig({ DASHBOARD_USER: 'ops' }))).toEqual([
+      'DASHBOARD_USER/DASHBOARD_PASSWORD: set both to require basic auth, or neither',
+    ]);
     expect(loadDashboardConfig({}).DASHBOARD_READ_ONLY).toBe(true);
   });
 
   it('never repeats a Redis password in an error or a log', () => {
     expect(redact('redis://user:hunter2@host:6379/0')).not.toContain('hunter2');
-    expect(problems(() => loadHandlerConfig({ REDIS_URL: 'http://user:hunter2@host' })).join()).not.toContain('hunter2');
+    expect(problems(() => loadHandlerConfig({ REDIS_URL: 'http://user:hunter2@host' })).join()).not.toContain(
+      'hunter2',
+    );
   });
 });

@@ -43,16 +43,19 @@ export function startHttp(opts: HttpOptions): Promise<HttpEndpoint> {
     }
   });
   return new Promise((resolve, reject) => {
-    server.once('error', (err) => reject(new Error(`HTTP_PORT ${opts.port} on ${opts.host}: ${err.message}`, { cause: err })));
+    server.once('error', (err) =>
+      reject(new Error(`HTTP_PORT ${opts.port} on ${opts.host}: ${err.message}`, { cause: err })),
+    );
     server.listen(opts.port, opts.host, () => {
       const port = (server.address() as AddressInfo).port;
       opts.log.info({ port }, 'http endpoint listening (/healthz /readyz /metrics)');
       resolve({
         port,
-        close: () => new Promise<void>((r) => {
-          server.closeAllConnections();
-          server.close(() => r());
-        }),
+        close: () =>
+          new Promise<void>((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
       });
     });
   });

@@ -43,14 +43,19 @@ export function loadKubeConfig(path: string): KubeConfig {
     throw new Error(`cannot load the kubeconfig (${path ? `KUBECONFIG=${path}` : home}): ${why}`, { cause: err });
   }
   const cluster = kc.getCurrentCluster();
-  if (!cluster?.server) throw new Error(`the kubeconfig from ${source} has no current cluster with a server (current-context: "${kc.getCurrentContext()}")`);
-  if (cluster.server.includes('undefined')) throw new Error(`in-cluster config is incomplete (server ${cluster.server}): KUBERNETES_SERVICE_HOST/PORT unset`);
+  if (!cluster?.server)
+    throw new Error(
+      `the kubeconfig from ${source} has no current cluster with a server (current-context: "${kc.getCurrentContext()}")`,
+    );
+  if (cluster.server.includes('undefined'))
+    throw new Error(`in-cluster config is incomplete (server ${cluster.server}): KUBERNETES_SERVICE_HOST/PORT unset`);
   return kc;
 }
 
 export function httpStatus(err: unknown): number | undefined {
   if (err instanceof ApiException) return err.code;
-  if (typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number') return err.statusCode;
+  if (typeof err === 'object' && err !== null && 'statusCode' in err && typeof err.statusCode === 'number')
+    return err.statusCode;
   return undefined;
 }
 
@@ -80,7 +85,8 @@ export function apiMessage(err: unknown): string {
   if (err instanceof ApiException) {
     try {
       const body: unknown = typeof err.body === 'string' ? JSON.parse(err.body) : err.body;
-      if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string') return `${err.code}: ${body.message}`;
+      if (typeof body === 'object' && body !== null && 'message' in body && typeof body.message === 'string')
+        return `${err.code}: ${body.message}`;
     } catch {
       // not JSON
     }
@@ -115,7 +121,9 @@ export function sharedDispatcher(kc: KubeConfig): Promise<Dispatcher> {
       await kc.applyToHTTPSOptions(tls);
       // servername: the kubeconfig's tls-server-name (an API server reached by another address).
       const opts = kc.createDispatcherOptions(kc.getCurrentCluster(), {
-        ca: tls.ca, cert: tls.cert, key: tls.key,
+        ca: tls.ca,
+        cert: tls.cert,
+        key: tls.key,
         ...(tls.rejectUnauthorized === undefined ? {} : { rejectUnauthorized: tls.rejectUnauthorized }),
         ...(tls.servername === undefined ? {} : { servername: tls.servername }),
       });
@@ -137,33 +145,67 @@ export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) =>
     baseServer: new ServerConfiguration(cluster.server, {}),
     authMethods: { default: kc },
     // Runs after authentication, which sets a fresh dispatcher of its own on each request.
-    promiseMiddleware: [{ pre: async (ctx) => { ctx.setDispatcher(await sharedDispatcher(kc)); return ctx; }, post: async (res) => res }],
+    promiseMiddleware: [
+      {
+        pre: async (ctx) => {
+          ctx.setDispatcher(await sharedDispatcher(kc));
+          return ctx;
+        },
+        post: async (res) => res,
+      },
+    ],
   });
   return new Api(config);
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-interface CallOptions { body?: unknown; query?: Record<string, string>; contentType?: string; timeoutMs?: number; accept?: string }
+interface CallOptions {
+  body?: unknown;
+  query?: Record<string, string>;
+  contentType?: string;
+  timeoutMs?: number;
+  accept?: string;
+}
 
 /**
  * One API call on the shared pool, its answer as bytes. A refusal throws client-node's
  * ApiException (code, body as text: a protobuf Status is turned into its JSON form), as the
  * typed calls do; a GET's 404 is an answer (the object is not there).
  */
-async function call(kc: KubeConfig, method: Method, path: string, opts: CallOptions): Promise<{ status: number; contentType: string; bytes: Buffer }> {
+async function call(
+  kc: KubeConfig,
+  method: Method,
+  path: string,
+  opts: CallOptions,
+): Promise<{ status: number; contentType: string; bytes: Buffer }> {
   const url = apiUrl(kc, path, opts.query);
   const auth: RequestOptions = { headers: {} };
   await kc.applyToHTTPSOptions(auth); // authentication headers, per request
-  const headers: Record<string, string> = { ...(auth.headers as Record<string, string>), accept: opts.accept ?? 'application/json' };
+  const headers: Record<string, string> = {
+    ...(auth.headers as Record<string, string>),
+    accept: opts.accept ?? 'application/json',
+  };
   const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
   if (payload !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
   const timeout = opts.timeoutMs ?? 60_000;
-  const res = await request(url, { method, headers, body: payload, dispatcher: await sharedDispatcher(kc), headersTimeout: timeout, bodyTimeout: timeout });
+  const res = await request(url, {
+    method,
+    headers,
+    body: payload,
+    dispatcher: await sharedDispatcher(kc),
+    headersTimeout: timeout,
+    bodyTimeout: timeout,
+  });
   const bytes = Buffer.from(await res.body.arrayBuffer());
   const contentType = String(res.headers['content-type'] ?? '');
   if (res.statusCode >= 300 && !(method === 'GET' && res.statusCode === 404)) {
     const text = contentType.startsWith(PROTOBUF) ? statusJson(bytes) : bytes.toString('utf8');
-    throw new ApiException(res.statusCode, `${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`, text, flatHeaders(res.headers));
+    throw new ApiException(
+      res.statusCode,
+      `${method} ${path}: HTTP ${res.statusCode}: ${text.slice(0, 300)}`,
+      text,
+      flatHeaders(res.headers),
+    );
   }
   return { status: res.statusCode, contentType, bytes };
 }
@@ -184,8 +226,12 @@ function statusJson(bytes: Buffer): string {
  * builds and reads as plain JSON anyway. A refusal throws client-node's ApiException (code, body),
  * as the typed calls do.
  */
-export async function requestJson(kc: KubeConfig, method: Method, path: string,
-  opts: Omit<CallOptions, 'accept'> = {}): Promise<{ status: number; body: unknown }> {
+export async function requestJson(
+  kc: KubeConfig,
+  method: Method,
+  path: string,
+  opts: Omit<CallOptions, 'accept'> = {},
+): Promise<{ status: number; body: unknown }> {
   const res = await call(kc, method, path, opts);
   const text = res.bytes.toString('utf8');
   let body: unknown = text;
@@ -213,7 +259,12 @@ function flatHeaders(h: Record<string, string | string[] | undefined>): Record<s
  * A GET answered as plain JSON (404 → undefined). client-node's typed reads build a class
  * instance (and Date objects) for every field; the handler parses raw objects, as from the queue.
  */
-export async function getJson(kc: KubeConfig, path: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<unknown> {
+export async function getJson(
+  kc: KubeConfig,
+  path: string,
+  query: Record<string, string> = {},
+  timeoutMs?: number,
+): Promise<unknown> {
   const res = await requestJson(kc, 'GET', path, { query, ...(timeoutMs === undefined ? {} : { timeoutMs }) });
   return res.status === 404 ? undefined : res.body;
 }
@@ -223,8 +274,20 @@ export async function getJson(kc: KubeConfig, path: string, query: Record<string
  * objects) for every field of every object: for 20,000 pods that is most of a process's memory
  * and start-up time, for objects we trim right away.
  */
-export async function listPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<RawPage> {
-  const list = (await getJson(kc, path, { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, timeoutMs)) as JsonList | undefined;
+export async function listPage(
+  kc: KubeConfig,
+  path: string,
+  limit: number,
+  cont?: string,
+  query: Record<string, string> = {},
+  timeoutMs?: number,
+): Promise<RawPage> {
+  const list = (await getJson(
+    kc,
+    path,
+    { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) },
+    timeoutMs,
+  )) as JsonList | undefined;
   if (!list) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
   return rawPage(list);
 }
@@ -232,7 +295,11 @@ export async function listPage(kc: KubeConfig, path: string, limit: number, cont
 type JsonList = { items?: unknown[]; metadata?: { resourceVersion?: string; continue?: string } };
 
 function rawPage(list: JsonList): RawPage {
-  return { items: list.items ?? [], resourceVersion: list.metadata?.resourceVersion ?? '', ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}) };
+  return {
+    items: list.items ?? [],
+    resourceVersion: list.metadata?.resourceVersion ?? '',
+    ...(list.metadata?.continue ? { continue: list.metadata.continue } : {}),
+  };
 }
 
 /**
@@ -251,9 +318,18 @@ export const POD_LIST_PAGE = 2_000;
  * (JSON.parse and stripObject), as only the fields critsvc reads are decoded (pod-protobuf.ts).
  * A server that answers JSON instead (a proxy in between that only passes JSON) is read as JSON.
  */
-export async function listPodPage(kc: KubeConfig, path: string, limit: number, cont?: string, query: Record<string, string> = {}, timeoutMs?: number): Promise<Omit<RawPage, 'items'> & { items: KubeObject[] }> {
+export async function listPodPage(
+  kc: KubeConfig,
+  path: string,
+  limit: number,
+  cont?: string,
+  query: Record<string, string> = {},
+  timeoutMs?: number,
+): Promise<Omit<RawPage, 'items'> & { items: KubeObject[] }> {
   const res = await call(kc, 'GET', path, {
-    query: { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) }, accept: PROTOBUF_OR_JSON, ...(timeoutMs === undefined ? {} : { timeoutMs }),
+    query: { ...query, limit: String(limit), ...(cont ? { continue: cont } : {}) },
+    accept: PROTOBUF_OR_JSON,
+    ...(timeoutMs === undefined ? {} : { timeoutMs }),
   });
   if (res.status === 404) throw Object.assign(new Error(`GET ${path}: HTTP 404`), { statusCode: 404 });
   if (res.contentType.startsWith(PROTOBUF)) return decodePodList(res.bytes);
@@ -271,5 +347,7 @@ export interface Lister {
 
 /** Pods, the bulk of a cluster, in protobuf and POD_LIST_PAGE to a page; the rest as JSON, 500 to a page. */
 export function listerFor(kind: string): Lister {
-  return kind === 'Pod' ? { pageSize: POD_LIST_PAGE, stripped: true, page: listPodPage } : { pageSize: 500, stripped: false, page: listPage };
+  return kind === 'Pod'
+    ? { pageSize: POD_LIST_PAGE, stripped: true, page: listPodPage }
+    : { pageSize: 500, stripped: false, page: listPage };
 }

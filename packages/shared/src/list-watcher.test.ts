@@ -12,9 +12,12 @@ describe('watchTimeouts', () => {
     [300, 90, 0.5, 330, 420_000],
     [3, 2, 0, 3, 5_000],
     [0.2, 1, 0, 1, 2_000], // the API takes whole seconds, at least 1
-  ])('timeout %d s + margin %d s (random %d): the server ends it at %d s, stalled after %d ms', (timeout, margin, random, server, stall) => {
-    expect(watchTimeouts(timeout, margin, () => random)).toEqual({ serverSeconds: server, stallMs: stall });
-  });
+  ])(
+    'timeout %d s + margin %d s (random %d): the server ends it at %d s, stalled after %d ms',
+    (timeout, margin, random, server, stall) => {
+      expect(watchTimeouts(timeout, margin, () => random)).toEqual({ serverSeconds: server, stallMs: stall });
+    },
+  );
 
   it('a watch is never called stalled before the server could have ended it', () => {
     for (let i = 0; i < 1000; i++) {
@@ -53,9 +56,19 @@ describe('eventEffect', () => {
   it.each<[string, string, unknown, ReturnType<typeof eventEffect>]>([
     ['a bookmark moves the resume point', 'BOOKMARK', withRv('42'), { effect: 'bookmark', resourceVersion: '42' }],
     ['a bookmark without a version moves nothing', 'BOOKMARK', {}, { effect: 'bookmark', resourceVersion: undefined }],
-    ['an object event carries its version', 'MODIFIED', withRv('43'), { effect: 'object', type: 'MODIFIED', resourceVersion: '43' }],
+    [
+      'an object event carries its version',
+      'MODIFIED',
+      withRv('43'),
+      { effect: 'object', type: 'MODIFIED', resourceVersion: '43' },
+    ],
     ['a DELETED event too', 'DELETED', withRv('44'), { effect: 'object', type: 'DELETED', resourceVersion: '44' }],
-    ['a non-string version is ignored', 'ADDED', withRv(45), { effect: 'object', type: 'ADDED', resourceVersion: undefined }],
+    [
+      'a non-string version is ignored',
+      'ADDED',
+      withRv(45),
+      { effect: 'object', type: 'ADDED', resourceVersion: undefined },
+    ],
     ['ERROR 410: re-list', 'ERROR', { kind: 'Status', code: 410, reason: 'Expired' }, { effect: 'gone' }],
     ['ERROR 500: logged, watch goes on', 'ERROR', { kind: 'Status', code: 500 }, { effect: 'error' }],
     ['ERROR without a body', 'ERROR', null, { effect: 'error' }],
@@ -66,18 +79,38 @@ describe('eventEffect', () => {
 });
 
 describe('listInto', () => {
-  const page = (names: string[], cont?: string): ListPage => ({ items: names.map((name) => ({ metadata: { namespace: 'ns', name, resourceVersion: '9' } })), resourceVersion: '9', ...(cont ? { continue: cont } : {}) });
+  const page = (names: string[], cont?: string): ListPage => ({
+    items: names.map((name) => ({ metadata: { namespace: 'ns', name, resourceVersion: '9' } })),
+    resourceVersion: '9',
+    ...(cont ? { continue: cont } : {}),
+  });
 
   it('pushes each page as it arrives and asks for the next only once the consumer has room', async () => {
     const log: string[] = [];
     const lists = new Set<string | undefined>();
     const pages = [page(['a', 'b'], 'c1'), page(['c'], 'c2'), page(['d'])];
     let opened = () => undefined as void;
-    const target = { kind: 'Pod' as const, list: async () => { log.push('list'); return pages.shift() ?? page([]); } };
+    const target = {
+      kind: 'Pod' as const,
+      list: async () => {
+        log.push('list');
+        return pages.shift() ?? page([]);
+      },
+    };
     const result = listInto({
-      target, strip: (o) => o as KubeObject, now: () => 1,
-      push: (job) => { if (job.type !== 'SYNCED') lists.add(job.list); log.push(job.type === 'ADDED' ? job.object.metadata?.name ?? '' : job.type); },
-      room: () => { log.push('room?'); return new Promise<void>((r) => { opened = r; }); },
+      target,
+      strip: (o) => o as KubeObject,
+      now: () => 1,
+      push: (job) => {
+        if (job.type !== 'SYNCED') lists.add(job.list);
+        log.push(job.type === 'ADDED' ? (job.object.metadata?.name ?? '') : job.type);
+      },
+      room: () => {
+        log.push('room?');
+        return new Promise<void>((r) => {
+          opened = r;
+        });
+      },
     });
     await new Promise((r) => setTimeout(r, 10));
     // Held at the first page until room: one page in memory, its objects already pushed.

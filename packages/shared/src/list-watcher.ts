@@ -43,7 +43,8 @@ export interface WatchTarget<K extends string = Kind> {
 }
 
 /** A queue job, for any kind watched (the queue's kinds by default). */
-export type ListedJob<K extends string = Kind> = (Omit<WatchJob, 'kind'> & { kind: K }) | (Omit<SyncJob, 'kind'> & { kind: K });
+export type ListedJob<K extends string = Kind> =
+  (Omit<WatchJob, 'kind'> & { kind: K }) | (Omit<SyncJob, 'kind'> & { kind: K });
 
 export interface ListWatcherOptions<K extends string = Kind> {
   kc: KubeConfig;
@@ -102,7 +103,8 @@ export async function listInto<K extends string>(o: {
   return { resourceVersion: rv, list, count };
 }
 
-export type WatchEnd = { reason: 'closed' | 'gone' | 'stopped' | 'relist' | 'stalled' } | { reason: 'error'; err: unknown };
+export type WatchEnd =
+  { reason: 'closed' | 'gone' | 'stopped' | 'relist' | 'stalled' } | { reason: 'error'; err: unknown };
 
 const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
@@ -110,13 +112,20 @@ const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
  * The server-side timeout of one watch, spread by up to +20% so that watchers do not all
  * reconnect at once, and when that watch counts as stalled: its timeout plus the margin.
  */
-export function watchTimeouts(timeoutSeconds: number, marginSeconds: number, random: () => number = Math.random): { serverSeconds: number; stallMs: number } {
+export function watchTimeouts(
+  timeoutSeconds: number,
+  marginSeconds: number,
+  random: () => number = Math.random,
+): { serverSeconds: number; stallMs: number } {
   const serverSeconds = Math.max(1, Math.round(timeoutSeconds * (1 + random() * 0.2)));
   return { serverSeconds, stallMs: Math.round((serverSeconds + marginSeconds) * 1000) };
 }
 
 /** Why a watch ended, from what the loop knows and the error the client reported. */
-export function watchEnd(state: { stopped: boolean; gone: boolean; relist: boolean; stalled: boolean }, err: unknown): WatchEnd {
+export function watchEnd(
+  state: { stopped: boolean; gone: boolean; relist: boolean; stalled: boolean },
+  err: unknown,
+): WatchEnd {
   if (state.stopped) return { reason: 'stopped' };
   if (state.gone || httpStatus(err) === 410) return { reason: 'gone' };
   if (state.relist) return { reason: 'relist' };
@@ -137,7 +146,8 @@ export type EventEffect =
 export function eventEffect(type: string, obj: unknown): EventEffect {
   if (type === 'ERROR') return isRecord(obj) && obj.code === 410 ? { effect: 'gone' } : { effect: 'error' };
   if (type === 'BOOKMARK') return { effect: 'bookmark', resourceVersion: resourceVersionOf(obj) };
-  if (WATCH_TYPES.has(type)) return { effect: 'object', type: type as WatchEventType, resourceVersion: resourceVersionOf(obj) };
+  if (WATCH_TYPES.has(type))
+    return { effect: 'object', type: type as WatchEventType, resourceVersion: resourceVersionOf(obj) };
   return { effect: 'unknown' };
 }
 
@@ -212,8 +222,26 @@ export class ListWatcher<K extends string = Kind> {
   /** Pages through the list, pushes every object, then the list's SYNCED marker. */
   private async listAll(): Promise<string> {
     const { target, push, log } = this.opts;
-    const { resourceVersion: rv, list, count } = await listInto({ target, push, strip: (o) => this.strip(o), now: () => this.now(), ...(this.opts.room ? { room: this.opts.room } : {}) });
-    push({ kind: target.kind, type: 'SYNCED', scope: target.scope, resourceVersion: rv, list, count, seenAt: this.now() });
+    const {
+      resourceVersion: rv,
+      list,
+      count,
+    } = await listInto({
+      target,
+      push,
+      strip: (o) => this.strip(o),
+      now: () => this.now(),
+      ...(this.opts.room ? { room: this.opts.room } : {}),
+    });
+    push({
+      kind: target.kind,
+      type: 'SYNCED',
+      scope: target.scope,
+      resourceVersion: rv,
+      list,
+      count,
+      seenAt: this.now(),
+    });
     this.lists++;
     this.synced = true;
     this.backoff.reset();
@@ -255,13 +283,25 @@ export class ListWatcher<K extends string = Kind> {
       };
       const done = (err: unknown): void => {
         clearTimeout(deadline);
-        const end = watchEnd({ stopped: this.stopCtl.signal.aborted, gone, relist: this.relistRequested, stalled }, err);
+        const end = watchEnd(
+          { stopped: this.stopCtl.signal.aborted, gone, relist: this.relistRequested, stalled },
+          err,
+        );
         if (end.reason === 'stalled') {
-          this.log.warn({ kind: target.kind, scope: target.scope, timeoutSeconds: serverSeconds, stallSeconds }, 'watch stalled (still open past its server-side timeout plus WATCH_STALL_SECONDS); reconnecting');
+          this.log.warn(
+            { kind: target.kind, scope: target.scope, timeoutSeconds: serverSeconds, stallSeconds },
+            'watch stalled (still open past its server-side timeout plus WATCH_STALL_SECONDS); reconnecting',
+          );
         }
         resolve(end);
       };
-      watch.watch(target.path, { ...target.query, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: serverSeconds }, onEvent, done)
+      watch
+        .watch(
+          target.path,
+          { ...target.query, allowWatchBookmarks: true, resourceVersion: rv, timeoutSeconds: serverSeconds },
+          onEvent,
+          done,
+        )
         .then((c) => {
           this.current = c;
           if (this.stopCtl.signal.aborted || this.relistRequested || stalled) c.abort();

@@ -11,6 +11,9 @@ export function createLogger(level: string, name: string): Logger {
     timestamp: pino.stdTimeFunctions.isoTime,
     formatters: { level: (label) => ({ level: label }) },
     // Tokens never reach a log line, whatever object a caller passes.
-    redact: { paths: ['*.password', '*.token', '*.authorization', 'headers.authorization', 'config.REDIS_URL'], censor: '***' },
+    redact: {
+      paths: ['*.password', '*.token', '*.authorization', 'headers.authorization', 'config.REDIS_URL'],
+      censor: '***',
+    },
   });
 }

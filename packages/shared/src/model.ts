@@ -3,4 +3,13 @@
 // loads client-node, BullMQ, ioredis, pino, prom-client and undici. Lint keeps this file and
 // types.ts free of imports; the model's isolation test checks it at runtime.
 export { KINDS, objectKey } from './types.ts';
-export type { Kind, KubeObject, ObjectMeta, OwnerReference, QueueJob, SyncJob, WatchEventType, WatchJob } from './types.ts';
+export type {
+  Kind,
+  KubeObject,
+  ObjectMeta,
+  OwnerReference,
+  QueueJob,
+  SyncJob,
+  WatchEventType,
+  WatchJob,
+} from './types.ts';

@@ -27,11 +27,11 @@ function watcherStart(narrow: boolean): { generated: string[]; server: string; a
 }
 
 describe('narrowClientNode', () => {
-  it('lets a watcher load KubeConfig, its auth and the shared barrel without client-node\'s generated API', () => {
+  it("lets a watcher load KubeConfig, its auth and the shared barrel without client-node's generated API", () => {
     expect(watcherStart(true)).toEqual({ generated: [], server: 'https://127.0.0.1:6443', auth: 'Bearer tok' });
   });
 
-  it('without it, client-node\'s config.js loads the generated API', () => {
+  it("without it, client-node's config.js loads the generated API", () => {
     expect(watcherStart(false).generated).toEqual(['dist/gen/index.js', 'dist/gen/models/all.js']);
   });
 });

@@ -25,7 +25,8 @@ export function narrowClientNode(): void {
   registered = true;
   registerHooks({
     resolve(specifier, context, nextResolve) {
-      if (specifier === './gen/index.js' && context.parentURL?.endsWith(CONFIG_JS)) return { url: generatedApiShim(context.parentURL), shortCircuit: true };
+      if (specifier === './gen/index.js' && context.parentURL?.endsWith(CONFIG_JS))
+        return { url: generatedApiShim(context.parentURL), shortCircuit: true };
       return nextResolve(specifier, context);
     },
   });

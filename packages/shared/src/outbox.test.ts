@@ -7,10 +7,24 @@ import { Outbox, outboxBound } from './outbox.ts';
 import type { QueueJob } from './types.ts';
 
 const log = createLogger('silent', 'test');
-const ev = (name: string, rv: string, type: 'ADDED' | 'MODIFIED' | 'DELETED' = 'MODIFIED', namespace = 'ns'): QueueJob =>
-  ({ kind: 'Pod', type, object: { metadata: { name, namespace, resourceVersion: rv } }, seenAt: 0 });
-const synced = (rv: string): QueueJob => ({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: rv, keys: [], seenAt: 0 });
-const label = (j: QueueJob): string => (j.type === 'SYNCED' ? `synced@${j.resourceVersion}` : `${j.object.metadata?.name}@${j.object.metadata?.resourceVersion}`);
+const ev = (
+  name: string,
+  rv: string,
+  type: 'ADDED' | 'MODIFIED' | 'DELETED' = 'MODIFIED',
+  namespace = 'ns',
+): QueueJob => ({ kind: 'Pod', type, object: { metadata: { name, namespace, resourceVersion: rv } }, seenAt: 0 });
+const synced = (rv: string): QueueJob => ({
+  kind: 'Pod',
+  type: 'SYNCED',
+  scope: 'ns',
+  resourceVersion: rv,
+  keys: [],
+  seenAt: 0,
+});
+const label = (j: QueueJob): string =>
+  j.type === 'SYNCED'
+    ? `synced@${j.resourceVersion}`
+    : `${j.object.metadata?.name}@${j.object.metadata?.resourceVersion}`;
 const until = async (cond: () => boolean): Promise<void> => {
   for (let i = 0; i < 500 && !cond(); i++) await new Promise((r) => setTimeout(r, 5));
 };
@@ -21,7 +35,9 @@ function queue(up = true) {
     up,
     attempts: 0,
     batches: [] as QueueJob[][],
-    get sent(): QueueJob[] { return q.batches.flat(); },
+    get sent(): QueueJob[] {
+      return q.batches.flat();
+    },
     send: async (jobs: QueueJob[]): Promise<void> => {
       q.attempts++;
       if (!q.up) throw new Error('ECONNREFUSED');
@@ -33,16 +49,35 @@ function queue(up = true) {
 
 function outbox(q: ReturnType<typeof queue>, maxObjects: number, batchSize?: number) {
   const calls = { relist: 0 };
-  const box = new Outbox({ log, maxObjects, send: q.send, relist: () => calls.relist++, backoff: new Backoff(1, 5), ...(batchSize ? { batchSize } : {}) });
+  const box = new Outbox({
+    log,
+    maxObjects,
+    send: q.send,
+    relist: () => calls.relist++,
+    backoff: new Backoff(1, 5),
+    ...(batchSize ? { batchSize } : {}),
+  });
   return { box, calls };
 }
 
 describe('Outbox', () => {
   it.each<[string, QueueJob[], string[]]>([
-    ['the newest event of an object supersedes the older ones in their place', [ev('a', '1', 'ADDED'), ev('b', '2', 'ADDED'), ev('a', '3'), ev('a', '4', 'DELETED')], ['a@4', 'b@2']],
+    [
+      'the newest event of an object supersedes the older ones in their place',
+      [ev('a', '1', 'ADDED'), ev('b', '2', 'ADDED'), ev('a', '3'), ev('a', '4', 'DELETED')],
+      ['a@4', 'b@2'],
+    ],
     // Behind it, a's listed ADDED superseded, the handler would take a for gone at the marker.
-    ['an object\'s event after its list\'s SYNCED is delivered before that marker', [ev('a', '1', 'ADDED'), synced('1'), ev('a', '2')], ['a@2', 'synced@1']],
-    ['objects in two namespaces with one name are two objects', [ev('a', '1'), ev('a', '2', 'MODIFIED', 'other')], ['a@1', 'a@2']],
+    [
+      "an object's event after its list's SYNCED is delivered before that marker",
+      [ev('a', '1', 'ADDED'), synced('1'), ev('a', '2')],
+      ['a@2', 'synced@1'],
+    ],
+    [
+      'objects in two namespaces with one name are two objects',
+      [ev('a', '1'), ev('a', '2', 'MODIFIED', 'other')],
+      ['a@1', 'a@2'],
+    ],
     ['SYNCED markers of one scope coalesce too', [synced('5'), ev('a', '6'), synced('7')], ['a@6', 'synced@7']],
   ])('coalescing while Redis is down: %s', async (_, pushed, delivered) => {
     const q = queue(false);
@@ -57,7 +92,7 @@ describe('Outbox', () => {
     expect(q.sent.map(label)).toEqual(delivered);
   });
 
-  it('a newer event superseding a list\'s ADDED carries that list (the handler counts a list\'s jobs)', async () => {
+  it("a newer event superseding a list's ADDED carries that list (the handler counts a list's jobs)", async () => {
     const q = queue(false);
     const { box } = outbox(q, 100);
     box.start();
@@ -69,17 +104,24 @@ describe('Outbox', () => {
     q.up = true;
     await until(() => box.size === 0);
     await box.close();
-    expect(q.sent.map((j) => `${label(j)} ${j.type === 'SYNCED' ? '' : j.type}/${j.type === 'SYNCED' ? '' : j.list}`)).toEqual(['a@3 DELETED/l1', 'b@4 ADDED/l2']);
+    expect(
+      q.sent.map((j) => `${label(j)} ${j.type === 'SYNCED' ? '' : j.type}/${j.type === 'SYNCED' ? '' : j.list}`),
+    ).toEqual(['a@3 DELETED/l1', 'b@4 ADDED/l2']);
   });
 
   it('retries until the queue takes the events, losing none', async () => {
     let failures = 0;
     const sent: QueueJob[] = [];
-    const box = new Outbox({ log, maxObjects: 100, relist: () => undefined, backoff: new Backoff(1, 5),
+    const box = new Outbox({
+      log,
+      maxObjects: 100,
+      relist: () => undefined,
+      backoff: new Backoff(1, 5),
       send: async (jobs) => {
         if (failures++ < 5) throw new Error('ECONNREFUSED');
         sent.push(...jobs);
-      } });
+      },
+    });
     box.start();
     for (let i = 0; i < 10; i++) box.push(ev(`p${i}`, String(i)));
     await until(() => box.size === 0);
@@ -91,11 +133,15 @@ describe('Outbox', () => {
   it('an event pushed while a batch is in flight is not lost when that batch succeeds', async () => {
     const sent: QueueJob[] = [];
     let release: () => void = () => undefined;
-    const box = new Outbox({ log, maxObjects: 100, relist: () => undefined,
+    const box = new Outbox({
+      log,
+      maxObjects: 100,
+      relist: () => undefined,
       send: async (jobs) => {
         sent.push(...jobs);
         if (sent.length === 1) await new Promise<void>((r) => (release = r));
-      } });
+      },
+    });
     box.start();
     box.push(ev('a', '1'));
     await until(() => sent.length === 1);
@@ -106,14 +152,21 @@ describe('Outbox', () => {
     expect(sent.map(label)).toEqual(['a@1', 'a@2']);
   });
 
-  it.each([[1, 7], [3, 7], [500, 7], [4, 8]])('sends batches of at most %i, oldest first (%i events)', async (batchSize, n) => {
+  it.each([
+    [1, 7],
+    [3, 7],
+    [500, 7],
+    [4, 8],
+  ])('sends batches of at most %i, oldest first (%i events)', async (batchSize, n) => {
     const q = queue();
     const { box } = outbox(q, 100, batchSize);
     for (let i = 0; i < n; i++) box.push(ev(`p${i}`, String(i)));
     box.start();
     await until(() => box.size === 0);
     await box.close();
-    expect(q.batches.map((b) => b.length)).toEqual(Array.from({ length: Math.ceil(n / batchSize) }, (_, i) => Math.min(batchSize, n - i * batchSize)));
+    expect(q.batches.map((b) => b.length)).toEqual(
+      Array.from({ length: Math.ceil(n / batchSize) }, (_, i) => Math.min(batchSize, n - i * batchSize)),
+    );
     expect(q.sent.map(label)).toEqual(Array.from({ length: n }, (_, i) => `p${i}@${i}`));
   });
 
@@ -133,20 +186,33 @@ describe('Outbox', () => {
   it.each<[string, number, number | undefined, number]>([
     ['more than half the bound', 10, undefined, 5],
     ['more than listRoom events, however large the bound', 1_000, 4, 4],
-  ])('room() holds a list while %s are pending, and lets it go once sends drain it', async (_, maxObjects, listRoom, most) => {
-    const q = queue(false);
-    const box = new Outbox({ log, maxObjects, send: q.send, relist: () => undefined, batchSize: 2, backoff: new Backoff(1, 5), ...(listRoom ? { listRoom } : {}) });
-    box.start();
-    for (let i = 0; i < 8; i++) box.push(ev(`p${i}`, String(i), 'ADDED'));
-    let roomy = false;
-    const waiting = box.room().then(() => { roomy = true; });
-    await new Promise((r) => setTimeout(r, 120));
-    expect(roomy).toBe(false);
-    q.up = true;
-    await waiting;
-    expect(box.size).toBeLessThanOrEqual(most);
-    await box.close();
-  });
+  ])(
+    'room() holds a list while %s are pending, and lets it go once sends drain it',
+    async (_, maxObjects, listRoom, most) => {
+      const q = queue(false);
+      const box = new Outbox({
+        log,
+        maxObjects,
+        send: q.send,
+        relist: () => undefined,
+        batchSize: 2,
+        backoff: new Backoff(1, 5),
+        ...(listRoom ? { listRoom } : {}),
+      });
+      box.start();
+      for (let i = 0; i < 8; i++) box.push(ev(`p${i}`, String(i), 'ADDED'));
+      let roomy = false;
+      const waiting = box.room().then(() => {
+        roomy = true;
+      });
+      await new Promise((r) => setTimeout(r, 120));
+      expect(roomy).toBe(false);
+      q.up = true;
+      await waiting;
+      expect(box.size).toBeLessThanOrEqual(most);
+      await box.close();
+    },
+  );
 
   it('past its bound while Redis is down it drops what it holds, and asks for no re-list while Redis stays down', async () => {
     const q = queue(false);

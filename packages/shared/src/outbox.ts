@@ -46,15 +46,20 @@ const LIST_ROOM = 5_000;
  * The outbox bound: OUTBOX_MAX_OBJECTS, or with 0 what the V8 heap limit holds. A configured
  * bound the heap cannot hold is kept (the operator may know better) but warned about.
  */
-export function outboxBound(configured: number, heapLimit = getHeapStatistics().heap_size_limit): { maxObjects: number; derived: number; warning?: string } {
+export function outboxBound(
+  configured: number,
+  heapLimit = getHeapStatistics().heap_size_limit,
+): { maxObjects: number; derived: number; warning?: string } {
   const derived = Math.max(MIN_OBJECTS, Math.floor((heapLimit - HEAP_RESERVE) / BYTES_PER_OBJECT));
   if (configured === 0) return { maxObjects: derived, derived };
   if (configured <= derived) return { maxObjects: configured, derived };
   const mib = Math.round(heapLimit / 2 ** 20);
   return {
-    maxObjects: configured, derived,
-    warning: `OUTBOX_MAX_OBJECTS=${configured} does not fit the ${mib} MiB heap limit (about ${BYTES_PER_OBJECT} bytes per object): at most ${derived} do; `
-      + 'during a long Redis outage the watcher may run out of memory. Unset it (0 derives it from the heap) or raise --max-old-space-size in NODE_OPTIONS',
+    maxObjects: configured,
+    derived,
+    warning:
+      `OUTBOX_MAX_OBJECTS=${configured} does not fit the ${mib} MiB heap limit (about ${BYTES_PER_OBJECT} bytes per object): at most ${derived} do; ` +
+      'during a long Redis outage the watcher may run out of memory. Unset it (0 derives it from the heap) or raise --max-old-space-size in NODE_OPTIONS',
   };
 }
 
@@ -103,7 +108,8 @@ export class Outbox {
         // the handler counts a list's jobs before its SYNCED, and would otherwise take the
         // object for gone there.
         this.coalesced++;
-        if (older.type !== 'SYNCED' && older.list !== undefined && job.list === undefined) job = { ...job, list: older.list };
+        if (older.type !== 'SYNCED' && older.list !== undefined && job.list === undefined)
+          job = { ...job, list: older.list };
       }
     }
     this.pending.set(key, { job, seq: ++this.seq });
@@ -118,7 +124,10 @@ export class Outbox {
     for (const entry of this.pending) if (!newest || entry[1].seq > newest[1].seq) newest = entry;
     this.overflows++;
     this.dropped += this.pending.size - 1;
-    this.opts.log.error({ pending: this.pending.size, max: this.opts.maxObjects }, 'outbox full while sends to the queue fail; dropping it and re-listing once a send succeeds');
+    this.opts.log.error(
+      { pending: this.pending.size, max: this.opts.maxObjects },
+      'outbox full while sends to the queue fail; dropping it and re-listing once a send succeeds',
+    );
     this.pending.clear();
     if (newest) this.pending.set(newest[0], newest[1]);
     this.overflowed = true;
@@ -150,7 +159,11 @@ export class Outbox {
         if (this.pending.get(key)?.seq === v.seq) this.pending.delete(key);
       }
       this.sent += batch.length;
-      if (this.failing) this.opts.log.info({ pending: this.pending.size, relist: this.overflowed }, 'queue reachable again; delivering buffered events');
+      if (this.failing)
+        this.opts.log.info(
+          { pending: this.pending.size, relist: this.overflowed },
+          'queue reachable again; delivering buffered events',
+        );
       this.failing = false;
       this.backoff.reset();
       if (this.overflowed) {
@@ -161,8 +174,12 @@ export class Outbox {
       const delay = this.backoff.next();
       if (!this.failing || this.backoff.failures % 10 === 0) {
         const full = err instanceof Error && err.name === 'QueueBacklogFull';
-        this.opts.log.warn({ err, pending: this.pending.size, retryInMs: delay },
-          full ? 'queue backlog full (handler down or behind); keeping events, one per object, and retrying' : 'cannot reach the queue; keeping events and retrying');
+        this.opts.log.warn(
+          { err, pending: this.pending.size, retryInMs: delay },
+          full
+            ? 'queue backlog full (handler down or behind); keeping events, one per object, and retrying'
+            : 'cannot reach the queue; keeping events and retrying',
+        );
       }
       this.failing = true;
       this.checkBound();

@@ -15,18 +15,60 @@ const varint = (n: number): number[] => {
 const field = (f: number, bytes: number[]): number[] => [...varint(f * 8 + 2), ...varint(bytes.length), ...bytes];
 const str = (f: number, s: string): number[] => field(f, [...Buffer.from(s, 'utf8')]);
 const num = (f: number, n: number): number[] => [...varint(f * 8), ...varint(n)];
-const envelope = (object: number[]): Buffer => Buffer.from([0x6b, 0x38, 0x73, 0x00, ...field(1, [...str(1, 'v1'), ...str(2, 'PodList')]), ...field(2, object)]);
+const envelope = (object: number[]): Buffer =>
+  Buffer.from([0x6b, 0x38, 0x73, 0x00, ...field(1, [...str(1, 'v1'), ...str(2, 'PodList')]), ...field(2, object)]);
 
-const meta = [...str(1, 'web-1'), ...str(3, 'default'), ...str(5, 'u-1'), ...str(6, '42'), ...num(7, 0), ...field(8, num(1, 1_764_914_400))];
+const meta = [
+  ...str(1, 'web-1'),
+  ...str(3, 'default'),
+  ...str(5, 'u-1'),
+  ...str(6, '42'),
+  ...num(7, 0),
+  ...field(8, num(1, 1_764_914_400)),
+];
 const podBytes = (m: number[], extra: number[] = []): number[] => field(2, [...field(1, m), ...extra]);
 
 describe('decodePodList', () => {
   it('reads a pod, omitting zero values as JSON does, and skips fields of every wire type it does not read', () => {
-    const unknown = [...num(99, 300), 0xa1, 0x06, 1, 2, 3, 4, 5, 6, 7, 8, 0xad, 0x06, 1, 2, 3, 4, ...str(98, 'ignored')];
-    const list = [...field(1, [...str(2, '77'), ...str(3, 'next')]), ...podBytes([...meta, ...unknown], [...field(3, [...str(1, ''), ...str(6, '')])])];
+    const unknown = [
+      ...num(99, 300),
+      0xa1,
+      0x06,
+      1,
+      2,
+      3,
+      4,
+      5,
+      6,
+      7,
+      8,
+      0xad,
+      0x06,
+      1,
+      2,
+      3,
+      4,
+      ...str(98, 'ignored'),
+    ];
+    const list = [
+      ...field(1, [...str(2, '77'), ...str(3, 'next')]),
+      ...podBytes([...meta, ...unknown], [...field(3, [...str(1, ''), ...str(6, '')])]),
+    ];
     expect(decodePodList(envelope(list))).toEqual({
-      items: [{ metadata: { name: 'web-1', namespace: 'default', uid: 'u-1', resourceVersion: '42', creationTimestamp: '2025-12-05T06:00:00Z' }, status: {} }],
-      resourceVersion: '77', continue: 'next',
+      items: [
+        {
+          metadata: {
+            name: 'web-1',
+            namespace: 'default',
+            uid: 'u-1',
+            resourceVersion: '42',
+            creationTimestamp: '2025-12-05T06:00:00Z',
+          },
+          status: {},
+        },
+      ],
+      resourceVersion: '77',
+      continue: 'next',
     });
   });
 
@@ -42,8 +84,20 @@ describe('decodePodList', () => {
 });
 
 describe('decodeStatus', () => {
-  it('gives a refusal\'s code, reason and message', () => {
-    const status = [...str(2, 'Failure'), ...str(3, 'pods "x" is forbidden: no'), ...str(4, 'Forbidden'), ...num(6, 403)];
-    expect(decodeStatus(envelope(status))).toEqual({ kind: 'Status', apiVersion: 'v1', status: 'Failure', message: 'pods "x" is forbidden: no', reason: 'Forbidden', code: 403 });
+  it("gives a refusal's code, reason and message", () => {
+    const status = [
+      ...str(2, 'Failure'),
+      ...str(3, 'pods "x" is forbidden: no'),
+      ...str(4, 'Forbidden'),
+      ...num(6, 403),
+    ];
+    expect(decodeStatus(envelope(status))).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      status: 'Failure',
+      message: 'pods "x" is forbidden: no',
+      reason: 'Forbidden',
+      code: 403,
+    });
   });
 });

@@ -135,12 +135,24 @@ function time(r: Reader): string {
 function mapEntry(r: Reader, into: Record<string, string>, keep?: (k: string) => boolean): void {
   let key = '';
   let value: [number, number] | undefined;
-  r.bytesFields({ 1: () => { key = r.sharedString(); }, 2: () => { value = r.span(); } });
+  r.bytesFields({
+    1: () => {
+      key = r.sharedString();
+    },
+    2: () => {
+      value = r.span();
+    },
+  });
   if (keep && !keep(key)) return;
   into[key] = value ? intern(r.buf.toString('utf8', value[0], value[1])) : '';
 }
 
-const OWNER_STRINGS: Record<number, 'kind' | 'name' | 'uid' | 'apiVersion'> = { 1: 'kind', 3: 'name', 4: 'uid', 5: 'apiVersion' };
+const OWNER_STRINGS: Record<number, 'kind' | 'name' | 'uid' | 'apiVersion'> = {
+  1: 'kind',
+  3: 'name',
+  4: 'uid',
+  5: 'apiVersion',
+};
 const OWNER_BOOLS: Record<number, 'controller' | 'blockOwnerDeletion'> = { 6: 'controller', 7: 'blockOwnerDeletion' };
 
 function ownerReference(r: Reader): OwnerReference {
@@ -157,7 +169,9 @@ function ownerReference(r: Reader): OwnerReference {
 
 /** What podMeta gathers before it is shaped as stripObject would. */
 interface MetaParts {
-  strings: Partial<Record<'name' | 'namespace' | 'uid' | 'resourceVersion' | 'creationTimestamp' | 'deletionTimestamp', string>>;
+  strings: Partial<
+    Record<'name' | 'namespace' | 'uid' | 'resourceVersion' | 'creationTimestamp' | 'deletionTimestamp', string>
+  >;
   generation: number;
   labels?: Record<string, string>;
   annotations: Record<string, string>;
@@ -166,12 +180,24 @@ interface MetaParts {
 
 /** ObjectMeta's length-delimited fields critsvc reads, by field number. */
 const META_FIELDS: Record<number, (r: Reader, m: MetaParts) => void> = {
-  1: (r, m) => { m.strings.name = r.string(); },
-  3: (r, m) => { m.strings.namespace = r.sharedString(); },
-  5: (r, m) => { m.strings.uid = r.string(); },
-  6: (r, m) => { m.strings.resourceVersion = r.string(); },
-  8: (r, m) => { m.strings.creationTimestamp = time(r.sub()); },
-  9: (r, m) => { m.strings.deletionTimestamp = time(r.sub()); },
+  1: (r, m) => {
+    m.strings.name = r.string();
+  },
+  3: (r, m) => {
+    m.strings.namespace = r.sharedString();
+  },
+  5: (r, m) => {
+    m.strings.uid = r.string();
+  },
+  6: (r, m) => {
+    m.strings.resourceVersion = r.string();
+  },
+  8: (r, m) => {
+    m.strings.creationTimestamp = time(r.sub());
+  },
+  9: (r, m) => {
+    m.strings.deletionTimestamp = time(r.sub());
+  },
   11: (r, m) => mapEntry(r.sub(), (m.labels ??= {})),
   12: (r, m) => mapEntry(r.sub(), m.annotations, (k) => k === 'service-watcher'),
   13: (r, m) => {
@@ -208,7 +234,14 @@ function podMeta(r: Reader): ObjectMeta {
 /** A PodCondition's type and status (1, 2). */
 function condition(r: Reader): { type: string; status: string } {
   const c = { type: '', status: '' };
-  r.bytesFields({ 1: () => { c.type = r.sharedString(); }, 2: () => { c.status = r.sharedString(); } });
+  r.bytesFields({
+    1: () => {
+      c.type = r.sharedString();
+    },
+    2: () => {
+      c.status = r.sharedString();
+    },
+  });
   return c;
 }
 
@@ -218,8 +251,12 @@ function podStatus(r: Reader): Record<string, unknown> {
   let podIP: string | undefined;
   const ready: { type: string; status: string }[] = [];
   r.bytesFields({
-    1: () => { phase = r.sharedString(); },
-    6: () => { podIP = r.string(); },
+    1: () => {
+      phase = r.sharedString();
+    },
+    6: () => {
+      podIP = r.string();
+    },
     2: () => {
       const c = condition(r.sub());
       if (c.type === 'Ready') ready.push(c);
@@ -231,16 +268,28 @@ function podStatus(r: Reader): Record<string, unknown> {
 function pod(r: Reader): KubeObject {
   let metadata: ObjectMeta = {};
   let status: Record<string, unknown> | undefined;
-  r.bytesFields({ 1: () => { metadata = podMeta(r.sub()); }, 3: () => { status = podStatus(r.sub()); } });
+  r.bytesFields({
+    1: () => {
+      metadata = podMeta(r.sub());
+    },
+    3: () => {
+      status = podStatus(r.sub());
+    },
+  });
   return { metadata, status };
 }
 
 /** The runtime.Unknown inside the envelope: its raw bytes (field 2) are the encoded object. */
 function unwrap(buf: Buffer): Reader {
-  if (buf.length < 4 || MAGIC.some((b, i) => buf[i] !== b)) throw new ProtobufError('not a Kubernetes protobuf answer (no k8s\\0 prefix)');
+  if (buf.length < 4 || MAGIC.some((b, i) => buf[i] !== b))
+    throw new ProtobufError('not a Kubernetes protobuf answer (no k8s\\0 prefix)');
   const unknown = new Reader(buf, 4);
   let raw: Reader | undefined;
-  unknown.bytesFields({ 2: () => { raw = unknown.sub(); } });
+  unknown.bytesFields({
+    2: () => {
+      raw = unknown.sub();
+    },
+  });
   if (!raw) throw new ProtobufError('protobuf envelope without an object');
   return raw;
 }
@@ -252,17 +301,33 @@ export function decodePodList(buf: Buffer): { items: KubeObject[]; resourceVersi
   let resourceVersion = '';
   let cont = '';
   list.bytesFields({
-    2: () => { items.push(pod(list.sub())); },
+    2: () => {
+      items.push(pod(list.sub()));
+    },
     1: () => {
       const meta = list.sub();
-      meta.bytesFields({ 2: () => { resourceVersion = meta.string(); }, 3: () => { cont = meta.string(); } });
+      meta.bytesFields({
+        2: () => {
+          resourceVersion = meta.string();
+        },
+        3: () => {
+          cont = meta.string();
+        },
+      });
     },
   });
   return { items, resourceVersion, ...(cont ? { continue: cont } : {}) };
 }
 
 /** A Status answer (an error) → its JSON form's fields: status (2), message (3), reason (4), code (6). */
-export function decodeStatus(buf: Buffer): { kind: 'Status'; apiVersion: 'v1'; status?: string; message?: string; reason?: string; code?: number } {
+export function decodeStatus(buf: Buffer): {
+  kind: 'Status';
+  apiVersion: 'v1';
+  status?: string;
+  message?: string;
+  reason?: string;
+  code?: number;
+} {
   const r = unwrap(buf);
   const s: ReturnType<typeof decodeStatus> = { kind: 'Status', apiVersion: 'v1' };
   r.fields((f, w) => {

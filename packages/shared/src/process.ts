@@ -26,7 +26,8 @@ async function bounded(step: () => Promise<void>, log: Logger, index: number): P
     timer = setTimeout(() => r('timeout'), STEP_TIMEOUT_MS);
   });
   try {
-    if ((await Promise.race([step(), timeout])) === 'timeout') log.warn({ step: index, ms: STEP_TIMEOUT_MS }, 'shutdown step timed out; going on');
+    if ((await Promise.race([step(), timeout])) === 'timeout')
+      log.warn({ step: index, ms: STEP_TIMEOUT_MS }, 'shutdown step timed out; going on');
   } catch (err) {
     log.error({ err, step: index }, 'shutdown step failed');
   } finally {

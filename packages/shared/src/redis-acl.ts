@@ -41,13 +41,56 @@ export function redisPasswordKey(proc: RedisProcess | 'admin'): string {
 export const REDIS_ADMIN_USER = 'critsvc-admin';
 
 /** What every client does on connecting: ioredis's ready check (INFO), HELLO, its connection name, db. */
-const CONNECT = ['+ping', '+info', '+hello', '+auth', '+select', '+client|setname', '+client|getname', '+client|id', '+client|info', '+quit', '+reset'];
+const CONNECT = [
+  '+ping',
+  '+info',
+  '+hello',
+  '+auth',
+  '+select',
+  '+client|setname',
+  '+client|getname',
+  '+client|id',
+  '+client|info',
+  '+quit',
+  '+reset',
+];
 
 /** Read commands: the dashboard's getters and BullMQ's scripts (counts, states, job hashes, metrics). */
-const READ = ['+exists', '+type', '+pttl', '+ttl', '+get', '+hget', '+hmget', '+hgetall', '+hexists', '+hlen', '+hscan',
-  '+llen', '+lrange', '+lindex', '+lpos', '+scard', '+smembers', '+sismember', '+sscan',
-  '+zscore', '+zcard', '+zcount', '+zlexcount', '+zrange', '+zrangebyscore', '+zrangebylex', '+zrevrange', '+zrevrangebyscore', '+zrank',
-  '+xlen', '+xrange', '+xrevrange', '+time'];
+const READ = [
+  '+exists',
+  '+type',
+  '+pttl',
+  '+ttl',
+  '+get',
+  '+hget',
+  '+hmget',
+  '+hgetall',
+  '+hexists',
+  '+hlen',
+  '+hscan',
+  '+llen',
+  '+lrange',
+  '+lindex',
+  '+lpos',
+  '+scard',
+  '+smembers',
+  '+sismember',
+  '+sscan',
+  '+zscore',
+  '+zcard',
+  '+zcount',
+  '+zlexcount',
+  '+zrange',
+  '+zrangebyscore',
+  '+zrangebylex',
+  '+zrevrange',
+  '+zrevrangebyscore',
+  '+zrank',
+  '+xlen',
+  '+xrange',
+  '+xrevrange',
+  '+time',
+];
 
 /** BullMQ runs its Lua scripts with EVALSHA, EVAL when Redis does not have one yet (ioredis's pipelines: SCRIPT EXISTS/LOAD). */
 const SCRIPTS = ['+evalsha', '+eval', '+script|load', '+script|exists'];
@@ -59,8 +102,27 @@ const MULTI = ['+multi', '+exec', '+discard'];
 const ADD = ['+hset', '+hmset', '+incr', '+lpush', '+rpush', '+zadd', '+xadd'];
 
 /** The handler's writes: BullMQ's Worker scripts (moveToActive, moveToFinished, moveToDelayed, retryJob, moveStalledJobsToWait, extendLock(s), ...), redis-full.ts's DELs. */
-const WORK = [...ADD, '+set', '+del', '+unlink', '+hdel', '+hincrby', '+lrem', '+ltrim', '+rpop', '+rpoplpush', '+sadd', '+srem',
-  '+pexpire', '+xtrim', '+zpopmin', '+zrem', '+zremrangebyrank', '+zremrangebyscore', '+bzpopmin'];
+const WORK = [
+  ...ADD,
+  '+set',
+  '+del',
+  '+unlink',
+  '+hdel',
+  '+hincrby',
+  '+lrem',
+  '+ltrim',
+  '+rpop',
+  '+rpoplpush',
+  '+sadd',
+  '+srem',
+  '+pexpire',
+  '+xtrim',
+  '+zpopmin',
+  '+zrem',
+  '+zremrangebyrank',
+  '+zremrangebyscore',
+  '+bzpopmin',
+];
 
 export function queueKeys(queueName: string): string {
   return `~bull:${queueName}:*`;
@@ -74,8 +136,19 @@ export function redisAclRules(role: RedisRole, queueName: string): string[] {
     case 'watcher':
       return [...base, queueKeys(queueName), channel, ...CONNECT, ...READ, ...SCRIPTS, ...MULTI, ...ADD, '+publish'];
     case 'handler':
-      return [...base, queueKeys(queueName), `~critsvc:${queueName}:handler-marker`, channel, ...CONNECT, ...READ, ...SCRIPTS, ...MULTI, ...WORK,
-        '+subscribe', '+unsubscribe'];
+      return [
+        ...base,
+        queueKeys(queueName),
+        `~critsvc:${queueName}:handler-marker`,
+        channel,
+        ...CONNECT,
+        ...READ,
+        ...SCRIPTS,
+        ...MULTI,
+        ...WORK,
+        '+subscribe',
+        '+unsubscribe',
+      ];
     case 'dashboard':
       return [...base, queueKeys(queueName), ...CONNECT, ...READ, ...SCRIPTS, ...MULTI];
   }
@@ -98,7 +171,10 @@ function users(queueName: string, passwords: Passwords, password: (p: string) =>
   return [
     ['default', REDIS_DEFAULT_USER_RULES],
     [REDIS_ADMIN_USER, [...REDIS_ADMIN_RULES, password(passwords.admin)]],
-    ...Object.entries(REDIS_USERS).map(([proc, { user, role }]): [string, string[]] => [user, [...redisAclRules(role, queueName), password(passwords[proc as RedisProcess])]]),
+    ...Object.entries(REDIS_USERS).map(([proc, { user, role }]): [string, string[]] => [
+      user,
+      [...redisAclRules(role, queueName), password(passwords[proc as RedisProcess])],
+    ]),
   ];
 }
 
@@ -115,7 +191,9 @@ export function redisUserArgs(queueName: string, passwords: Passwords): string[]
  * redis-server has them), passwords as their SHA-256 (`#hex`): the file holds no password.
  */
 export function redisAclFile(queueName: string, passwords: Passwords, sha256: (s: string) => string): string {
-  return users(queueName, passwords, (p) => `#${sha256(p)}`).map(([name, rules]) => `user ${name} ${rules.join(' ')}\n`).join('');
+  return users(queueName, passwords, (p) => `#${sha256(p)}`)
+    .map(([name, rules]) => `user ${name} ${rules.join(' ')}\n`)
+    .join('');
 }
 
 /** redis://user:password@host:port with the parts escaped. */

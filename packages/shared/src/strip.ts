@@ -4,7 +4,8 @@ import type { Kind, KubeObject, ObjectMeta } from './types.ts';
 
 type Json = Record<string, unknown>;
 const isRecord = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
-const iso = (v: unknown): string | undefined => (v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined);
+const iso = (v: unknown): string | undefined =>
+  v instanceof Date ? v.toISOString() : typeof v === 'string' ? v : undefined;
 
 function meta(m: unknown, keepAnnotations: (k: string) => boolean): ObjectMeta {
   if (!isRecord(m)) return {};
@@ -37,7 +38,11 @@ function critOwners(refs: unknown): Pick<ObjectMeta, 'ownerReferences'> {
 
 function podStatus(s: unknown): Json | undefined {
   if (!isRecord(s)) return undefined;
-  const ready = Array.isArray(s.conditions) ? s.conditions.filter((c) => isRecord(c) && c.type === 'Ready').map((c: Json) => ({ type: c.type, status: c.status })) : [];
+  const ready = Array.isArray(s.conditions)
+    ? s.conditions
+        .filter((c) => isRecord(c) && c.type === 'Ready')
+        .map((c: Json) => ({ type: c.type, status: c.status }))
+    : [];
   return {
     ...(typeof s.phase === 'string' ? { phase: s.phase } : {}),
     ...(typeof s.podIP === 'string' && s.podIP ? { podIP: s.podIP } : {}),
@@ -47,7 +52,12 @@ function podStatus(s: unknown): Json | undefined {
 
 function serviceSpec(s: unknown): Json | undefined {
   if (!isRecord(s)) return undefined;
-  return { selector: s.selector, type: s.type, ports: s.ports, ...(s.publishNotReadyAddresses === true ? { publishNotReadyAddresses: true } : {}) };
+  return {
+    selector: s.selector,
+    type: s.type,
+    ports: s.ports,
+    ...(s.publishNotReadyAddresses === true ? { publishNotReadyAddresses: true } : {}),
+  };
 }
 
 export function stripObject(kind: Kind, obj: unknown): KubeObject {

@@ -11,11 +11,20 @@ const scopes = (namespaces: readonly string[]): string[] => (namespaces.length ?
 
 function target(kc: KubeConfig, kind: WatchTarget['kind'], scope: string, path: string): WatchTarget {
   const lister = listerFor(kind);
-  return { kind, scope, path, pageSize: lister.pageSize, listsStripped: lister.stripped, list: ({ limit, continue: c }) => lister.page(kc, path, limit, c) };
+  return {
+    kind,
+    scope,
+    path,
+    pageSize: lister.pageSize,
+    listsStripped: lister.stripped,
+    list: ({ limit, continue: c }) => lister.page(kc, path, limit, c),
+  };
 }
 
 export function serviceTargets(kc: KubeConfig, namespaces: readonly string[]): WatchTarget[] {
-  return scopes(namespaces).map((ns) => target(kc, 'Service', ns, ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services'));
+  return scopes(namespaces).map((ns) =>
+    target(kc, 'Service', ns, ns ? `/api/v1/namespaces/${ns}/services` : '/api/v1/services'),
+  );
 }
 
 export function podTargets(kc: KubeConfig, namespaces: readonly string[]): WatchTarget[] {

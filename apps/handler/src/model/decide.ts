@@ -3,13 +3,30 @@
 // Service's current lame or healthy spell began, for the hold-offs.
 import type { PodLookup } from './pod-lookup.ts';
 import {
-  critCovers, defaultPodName, desiredOwners, hasRealPod, isConsidered, isDefaultPodName, MANAGED_BY_LABEL, selectorConflict, selectorMatches, SERVICE_LABEL,
-  standbyGenerateName, wantsStandby,
+  critCovers,
+  defaultPodName,
+  desiredOwners,
+  hasRealPod,
+  isConsidered,
+  isDefaultPodName,
+  MANAGED_BY_LABEL,
+  selectorConflict,
+  selectorMatches,
+  SERVICE_LABEL,
+  standbyGenerateName,
+  wantsStandby,
 } from './rules.ts';
 import type { Blocked } from './status.ts';
 import type { CritInfo, InFlight, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
 
-export type DeleteReason = 'service-healthy' | 'not-critical' | 'service-gone' | 'duplicate' | 'selector-changed' | 'name-reuse' | 'standby-unwanted';
+export type DeleteReason =
+  | 'service-healthy'
+  | 'not-critical'
+  | 'service-gone'
+  | 'duplicate'
+  | 'selector-changed'
+  | 'name-reuse'
+  | 'standby-unwanted';
 
 export type Action =
   | { type: 'create'; service: ServiceInfo; podName: string; owners: CritInfo[] }
@@ -104,41 +121,64 @@ function observe(input: DecideInput): Seen {
   const svc = input.service;
   const name = input.serviceKey.slice(input.serviceKey.indexOf('/') + 1);
   // Our default pods carry the Service's name as a label (forService is read from it).
-  const all = [...input.pods.withLabel(SERVICE_LABEL, name)].filter((p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid));
+  const all = [...input.pods.withLabel(SERVICE_LABEL, name)].filter(
+    (p) => p.owned && p.forService === name && !input.inFlight.deleting.has(p.uid),
+  );
   const isDefault = (p: PodInfo): boolean => !p.standby || input.inFlight.promoting.has(p.uid);
   const ours = all.filter(isDefault);
   const warm = all.filter((p) => !isDefault(p) && !p.terminating).sort(readyFirst);
   const considered = svc !== undefined && isConsidered(svc, input.watched);
   const covering = considered ? [...input.crits].filter((c) => critCovers(c, svc)) : [];
-  const selected = considered ? [...input.pods.candidates(svc.selector)].filter((p) => selectorMatches(svc.selector, p.labels)) : [];
+  const selected = considered
+    ? [...input.pods.candidates(svc.selector)].filter((p) => selectorMatches(svc.selector, p.labels))
+    : [];
   const lame = considered && !hasRealPod(svc, selected, input.readyOnly);
   return {
-    svc, key: input.serviceKey, ours, live: ours.filter((p) => !p.terminating), warm, considered, covering, lame,
+    svc,
+    key: input.serviceKey,
+    ours,
+    live: ours.filter((p) => !p.terminating),
+    warm,
+    considered,
+    covering,
+    lame,
     spell: considered ? continueSpell(input.spell, lame, input.now) : undefined,
     legacy: selected.filter((p) => p.legacy),
   };
 }
 
-const deletions = (pods: PodInfo[], service: string, reason: DeleteReason): Action[] => pods.map((pod) => ({ type: 'delete', pod, service, reason }));
+const deletions = (pods: PodInfo[], service: string, reason: DeleteReason): Action[] =>
+  pods.map((pod) => ({ type: 'delete', pod, service, reason }));
 /** Ready pods first, then by name: which of several to keep or promote does not change between decisions. */
-const readyFirst = (a: PodInfo, b: PodInfo): number => Number(b.ready) - Number(a.ready) || a.name.localeCompare(b.name);
+const readyFirst = (a: PodInfo, b: PodInfo): number =>
+  Number(b.ready) - Number(a.ready) || a.name.localeCompare(b.name);
 
 export function decide(input: DecideInput): Decision {
   const seen = observe(input);
   const { svc, spell, covering } = seen;
   const summary = {
-    considered: seen.considered, covering, lame: seen.lame, legacy: seen.legacy, defaultPods: seen.live.map((p) => p.key), standbyPods: seen.warm.map((p) => p.key),
+    considered: seen.considered,
+    covering,
+    lame: seen.lame,
+    legacy: seen.legacy,
+    defaultPods: seen.live.map((p) => p.key),
+    standbyPods: seen.warm.map((p) => p.key),
     ...(spell ? { spell } : {}),
   };
   if (!svc || !spell || covering.length === 0) {
-    return { ...summary, wanted: false, actions: deletions([...seen.live, ...seen.warm], seen.key, svc ? 'not-critical' : 'service-gone') };
+    return {
+      ...summary,
+      wanted: false,
+      actions: deletions([...seen.live, ...seen.warm], seen.key, svc ? 'not-critical' : 'service-gone'),
+    };
   }
   const held = input.now - spell.since;
   if (!seen.lame) {
     // Make before break: real pods serve the Service again; the default pod goes once they have for a while.
     const wait = input.holdOffs.healthyGraceMs - held;
     const warm = planStandby(svc, seen, input, true, undefined);
-    if (seen.live.length === 0 || wait <= 0) return { ...summary, wanted: false, actions: [...deletions(seen.live, svc.key, 'service-healthy'), ...warm] };
+    if (seen.live.length === 0 || wait <= 0)
+      return { ...summary, wanted: false, actions: [...deletions(seen.live, svc.key, 'service-healthy'), ...warm] };
     const plan = planDefaultPod(svc, seen, input, false);
     return { ...summary, wanted: true, requeueAfterMs: wait, ...plan, actions: [...plan.actions, ...warm] };
   }
@@ -147,18 +187,31 @@ export function decide(input: DecideInput): Decision {
   const promoted = plan.actions.find((a) => a.type === 'promote')?.pod;
   // The next warm pod is started behind the default pod once it exists, never before (the create is on the outage's path).
   const warm = planStandby(svc, seen, input, plan.defaultPod !== undefined, promoted);
-  return { ...summary, wanted: true, ...plan, actions: [...plan.actions, ...warm], ...(wait > 0 && !plan.defaultPod ? { requeueAfterMs: wait } : {}) };
+  return {
+    ...summary,
+    wanted: true,
+    ...plan,
+    actions: [...plan.actions, ...warm],
+    ...(wait > 0 && !plan.defaultPod ? { requeueAfterMs: wait } : {}),
+  };
 }
 
 /**
  * Hot standby: one warm pod per Service a covering CriticalService asks it for, kept outside its
  * selector; the others (and all of them once none asks) go. `promoted` is being promoted now.
  */
-function planStandby(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean, promoted: PodInfo | undefined): Action[] {
+function planStandby(
+  svc: ServiceInfo,
+  seen: Seen,
+  input: DecideInput,
+  mayCreate: boolean,
+  promoted: PodInfo | undefined,
+): Action[] {
   const warm = seen.warm.filter((p) => p.uid !== promoted?.uid);
   // A selector that only names critsvc's marks would select the warm pod: it could not wait outside.
   const outside = Object.keys(svc.selector).some((k) => k !== MANAGED_BY_LABEL && k !== SERVICE_LABEL);
-  if (!wantsStandby(seen.covering) || !outside || selectorConflict(svc)) return deletions(warm, svc.key, 'standby-unwanted');
+  if (!wantsStandby(seen.covering) || !outside || selectorConflict(svc))
+    return deletions(warm, svc.key, 'standby-unwanted');
   // The Service's selector changed to one the warm pod matches: it would serve unpromoted.
   const selected = warm.filter((p) => selectorMatches(svc.selector, p.labels));
   const [keep, ...extra] = warm.filter((p) => !selected.includes(p));
@@ -166,7 +219,12 @@ function planStandby(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate
   const owners = keep ? ownersAction(svc, keep, seen.covering) : undefined;
   if (owners) actions.push(owners);
   if (!keep && mayCreate && !input.inFlight.creatingStandby) {
-    actions.push({ type: 'standby', service: svc, generateName: standbyGenerateName(input.podNamePrefix, svc.name), owners: seen.covering });
+    actions.push({
+      type: 'standby',
+      service: svc,
+      generateName: standbyGenerateName(input.podNamePrefix, svc.name),
+      owners: seen.covering,
+    });
   }
   return actions;
 }
@@ -176,7 +234,12 @@ function continueSpell(prev: Spell | undefined, lame: boolean, now: number): Spe
 }
 
 /** A default pod is wanted: keep the one that fits, delete the others, create it if missing (and allowed yet). */
-function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCreate: boolean): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict' | 'limitedBy'> {
+function planDefaultPod(
+  svc: ServiceInfo,
+  seen: Seen,
+  input: DecideInput,
+  mayCreate: boolean,
+): Pick<Decision, 'actions' | 'nameTakenBy' | 'defaultPod' | 'selectorConflict' | 'limitedBy'> {
   const podName = defaultPodName(input.podNamePrefix, svc.name);
   const { actions, keep } = sortOurPods(svc, seen.ours, input);
   const holder = input.pods.named(podName);
@@ -188,15 +251,29 @@ function planDefaultPod(svc: ServiceInfo, seen: Seen, input: DecideInput, mayCre
     if (owners) actions.push(owners);
   }
   const limitedBy = keep || !mayCreate ? undefined : planCreate(actions, svc, holder, podName, seen, input);
-  return { actions, ...(nameTakenBy ? { nameTakenBy } : {}), ...(keep ? { defaultPod: keep } : {}), ...(limitedBy ? { limitedBy } : {}) };
+  return {
+    actions,
+    ...(nameTakenBy ? { nameTakenBy } : {}),
+    ...(keep ? { defaultPod: keep } : {}),
+    ...(limitedBy ? { limitedBy } : {}),
+  };
 }
 
 /** Adds the create (and what it needs) to `actions`, unless the blast-radius limits forbid it: then says why. */
-function planCreate(actions: Action[], svc: ServiceInfo, holder: PodInfo | undefined, podName: string, seen: Seen, input: DecideInput): Blocked | undefined {
+function planCreate(
+  actions: Action[],
+  svc: ServiceInfo,
+  holder: PodInfo | undefined,
+  podName: string,
+  seen: Seen,
+  input: DecideInput,
+): Blocked | undefined {
   if (input.inFlight.creating) return undefined;
   // Hot standby: a warm pod, Ready or on its way, is ahead of any pod created now.
   const warm = seen.warm[0];
-  const creates: Action[] = warm ? [{ type: 'promote', pod: warm, service: svc, owners: seen.covering }] : createActions(svc, holder, podName, seen.covering);
+  const creates: Action[] = warm
+    ? [{ type: 'promote', pod: warm, service: svc, owners: seen.covering }]
+    : createActions(svc, holder, podName, seen.covering);
   const limitedBy = creates.length ? input.createBlocked?.() : undefined;
   if (!limitedBy) actions.push(...creates);
   return limitedBy;
@@ -224,12 +301,20 @@ function ownersAction(svc: ServiceInfo, pod: PodInfo, covering: CritInfo[]): Act
 }
 
 function sameOwners(a: readonly OwnerRef[], b: readonly OwnerRef[]): boolean {
-  const id = (list: readonly OwnerRef[]): string => list.map((o) => `${o.uid}:${o.controller ? 1 : 0}`).sort().join();
+  const id = (list: readonly OwnerRef[]): string =>
+    list
+      .map((o) => `${o.uid}:${o.controller ? 1 : 0}`)
+      .sort()
+      .join();
   return id(a) === id(b);
 }
 
 /** Terminating pods are left alone: they are already going. Of two that fit (a promoted warm pod and a created one), one stays. */
-function sortOurPods(svc: ServiceInfo, ours: PodInfo[], input: DecideInput): { actions: Action[]; keep: PodInfo | undefined } {
+function sortOurPods(
+  svc: ServiceInfo,
+  ours: PodInfo[],
+  input: DecideInput,
+): { actions: Action[]; keep: PodInfo | undefined } {
   const actions: Action[] = [];
   const fitting: PodInfo[] = [];
   for (const pod of ours) {

@@ -1,5 +1,15 @@
 // Pure builders: the PodTemplate's check and the default pod made from it.
-import { critCovers, desiredOwners, isConsidered, MANAGED_BY_LABEL, MANAGED_BY_VALUE, OWNER_ANNOTATION, OWNER_ANNOTATION_VALUE, SERVICE_LABEL, STANDBY_LABEL } from './rules.ts';
+import {
+  critCovers,
+  desiredOwners,
+  isConsidered,
+  MANAGED_BY_LABEL,
+  MANAGED_BY_VALUE,
+  OWNER_ANNOTATION,
+  OWNER_ANNOTATION_VALUE,
+  SERVICE_LABEL,
+  STANDBY_LABEL,
+} from './rules.ts';
 import type { CritInfo, OwnerRef, ServiceInfo, ServicePort } from './types.ts';
 
 type Json = Record<string, unknown>;
@@ -38,8 +48,16 @@ const CREDENTIAL_PROJECTIONS = new Set(['secret', 'serviceAccountToken']);
 
 /** Pod Security baseline: the safe (namespaced, isolated) sysctls. */
 const SAFE_SYSCTLS = new Set([
-  'kernel.shm_rmid_forced', 'net.ipv4.ip_local_port_range', 'net.ipv4.ip_unprivileged_port_start', 'net.ipv4.tcp_syncookies', 'net.ipv4.ping_group_range',
-  'net.ipv4.ip_local_reserved_ports', 'net.ipv4.tcp_keepalive_time', 'net.ipv4.tcp_fin_timeout', 'net.ipv4.tcp_keepalive_intvl', 'net.ipv4.tcp_keepalive_probes',
+  'kernel.shm_rmid_forced',
+  'net.ipv4.ip_local_port_range',
+  'net.ipv4.ip_unprivileged_port_start',
+  'net.ipv4.tcp_syncookies',
+  'net.ipv4.ping_group_range',
+  'net.ipv4.ip_local_reserved_ports',
+  'net.ipv4.tcp_keepalive_time',
+  'net.ipv4.tcp_fin_timeout',
+  'net.ipv4.tcp_keepalive_intvl',
+  'net.ipv4.tcp_keepalive_probes',
 ]);
 /** Pod Security baseline: SELinux types a pod or container may ask for ('' is none). */
 const SELINUX_TYPES = new Set(['', 'container_t', 'container_init_t', 'container_kvm_t', 'container_engine_t']);
@@ -48,9 +66,12 @@ const PROBES = ['livenessProbe', 'readinessProbe', 'startupProbe'] as const;
 const HOOKS = ['postStart', 'preStop'] as const;
 
 const records = (v: unknown): Json[] => (Array.isArray(v) ? v.filter(isRecord) : []);
-const present = (v: Json): string[] => Object.keys(v).filter((k) => k !== 'name' && v[k] !== undefined && v[k] !== null);
+const present = (v: Json): string[] =>
+  Object.keys(v).filter((k) => k !== 'name' && v[k] !== undefined && v[k] !== null);
 const containersOf = (spec: Json): [string, Json][] =>
-  CONTAINER_LISTS.flatMap((list) => records(spec[list]).map((c): [string, Json] => [`template.spec.${list}[${String(c.name)}]`, c]));
+  CONTAINER_LISTS.flatMap((list) =>
+    records(spec[list]).map((c): [string, Json] => [`template.spec.${list}[${String(c.name)}]`, c]),
+  );
 
 /**
  * The handler may create pods in every namespace: whoever can edit the template must not get a
@@ -69,8 +90,10 @@ export function unsafeFields(spec: Json, templateAnnotations: Json = {}): string
 
 function unsafePodFields(spec: Json): string[] {
   const out: string[] = [];
-  for (const f of ['hostNetwork', 'hostPID', 'hostIPC'] as const) if (spec[f] === true) out.push(`template.spec.${f}: true`);
-  for (const f of ['serviceAccountName', 'serviceAccount', 'nodeName'] as const) if (typeof spec[f] === 'string' && spec[f] !== '') out.push(`template.spec.${f}: ${String(spec[f])}`);
+  for (const f of ['hostNetwork', 'hostPID', 'hostIPC'] as const)
+    if (spec[f] === true) out.push(`template.spec.${f}: true`);
+  for (const f of ['serviceAccountName', 'serviceAccount', 'nodeName'] as const)
+    if (typeof spec[f] === 'string' && spec[f] !== '') out.push(`template.spec.${f}: ${String(spec[f])}`);
   if (spec.automountServiceAccountToken === true) out.push('template.spec.automountServiceAccountToken: true');
   return out;
 }
@@ -78,7 +101,9 @@ function unsafePodFields(spec: Json): string[] {
 /** AppArmor by the legacy annotation (the template's metadata): runtime/default or localhost/* only. */
 function unsafeAppArmorAnnotations(annotations: Json): string[] {
   return Object.entries(annotations)
-    .filter(([k, v]) => k.startsWith(APPARMOR_ANNOTATION) && v !== 'runtime/default' && !String(v).startsWith('localhost/'))
+    .filter(
+      ([k, v]) => k.startsWith(APPARMOR_ANNOTATION) && v !== 'runtime/default' && !String(v).startsWith('localhost/'),
+    )
     .map(([k, v]) => `template.metadata.annotations[${k}]: ${String(v)}`);
 }
 
@@ -89,28 +114,36 @@ function unsafeSecurityContext(sc: Json, where: string): string[] {
   if (seccomp === 'Unconfined') out.push(`${where}.seccompProfile.type: Unconfined`);
   const apparmor = isRecord(sc.appArmorProfile) ? sc.appArmorProfile.type : undefined;
   if (apparmor === 'Unconfined') out.push(`${where}.appArmorProfile.type: Unconfined`);
-  if (isRecord(sc.windowsOptions) && sc.windowsOptions.hostProcess === true) out.push(`${where}.windowsOptions.hostProcess: true`);
+  if (isRecord(sc.windowsOptions) && sc.windowsOptions.hostProcess === true)
+    out.push(`${where}.windowsOptions.hostProcess: true`);
   return [...out, ...unsafeSeLinux(isRecord(sc.seLinuxOptions) ? sc.seLinuxOptions : {}, `${where}.seLinuxOptions`)];
 }
 
 /** Pod Security baseline: a container type of SELinux, no user or role. */
 function unsafeSeLinux(se: Json, where: string): string[] {
   const out: string[] = [];
-  if (se.type !== undefined && se.type !== null && !SELINUX_TYPES.has(String(se.type))) out.push(`${where}.type: ${String(se.type)}`);
-  for (const f of ['user', 'role'] as const) if (se[f] !== undefined && se[f] !== null && se[f] !== '') out.push(`${where}.${f}: ${String(se[f])}`);
+  if (se.type !== undefined && se.type !== null && !SELINUX_TYPES.has(String(se.type)))
+    out.push(`${where}.type: ${String(se.type)}`);
+  for (const f of ['user', 'role'] as const)
+    if (se[f] !== undefined && se[f] !== null && se[f] !== '') out.push(`${where}.${f}: ${String(se[f])}`);
   return out;
 }
 
 function unsafeSysctls(psc: Json): string[] {
-  return records(psc.sysctls).filter((s) => !SAFE_SYSCTLS.has(String(s.name))).map((s) => `template.spec.securityContext.sysctls[${String(s.name)}]`);
+  return records(psc.sysctls)
+    .filter((s) => !SAFE_SYSCTLS.has(String(s.name)))
+    .map((s) => `template.spec.securityContext.sysctls[${String(s.name)}]`);
 }
 
 /** A volume off the allowlist: not a safe source, not a credential (those wait for the opt-in). */
 function unsafeVolume(v: Json, where: string): string[] {
-  const out = present(v).filter((k) => !SAFE_VOLUMES.has(k) && !CREDENTIAL_VOLUMES.has(k)).map((k) => `${where}.${k}`);
+  const out = present(v)
+    .filter((k) => !SAFE_VOLUMES.has(k) && !CREDENTIAL_VOLUMES.has(k))
+    .map((k) => `${where}.${k}`);
   const sources = isRecord(v.projected) ? records(v.projected.sources) : [];
   sources.forEach((s, i) => {
-    for (const k of present(s)) if (!SAFE_PROJECTIONS.has(k) && !CREDENTIAL_PROJECTIONS.has(k)) out.push(`${where}.projected.sources[${i}].${k}`);
+    for (const k of present(s))
+      if (!SAFE_PROJECTIONS.has(k) && !CREDENTIAL_PROJECTIONS.has(k)) out.push(`${where}.projected.sources[${i}].${k}`);
   });
   return out;
 }
@@ -123,9 +156,13 @@ function unsafeContainer(c: Json, where: string): string[] {
     ...(sc.privileged === true ? [`${where}.securityContext.privileged: true`] : []),
     ...(sc.allowPrivilegeEscalation === true ? [`${where}.securityContext.allowPrivilegeEscalation: true`] : []),
     ...(caps.length ? [`${where}.securityContext.capabilities.add: ${caps.join(',')}`] : []),
-    ...(sc.procMount !== undefined && sc.procMount !== 'Default' ? [`${where}.securityContext.procMount: ${String(sc.procMount)}`] : []),
+    ...(sc.procMount !== undefined && sc.procMount !== 'Default'
+      ? [`${where}.securityContext.procMount: ${String(sc.procMount)}`]
+      : []),
     ...unsafeSecurityContext(sc, `${where}.securityContext`),
-    ...ports.filter((p) => p.hostPort !== undefined && p.hostPort !== 0).map((p) => `${where}.ports.hostPort: ${String(p.hostPort)}`),
+    ...ports
+      .filter((p) => p.hostPort !== undefined && p.hostPort !== 0)
+      .map((p) => `${where}.ports.hostPort: ${String(p.hostPort)}`),
     ...hostHandlers(c, where),
   ];
 }
@@ -134,14 +171,18 @@ function unsafeContainer(c: Json, where: string): string[] {
 function hostHandlers(c: Json, where: string): string[] {
   const handlers: [string, unknown][] = [
     ...PROBES.map((p): [string, unknown] => [`${where}.${p}`, c[p]]),
-    ...HOOKS.map((h): [string, unknown] => [`${where}.lifecycle.${h}`, isRecord(c.lifecycle) ? c.lifecycle[h] : undefined]),
+    ...HOOKS.map((h): [string, unknown] => [
+      `${where}.lifecycle.${h}`,
+      isRecord(c.lifecycle) ? c.lifecycle[h] : undefined,
+    ]),
   ];
   const out: string[] = [];
   for (const [at, handler] of handlers) {
     if (!isRecord(handler)) continue;
     for (const kind of ['httpGet', 'tcpSocket'] as const) {
       const action = handler[kind];
-      if (isRecord(action) && action.host !== undefined && action.host !== '') out.push(`${at}.${kind}.host: ${String(action.host)}`);
+      if (isRecord(action) && action.host !== undefined && action.host !== '')
+        out.push(`${at}.${kind}.host: ${String(action.host)}`);
     }
   }
   return out;
@@ -161,18 +202,27 @@ export function credentialFields(spec: Json): string[] {
 }
 
 function credentialVolume(v: Json, where: string): string[] {
-  const out = present(v).filter((k) => CREDENTIAL_VOLUMES.has(k)).map((k) => `${where}.${k}`);
+  const out = present(v)
+    .filter((k) => CREDENTIAL_VOLUMES.has(k))
+    .map((k) => `${where}.${k}`);
   const sources = isRecord(v.projected) ? records(v.projected.sources) : [];
   sources.forEach((s, i) => {
     for (const k of present(s)) if (CREDENTIAL_PROJECTIONS.has(k)) out.push(`${where}.projected.sources[${i}].${k}`);
   });
-  const claim = isRecord(v.ephemeral) && isRecord(v.ephemeral.volumeClaimTemplate) ? v.ephemeral.volumeClaimTemplate.spec : undefined;
-  if (isRecord(claim)) for (const f of ['dataSource', 'dataSourceRef'] as const) if (isRecord(claim[f])) out.push(`${where}.ephemeral.volumeClaimTemplate.spec.${f}`);
+  const claim =
+    isRecord(v.ephemeral) && isRecord(v.ephemeral.volumeClaimTemplate)
+      ? v.ephemeral.volumeClaimTemplate.spec
+      : undefined;
+  if (isRecord(claim))
+    for (const f of ['dataSource', 'dataSourceRef'] as const)
+      if (isRecord(claim[f])) out.push(`${where}.ephemeral.volumeClaimTemplate.spec.${f}`);
   return out;
 }
 
 function credentialEnv(c: Json, where: string): string[] {
-  const out = records(c.env).filter((e) => isRecord(e.valueFrom) && isRecord(e.valueFrom.secretKeyRef)).map((e) => `${where}.env[${String(e.name)}].valueFrom.secretKeyRef`);
+  const out = records(c.env)
+    .filter((e) => isRecord(e.valueFrom) && isRecord(e.valueFrom.secretKeyRef))
+    .map((e) => `${where}.env[${String(e.name)}].valueFrom.secretKeyRef`);
   records(c.envFrom).forEach((e, i) => {
     if (isRecord(e.secretRef)) out.push(`${where}.envFrom[${i}].secretRef`);
   });
@@ -184,17 +234,29 @@ function credentialEnv(c: Json, where: string): string[] {
  * templateRef.namespace: the opt-in lets its credentials reach pods in that namespace only. The
  * reason (the same whatever podNamespace, so that it is said once), or undefined.
  */
-export function credentialsRefusal(template: UsableTemplate, templateRef: { namespace: string; name: string }, podNamespace: string): string | undefined {
+export function credentialsRefusal(
+  template: UsableTemplate,
+  templateRef: { namespace: string; name: string },
+  podNamespace: string,
+): string | undefined {
   if (template.credentials.length === 0 || podNamespace === templateRef.namespace) return undefined;
-  return `PodTemplate ${templateRef.namespace}/${templateRef.name} hands default pods credentials (${template.credentials.join('; ')}); ` +
-    `its annotation ${ALLOW_CREDENTIALS_ANNOTATION} allows that only for default pods in its own namespace ${templateRef.namespace}, not for a Service in another namespace`;
+  return (
+    `PodTemplate ${templateRef.namespace}/${templateRef.name} hands default pods credentials (${template.credentials.join('; ')}); ` +
+    `its annotation ${ALLOW_CREDENTIALS_ANNOTATION} allows that only for default pods in its own namespace ${templateRef.namespace}, not for a Service in another namespace`
+  );
 }
 
 /**
  * For a CriticalService's status: the credentials refusal of the first Service it covers outside
  * the template's namespace (its default pod would be refused), or undefined.
  */
-export function credentialsProblem(template: UsableTemplate, templateRef: { namespace: string; name: string }, crit: CritInfo, services: Iterable<ServiceInfo>, watched: readonly string[]): string | undefined {
+export function credentialsProblem(
+  template: UsableTemplate,
+  templateRef: { namespace: string; name: string },
+  crit: CritInfo,
+  services: Iterable<ServiceInfo>,
+  watched: readonly string[],
+): string | undefined {
   if (template.credentials.length === 0 || crit.namespace === templateRef.namespace) return undefined;
   for (const svc of services) {
     if (svc.namespace === templateRef.namespace || !isConsidered(svc, watched) || !critCovers(crit, svc)) continue;
@@ -221,7 +283,8 @@ function volumeRefs(v: Json): string[] {
   const out: string[] = [];
   if (isRecord(v.secret)) out.push(`Secret ${String(v.secret.secretName)}`);
   if (isRecord(v.configMap)) out.push(`ConfigMap ${String(v.configMap.name)}`);
-  const sources = isRecord(v.projected) && Array.isArray(v.projected.sources) ? v.projected.sources.filter(isRecord) : [];
+  const sources =
+    isRecord(v.projected) && Array.isArray(v.projected.sources) ? v.projected.sources.filter(isRecord) : [];
   for (const s of sources) {
     if (isRecord(s.secret)) out.push(`Secret ${String(s.secret.name)}`);
     if (isRecord(s.configMap)) out.push(`ConfigMap ${String(s.configMap.name)}`);
@@ -252,22 +315,40 @@ export function checkTemplate(obj: unknown): { ok: true; template: UsableTemplat
   const spec = tmpl.spec;
   if (!isRecord(spec)) return { ok: false, error: 'template.spec is missing' };
   const containers = spec.containers;
-  if (!Array.isArray(containers) || containers.length === 0) return { ok: false, error: 'template.spec.containers is empty' };
-  if (!containers.every((c) => isRecord(c) && typeof c.name === 'string' && typeof c.image === 'string' && c.image !== '')) {
+  if (!Array.isArray(containers) || containers.length === 0)
+    return { ok: false, error: 'template.spec.containers is empty' };
+  if (
+    !containers.every((c) => isRecord(c) && typeof c.name === 'string' && typeof c.image === 'string' && c.image !== '')
+  ) {
     return { ok: false, error: 'every container of template.spec needs a name and an image' };
   }
   const meta = isRecord(tmpl.metadata) ? tmpl.metadata : {};
   const credentials = credentialFields(spec);
-  const refused = refusal(unsafeFields(spec, isRecord(meta.annotations) ? meta.annotations : {}), credentialsAllowed(obj) ? [] : credentials);
+  const refused = refusal(
+    unsafeFields(spec, isRecord(meta.annotations) ? meta.annotations : {}),
+    credentialsAllowed(obj) ? [] : credentials,
+  );
   if (refused) return { ok: false, error: refused };
   const strings = (v: unknown): Record<string, string> =>
-    isRecord(v) ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string')) : {};
-  return { ok: true, template: { labels: strings(meta.labels), annotations: strings(meta.annotations), spec, references: namespacedReferences(spec), credentials } };
+    isRecord(v)
+      ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'))
+      : {};
+  return {
+    ok: true,
+    template: {
+      labels: strings(meta.labels),
+      annotations: strings(meta.annotations),
+      spec,
+      references: namespacedReferences(spec),
+      credentials,
+    },
+  };
 }
 
 /** The PodTemplate's own annotation says "true" (the template's metadata does not count: it is copied to the pod). */
 function credentialsAllowed(obj: unknown): boolean {
-  const annotations = isRecord(obj) && isRecord(obj.metadata) && isRecord(obj.metadata.annotations) ? obj.metadata.annotations : {};
+  const annotations =
+    isRecord(obj) && isRecord(obj.metadata) && isRecord(obj.metadata.annotations) ? obj.metadata.annotations : {};
   return annotations[ALLOW_CREDENTIALS_ANNOTATION] === 'true';
 }
 
@@ -297,7 +378,12 @@ export function containerPorts(svc: ServiceInfo, templatePorts: unknown): unknow
     const fromTemplate = existing.find((p) => p.containerPort === target && (p.protocol ?? 'TCP') === port.protocol);
     const name = usablePortName(port.name, names);
     if (name) names.add(name);
-    out.push({ ...(fromTemplate ?? {}), containerPort: target, protocol: port.protocol, ...(name && !fromTemplate?.name ? { name } : {}) });
+    out.push({
+      ...(fromTemplate ?? {}),
+      containerPort: target,
+      protocol: port.protocol,
+      ...(name && !fromTemplate?.name ? { name } : {}),
+    });
   }
   return out;
 }
@@ -316,7 +402,14 @@ function usablePortName(name: string | undefined, taken: ReadonlySet<unknown>): 
 
 /** blockOwnerDeletion false: deleting a CriticalService never waits on its default pods. */
 export function ownerReference(o: OwnerRef): Record<string, unknown> {
-  return { apiVersion: 'mycrd.com/v1', kind: 'CriticalService', name: o.name, uid: o.uid, controller: o.controller, blockOwnerDeletion: false };
+  return {
+    apiVersion: 'mycrd.com/v1',
+    kind: 'CriticalService',
+    name: o.name,
+    uid: o.uid,
+    controller: o.controller,
+    blockOwnerDeletion: false,
+  };
 }
 
 /**
@@ -347,7 +440,8 @@ const PAGE_ENV_NAMES = new Set(Object.values(PAGE_ENV));
 function withPageEnv(c: Json): Json {
   const own = Array.isArray(c.env) ? c.env.filter((e) => !(isRecord(e) && PAGE_ENV_NAMES.has(String(e.name)))) : [];
   const page = (Object.keys(PAGE_ENV) as (keyof typeof PAGE_ENV)[]).map((k) => ({
-    name: PAGE_ENV[k], valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${PAGE_ANNOTATIONS[k]}']` } },
+    name: PAGE_ENV[k],
+    valueFrom: { fieldRef: { fieldPath: `metadata.annotations['${PAGE_ANNOTATIONS[k]}']` } },
   }));
   return { ...c, env: [...page, ...own] };
 }
@@ -368,7 +462,11 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
     return withPageEnv(ports && ports.length ? { ...rest, ports } : rest);
   });
   const first = containers[0]?.ports;
-  const tcp = Array.isArray(first) ? first.filter((p) => isRecord(p) && (p.protocol ?? 'TCP') === 'TCP' && typeof p.containerPort === 'number').map((p) => String((p as Json).containerPort)) : [];
+  const tcp = Array.isArray(first)
+    ? first
+        .filter((p) => isRecord(p) && (p.protocol ?? 'TCP') === 'TCP' && typeof p.containerPort === 'number')
+        .map((p) => String((p as Json).containerPort))
+    : [];
   const ctl = controllerCrit(owners);
   const page = {
     [PAGE_ANNOTATIONS.service]: svc.name,
@@ -377,7 +475,9 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
     [PAGE_ANNOTATIONS.message]: ctl?.message ?? '',
     [PAGE_ANNOTATIONS.ports]: tcp.join(','),
   };
-  const initContainers = Array.isArray(template.spec.initContainers) ? { initContainers: template.spec.initContainers.filter(isRecord).map(withPageEnv) } : {};
+  const initContainers = Array.isArray(template.spec.initContainers)
+    ? { initContainers: template.spec.initContainers.filter(isRecord).map(withPageEnv) }
+    : {};
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -398,10 +498,16 @@ export function buildDefaultPod(template: UsableTemplate, svc: ServiceInfo, podN
  * outside the Service's selector (none of the selector's labels, the standby label), so that it
  * serves nobody until promoted. The API server names it (generateName).
  */
-export function buildStandbyPod(template: UsableTemplate, svc: ServiceInfo, generateName: string, owners: CritInfo[]): Json {
+export function buildStandbyPod(
+  template: UsableTemplate,
+  svc: ServiceInfo,
+  generateName: string,
+  owners: CritInfo[],
+): Json {
   const pod = buildDefaultPod(template, svc, '', owners);
   const { name: _name, labels, ...meta } = pod.metadata as Json & { labels: Record<string, string> };
-  const outside = Object.fromEntries(Object.entries(labels).filter(([k]) => !(k in svc.selector) || k === MANAGED_BY_LABEL || k === SERVICE_LABEL));
+  const outside = Object.fromEntries(
+    Object.entries(labels).filter(([k]) => !(k in svc.selector) || k === MANAGED_BY_LABEL || k === SERVICE_LABEL),
+  );
   return { ...pod, metadata: { ...meta, generateName, labels: { ...outside, [STANDBY_LABEL]: 'true' } } };
 }
-

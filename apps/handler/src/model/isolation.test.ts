@@ -26,14 +26,19 @@ function origin(path: string): string {
 
 function modulesLoadedBy(files: string[]): string[] {
   const urls = files.map((f) => pathToFileURL(f).href);
-  const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe, JSON.stringify(urls)], { encoding: 'utf8', timeout: 30_000 });
+  const run = spawnSync(process.execPath, ['--input-type=module', '-e', probe, JSON.stringify(urls)], {
+    encoding: 'utf8',
+    timeout: 30_000,
+  });
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as string[];
 }
 
 describe('model isolation', () => {
   it('loading every model module loads only the model, @critsvc/shared/model and node built-ins', () => {
-    const files = readdirSync(modelDir).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts')).map((f) => modelDir + f);
+    const files = readdirSync(modelDir)
+      .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
+      .map((f) => modelDir + f);
     const loaded = modulesLoadedBy(files);
     const outside = loaded
       .filter((url) => !url.startsWith('node:'))

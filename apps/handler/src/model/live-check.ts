@@ -27,18 +27,29 @@ export interface LiveView {
 export type LiveVerdict = { ok: true; owners: CritInfo[] } | { ok: false; why: string };
 
 export function selectorString(selector: Labels): string {
-  return Object.entries(selector).map(([k, v]) => `${k}=${v}`).sort().join(',');
+  return Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .sort()
+    .join(',');
 }
 
-export function confirmCreate(stored: ServiceInfo, view: LiveView, watched: readonly string[], readyOnly: boolean): LiveVerdict {
+export function confirmCreate(
+  stored: ServiceInfo,
+  view: LiveView,
+  watched: readonly string[],
+  readyOnly: boolean,
+): LiveVerdict {
   const live = view.service ? parseService(view.service) : undefined;
   if (!live?.ok) return { ok: false, why: 'the Service does not exist' };
   const svc = live.value;
   if (svc.uid !== stored.uid) return { ok: false, why: 'the Service was replaced' };
   if (!isConsidered(svc, watched)) return { ok: false, why: 'the Service is not one critsvc looks at' };
-  if (selectorString(svc.selector) !== selectorString(stored.selector)) return { ok: false, why: 'the Service\'s selector changed' };
+  if (selectorString(svc.selector) !== selectorString(stored.selector))
+    return { ok: false, why: "the Service's selector changed" };
   const decidedAt = view.decidedAt;
-  const pods = view.pods.map(parsePod).flatMap((p) => (p.ok ? [p.value] : []))
+  const pods = view.pods
+    .map(parsePod)
+    .flatMap((p) => (p.ok ? [p.value] : []))
     .filter((p) => decidedAt === undefined || !isComparable(decidedAt) || isOlderOrSame(p.resourceVersion, decidedAt));
   if (hasRealPod(svc, pods, readyOnly)) return { ok: false, why: 'the Service has a real pod' };
   const owners = view.crits.flatMap((c) => {

@@ -24,7 +24,8 @@ function ident(obj: KubeObject, namespaced: boolean): Parsed<Ident> {
   const m = obj.metadata;
   if (!isRecord(m)) return { ok: false, error: 'metadata missing' };
   if (typeof m.name !== 'string' || m.name === '') return { ok: false, error: 'metadata.name missing' };
-  if (namespaced && (typeof m.namespace !== 'string' || m.namespace === '')) return { ok: false, error: 'metadata.namespace missing' };
+  if (namespaced && (typeof m.namespace !== 'string' || m.namespace === ''))
+    return { ok: false, error: 'metadata.namespace missing' };
   return {
     ok: true,
     value: {
@@ -41,12 +42,14 @@ function ports(spec: Record<string, unknown>): ServicePort[] {
   return spec.ports.filter(isRecord).flatMap((p): ServicePort[] => {
     if (typeof p.port !== 'number') return [];
     const tp = typeof p.targetPort === 'number' || typeof p.targetPort === 'string' ? p.targetPort : undefined;
-    return [{
-      port: p.port,
-      protocol: typeof p.protocol === 'string' ? p.protocol : 'TCP',
-      ...(typeof p.name === 'string' ? { name: p.name } : {}),
-      ...(tp !== undefined ? { targetPort: tp } : {}),
-    }];
+    return [
+      {
+        port: p.port,
+        protocol: typeof p.protocol === 'string' ? p.protocol : 'TCP',
+        ...(typeof p.name === 'string' ? { name: p.name } : {}),
+        ...(tp !== undefined ? { targetPort: tp } : {}),
+      },
+    ];
   });
 }
 
@@ -76,11 +79,17 @@ function podReady(status: Record<string, unknown>): boolean {
 /** The CriticalServices among a pod's ownerReferences. */
 function critOwners(refs: unknown): OwnerRef[] {
   if (!Array.isArray(refs)) return [];
-  return refs.filter(isRecord).flatMap((r): OwnerRef[] =>
-    r.kind === 'CriticalService' && typeof r.apiVersion === 'string' && r.apiVersion.startsWith('mycrd.com/')
-      && typeof r.name === 'string' && typeof r.uid === 'string'
-      ? [{ name: r.name, uid: r.uid, controller: r.controller === true }]
-      : []);
+  return refs
+    .filter(isRecord)
+    .flatMap((r): OwnerRef[] =>
+      r.kind === 'CriticalService' &&
+      typeof r.apiVersion === 'string' &&
+      r.apiVersion.startsWith('mycrd.com/') &&
+      typeof r.name === 'string' &&
+      typeof r.uid === 'string'
+        ? [{ name: r.name, uid: r.uid, controller: r.controller === true }]
+        : [],
+    );
 }
 
 export function parsePod(obj: KubeObject): Parsed<PodInfo> {
@@ -126,12 +135,25 @@ export function parseCriticalService(obj: KubeObject): Parsed<CritInfo> {
   const namespace = critNamespace(spec);
   const matchLabels = critMatchLabels(spec);
   const defaultPod = critDefaultPod(spec);
-  const problems = [...(spec ? [] : ['spec is missing']), ...namespace.problems, ...matchLabels.problems, ...defaultPod.problems];
+  const problems = [
+    ...(spec ? [] : ['spec is missing']),
+    ...namespace.problems,
+    ...matchLabels.problems,
+    ...defaultPod.problems,
+  ];
   const generation = typeof obj.metadata?.generation === 'number' ? obj.metadata.generation : 0;
   return {
     ok: true,
-    value: { name: id.value.name, uid: id.value.uid, resourceVersion: id.value.resourceVersion, generation,
-      ...(namespace.value !== undefined ? { namespace: namespace.value } : {}), matchLabels: matchLabels.value, ...defaultPod.value, problems },
+    value: {
+      name: id.value.name,
+      uid: id.value.uid,
+      resourceVersion: id.value.resourceVersion,
+      generation,
+      ...(namespace.value !== undefined ? { namespace: namespace.value } : {}),
+      matchLabels: matchLabels.value,
+      ...defaultPod.value,
+      problems,
+    },
   };
 }
 
@@ -152,7 +174,8 @@ function critMatchLabels(spec: Record<string, unknown> | undefined): Checked<Lab
   // A missing spec is reported once, by the caller.
   if (!spec) return { value: [], problems: [] };
   const items = spec.matchLabels;
-  if (!Array.isArray(items) || items.length === 0) return { value: [], problems: ['spec.matchLabels must be a non-empty list of {key, value}'] };
+  if (!Array.isArray(items) || items.length === 0)
+    return { value: [], problems: ['spec.matchLabels must be a non-empty list of {key, value}'] };
   const value: LabelPair[] = [];
   const problems: string[] = [];
   items.forEach((item: unknown, i: number) => {
@@ -180,7 +203,11 @@ function critDefaultPod(spec: Record<string, unknown> | undefined): Checked<Defa
   const message = pageMessage(dp.message);
   const hotStandby = optionalBoolean(dp.hotStandby, 'spec.defaultPod.hotStandby');
   return {
-    value: { ...(ref.value ? { templateRef: ref.value } : {}), ...(message.value !== undefined ? { message: message.value } : {}), ...(hotStandby.value ? { hotStandby: true } : {}) },
+    value: {
+      ...(ref.value ? { templateRef: ref.value } : {}),
+      ...(message.value !== undefined ? { message: message.value } : {}),
+      ...(hotStandby.value ? { hotStandby: true } : {}),
+    },
     problems: [...ref.problems, ...message.problems, ...hotStandby.problems],
   };
 }
@@ -188,19 +215,28 @@ function critDefaultPod(spec: Record<string, unknown> | undefined): Checked<Defa
 function pageMessage(msg: unknown): Checked<string | undefined> {
   if (msg === undefined || msg === null) return { value: undefined, problems: [] };
   if (typeof msg === 'string' && [...msg].length <= MESSAGE_MAX) return { value: msg, problems: [] };
-  return { value: undefined, problems: [`spec.defaultPod.message must be a string of at most ${MESSAGE_MAX} characters`] };
+  return {
+    value: undefined,
+    problems: [`spec.defaultPod.message must be a string of at most ${MESSAGE_MAX} characters`],
+  };
 }
 
 function optionalBoolean(v: unknown, field: string): Checked<boolean | undefined> {
   if (v === undefined || v === null) return { value: undefined, problems: [] };
-  return typeof v === 'boolean' ? { value: v, problems: [] } : { value: undefined, problems: [`${field} must be true or false`] };
+  return typeof v === 'boolean'
+    ? { value: v, problems: [] }
+    : { value: undefined, problems: [`${field} must be true or false`] };
 }
 
 function templateRef(ref: unknown): Checked<TemplateRef | undefined> {
   if (ref === undefined || ref === null) return { value: undefined, problems: [] };
   const r = isRecord(ref) ? ref : {};
   const problems: string[] = [];
-  if (typeof r.namespace !== 'string' || r.namespace.length > 63 || !DNS_LABEL.test(r.namespace)) problems.push('spec.defaultPod.templateRef.namespace must be a DNS label (a namespace name)');
-  if (typeof r.name !== 'string' || r.name.length > 253 || !DNS_SUBDOMAIN.test(r.name)) problems.push('spec.defaultPod.templateRef.name must be a DNS subdomain (a PodTemplate name)');
-  return problems.length ? { value: undefined, problems } : { value: { namespace: String(r.namespace), name: String(r.name) }, problems };
+  if (typeof r.namespace !== 'string' || r.namespace.length > 63 || !DNS_LABEL.test(r.namespace))
+    problems.push('spec.defaultPod.templateRef.namespace must be a DNS label (a namespace name)');
+  if (typeof r.name !== 'string' || r.name.length > 253 || !DNS_SUBDOMAIN.test(r.name))
+    problems.push('spec.defaultPod.templateRef.name must be a DNS subdomain (a PodTemplate name)');
+  return problems.length
+    ? { value: undefined, problems }
+    : { value: { namespace: String(r.namespace), name: String(r.name) }, problems };
 }

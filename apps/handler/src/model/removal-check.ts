@@ -10,7 +10,12 @@ import { critCovers, isConsidered, isRealPod, selectorMatches } from './rules.ts
 import type { PodInfo, ServiceInfo } from './types.ts';
 
 /** The deletions that take a Service's protection away: each is confirmed live first. */
-export const PROTECTION_REASONS: ReadonlySet<DeleteReason> = new Set(['service-healthy', 'not-critical', 'service-gone', 'selector-changed']);
+export const PROTECTION_REASONS: ReadonlySet<DeleteReason> = new Set([
+  'service-healthy',
+  'not-critical',
+  'service-gone',
+  'selector-changed',
+]);
 
 export interface RemovalView {
   /** The Service as read now (undefined: gone). */
@@ -32,7 +37,10 @@ export interface RemovalView {
 export type RemovalVerdict = { ok: true } | { ok: false; wait: boolean; why: string };
 
 /** The live Service, if critsvc must keep it protected now (considered, and a live CriticalService covers it). */
-export function protectedService(view: Pick<RemovalView, 'service' | 'crits'>, watched: readonly string[]): ServiceInfo | undefined {
+export function protectedService(
+  view: Pick<RemovalView, 'service' | 'crits'>,
+  watched: readonly string[],
+): ServiceInfo | undefined {
   const parsed = view.service ? parseService(view.service) : undefined;
   if (!parsed?.ok || !isConsidered(parsed.value, watched)) return undefined;
   const svc = parsed.value;
@@ -43,17 +51,26 @@ export function protectedService(view: Pick<RemovalView, 'service' | 'crits'>, w
   return covered ? svc : undefined;
 }
 
-export function confirmRemoval(reason: DeleteReason, view: RemovalView, watched: readonly string[], readyOnly: boolean): RemovalVerdict {
+export function confirmRemoval(
+  reason: DeleteReason,
+  view: RemovalView,
+  watched: readonly string[],
+  readyOnly: boolean,
+): RemovalVerdict {
   const svc = protectedService(view, watched);
   if (!svc) return { ok: true }; // nothing left to protect: the delete is right, whatever the queue said why
-  if (reason === 'service-gone') return { ok: false, wait: false, why: 'the Service exists and a CriticalService covers it' };
+  if (reason === 'service-gone')
+    return { ok: false, wait: false, why: 'the Service exists and a CriticalService covers it' };
   if (reason === 'not-critical') return { ok: false, wait: false, why: 'a CriticalService covers the Service' };
   if (reason === 'selector-changed') {
     const pod = view.pod ? parsePod(view.pod) : undefined;
-    if (pod?.ok && selectorMatches(svc.selector, pod.value.labels)) return { ok: false, wait: false, why: 'the Service still selects its default pod' };
+    if (pod?.ok && selectorMatches(svc.selector, pod.value.labels))
+      return { ok: false, wait: false, why: 'the Service still selects its default pod' };
     return { ok: true };
   }
-  const real = livePods(view.pods).filter((p) => isRealPod(p, readyOnly, svc.publishNotReady) && selectorMatches(svc.selector, p.labels));
+  const real = livePods(view.pods).filter(
+    (p) => isRealPod(p, readyOnly, svc.publishNotReady) && selectorMatches(svc.selector, p.labels),
+  );
   if (real.length === 0) return { ok: false, wait: false, why: 'no real pod serves the Service' };
   // Literal mode (READY_PODS_ONLY=false) counts pods that are not endpoints: their presence is the proof.
   if (!readyOnly) return { ok: true };
@@ -79,6 +96,9 @@ export function servedBy(slices: KubeObject[], real: PodInfo[]): boolean {
   };
   return slices.some((slice) => {
     const endpoints = (slice as { endpoints?: unknown }).endpoints;
-    return Array.isArray(endpoints) && (endpoints as (Endpoint | null)[]).some((e) => e !== null && typeof e === 'object' && isReal(e));
+    return (
+      Array.isArray(endpoints) &&
+      (endpoints as (Endpoint | null)[]).some((e) => e !== null && typeof e === 'object' && isReal(e))
+    );
   });
 }

@@ -20,9 +20,12 @@ export function hasOwnershipMarks(labels: Labels, annotations: Labels): boolean 
  * no default pod could be both ours and selected, so creating one would only loop (create, judged
  * a misfit, delete, create). Gives the conflicting label, if any.
  */
-export function selectorConflict(svc: Pick<ServiceInfo, 'name' | 'selector'>): { label: string; wanted: string; ours: string } | undefined {
+export function selectorConflict(
+  svc: Pick<ServiceInfo, 'name' | 'selector'>,
+): { label: string; wanted: string; ours: string } | undefined {
   const managedBy = svc.selector[MANAGED_BY_LABEL];
-  if (managedBy !== undefined && managedBy !== MANAGED_BY_VALUE) return { label: MANAGED_BY_LABEL, wanted: managedBy, ours: MANAGED_BY_VALUE };
+  if (managedBy !== undefined && managedBy !== MANAGED_BY_VALUE)
+    return { label: MANAGED_BY_LABEL, wanted: managedBy, ours: MANAGED_BY_VALUE };
   const service = svc.selector[SERVICE_LABEL];
   if (service !== undefined && service !== svc.name) return { label: SERVICE_LABEL, wanted: service, ours: svc.name };
   // Default pods never carry it (it makes a warm pod of ours): a pod with it would be taken for one.
@@ -42,7 +45,9 @@ export function isWatchedNamespace(ns: string, watched: readonly string[]): bool
 
 /** A Service critsvc looks at at all: watched, with a selector, not ExternalName. */
 export function isConsidered(svc: ServiceInfo, watched: readonly string[]): boolean {
-  return isWatchedNamespace(svc.namespace, watched) && Object.keys(svc.selector).length > 0 && svc.type !== 'ExternalName';
+  return (
+    isWatchedNamespace(svc.namespace, watched) && Object.keys(svc.selector).length > 0 && svc.type !== 'ExternalName'
+  );
 }
 
 export function critCovers(crit: CritInfo, svc: ServiceInfo): boolean {
@@ -90,7 +95,9 @@ const STANDBY_BASE_MAX = 63 - 5 - '-standby-'.length;
  * one keeps its name as the Service's default pod, and the next one waits behind it.
  */
 export function standbyGenerateName(prefix: string, service: string): string {
-  return `${defaultPodName(prefix, service).slice(0, STANDBY_BASE_MAX).replace(/[-.]+$/, '')}-standby-`;
+  return `${defaultPodName(prefix, service)
+    .slice(0, STANDBY_BASE_MAX)
+    .replace(/[-.]+$/, '')}-standby-`;
 }
 
 /** A name critsvc gives a Service's default pod: the default name, or that of a warm pod it promoted. */

@@ -68,7 +68,11 @@ export interface ServiceVerdict {
 function verdictFromPods(svc: ServiceInfo, input: StatusInput): ServiceVerdict {
   const pods = [...input.podsIn(svc.namespace)];
   const ours = pods.filter((p) => p.owned && p.forService === svc.name && !p.terminating);
-  return { lame: !hasRealPod(svc, pods, input.readyOnly), defaults: ours.filter((p) => !p.standby).map((p) => p.key), standbys: ours.filter((p) => p.standby).map((p) => p.key) };
+  return {
+    lame: !hasRealPod(svc, pods, input.readyOnly),
+    defaults: ours.filter((p) => !p.standby).map((p) => p.key),
+    standbys: ours.filter((p) => p.standby).map((p) => p.key),
+  };
 }
 
 function cond(type: string, ok: boolean, reason: string, message: string, generation: number): Condition {
@@ -79,7 +83,8 @@ export function computeStatus(input: StatusInput): CritStatus {
   const { crit } = input;
   const gen = crit.generation;
   const tally = tallyServices(input);
-  const unwatched = crit.namespace !== undefined && !isWatchedNamespace(crit.namespace, input.watched) ? crit.namespace : undefined;
+  const unwatched =
+    crit.namespace !== undefined && !isWatchedNamespace(crit.namespace, input.watched) ? crit.namespace : undefined;
   return {
     observedGeneration: gen,
     coveredServices: tally.covered,
@@ -142,15 +147,33 @@ interface NamespaceProblem {
 }
 
 /** The namespaces this CriticalService covers that critsvc does not see: its Services there are not protected. */
-function namespaceProblem(crit: CritInfo, unwatched: string | undefined, unlisted: ReadonlyMap<string, string> | undefined): NamespaceProblem | undefined {
-  if (unwatched) return { reason: 'NamespaceNotWatched', message: `namespace ${unwatched} is not in NAMESPACES; its Services are not protected` };
-  const failed = [...(unlisted ?? [])].filter(([ns]) => crit.namespace === undefined || ns === crit.namespace || ns === '');
+function namespaceProblem(
+  crit: CritInfo,
+  unwatched: string | undefined,
+  unlisted: ReadonlyMap<string, string> | undefined,
+): NamespaceProblem | undefined {
+  if (unwatched)
+    return {
+      reason: 'NamespaceNotWatched',
+      message: `namespace ${unwatched} is not in NAMESPACES; its Services are not protected`,
+    };
+  const failed = [...(unlisted ?? [])].filter(
+    ([ns]) => crit.namespace === undefined || ns === crit.namespace || ns === '',
+  );
   if (failed.length === 0) return undefined;
   const what = failed.map(([ns, msg]) => `${ns ? `namespace ${ns}` : 'all namespaces'}: ${msg}`).join('; ');
-  return { reason: 'NamespaceNotListed', message: `critsvc cannot list ${what}; Services there are not protected (retried every 30 s)` };
+  return {
+    reason: 'NamespaceNotListed',
+    message: `critsvc cannot list ${what}; Services there are not protected (retried every 30 s)`,
+  };
 }
 
-function conditionsFor(crit: CritInfo, tally: Tally, nsProblem: NamespaceProblem | undefined, templateProblem: string | undefined): Condition[] {
+function conditionsFor(
+  crit: CritInfo,
+  tally: Tally,
+  nsProblem: NamespaceProblem | undefined,
+  templateProblem: string | undefined,
+): Condition[] {
   const gen = crit.generation;
   const conditions: Condition[] = [];
   if (crit.problems.length) conditions.push(cond('Valid', false, 'InvalidSpec', crit.problems.join('; '), gen));
@@ -159,8 +182,15 @@ function conditionsFor(crit: CritInfo, tally: Tally, nsProblem: NamespaceProblem
   if (templateProblem) conditions.push(cond('TemplateAvailable', false, 'PodTemplateUnusable', templateProblem, gen));
   const limited = tally.blocked.filter((b) => b.reason === LIMIT_REASON);
   if (limited[0]) {
-    conditions.push(cond('WithinDefaultPodLimits', false, LIMIT_REASON,
-      `${limited.length} lame Service(s) get no default pod because of the blast-radius limits, e.g. ${limited[0].service}: ${limited[0].message}`, gen));
+    conditions.push(
+      cond(
+        'WithinDefaultPodLimits',
+        false,
+        LIMIT_REASON,
+        `${limited.length} lame Service(s) get no default pod because of the blast-radius limits, e.g. ${limited[0].service}: ${limited[0].message}`,
+        gen,
+      ),
+    );
   }
   const ready = crit.problems.length === 0 && tally.unbacked === 0 && !nsProblem;
   conditions.push(cond('Ready', ready, readyReason(ready, crit, nsProblem, tally), readyMessage(tally), gen));
@@ -168,9 +198,12 @@ function conditionsFor(crit: CritInfo, tally: Tally, nsProblem: NamespaceProblem
 }
 
 function readyMessage(tally: Tally): string {
-  if (tally.unbacked === 0) return `${tally.covered} Service(s) covered, ${tally.lame.length} lame and served by a default pod`;
+  if (tally.unbacked === 0)
+    return `${tally.covered} Service(s) covered, ${tally.lame.length} lame and served by a default pod`;
   const first = tally.blocked[0];
-  const blocked = first ? `; ${tally.blocked.length} blocked, e.g. ${first.service}: ${first.reason}: ${first.message}` : '';
+  const blocked = first
+    ? `; ${tally.blocked.length} blocked, e.g. ${first.service}: ${first.reason}: ${first.message}`
+    : '';
   return `${tally.unbacked} lame Service(s) without a default pod yet${blocked}`;
 }
 
@@ -182,9 +215,16 @@ function readyReason(ready: boolean, crit: CritInfo, nsProblem: NamespaceProblem
 }
 
 /** Keeps lastTransitionTime where a condition's status did not change. */
-export function withTransitionTimes(next: Condition[], prev: readonly Condition[] | undefined, now: string): Condition[] {
+export function withTransitionTimes(
+  next: Condition[],
+  prev: readonly Condition[] | undefined,
+  now: string,
+): Condition[] {
   return next.map((c) => {
     const old = prev?.find((p) => p.type === c.type);
-    return { ...c, lastTransitionTime: old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : now };
+    return {
+      ...c,
+      lastTransitionTime: old && old.status === c.status && old.lastTransitionTime ? old.lastTransitionTime : now,
+    };
   });
 }

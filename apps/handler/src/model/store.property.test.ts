@@ -9,10 +9,7 @@ import { describe, expect, it } from 'vitest';
 import type { KubeObject, QueueJob } from '@critsvc/shared/model';
 import { Store } from './store.ts';
 
-type Op =
-  | { op: 'create' | 'update' | 'delete'; name: string }
-  | { op: 'flush'; count: number }
-  | { op: 'relist' };
+type Op = { op: 'create' | 'update' | 'delete'; name: string } | { op: 'flush'; count: number } | { op: 'relist' };
 
 const NAMES = ['a', 'b', 'c'];
 
@@ -45,10 +42,17 @@ class ApiServer {
 }
 
 function podObject(name: string, o: { uid: string; rv: string; gen: number }): KubeObject {
-  return { metadata: { name, namespace: 'ns', uid: o.uid, resourceVersion: o.rv, labels: { gen: String(o.gen) } }, status: { phase: 'Running' } };
+  return {
+    metadata: { name, namespace: 'ns', uid: o.uid, resourceVersion: o.rv, labels: { gen: String(o.gen) } },
+    status: { phase: 'Running' },
+  };
 }
 
-function event(type: 'ADDED' | 'MODIFIED' | 'DELETED', name: string, o: { uid: string; rv: string; gen: number }): QueueJob {
+function event(
+  type: 'ADDED' | 'MODIFIED' | 'DELETED',
+  name: string,
+  o: { uid: string; rv: string; gen: number },
+): QueueJob {
   return { kind: 'Pod', type, object: podObject(name, o), seenAt: 0 };
 }
 
@@ -57,10 +61,12 @@ class CoalescingOutbox {
   readonly pending = new Map<string, QueueJob>();
 
   push(job: QueueJob): void {
-    const key = job.type === 'SYNCED' ? `synced:${job.kind}/${job.scope}` : `${job.kind}/ns/${job.object.metadata?.name ?? ""}`;
+    const key =
+      job.type === 'SYNCED' ? `synced:${job.kind}/${job.scope}` : `${job.kind}/ns/${job.object.metadata?.name ?? ''}`;
     const older = this.pending.get(key);
     if (job.type === 'SYNCED') this.pending.delete(key);
-    else if (older && older.type !== 'SYNCED' && older.list !== undefined && job.list === undefined) job = { ...job, list: older.list };
+    else if (older && older.type !== 'SYNCED' && older.list !== undefined && job.list === undefined)
+      job = { ...job, list: older.list };
     this.pending.set(key, job);
   }
 
@@ -72,7 +78,13 @@ class CoalescingOutbox {
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 6, arbitrary: fc.record({ op: fc.constantFrom('create' as const, 'update' as const, 'delete' as const), name: fc.constantFrom(...NAMES) }) },
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      op: fc.constantFrom('create' as const, 'update' as const, 'delete' as const),
+      name: fc.constantFrom(...NAMES),
+    }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('flush' as const), count: fc.integer({ min: 1, max: 5 }) }) },
   { weight: 1, arbitrary: fc.constant({ op: 'relist' as const }) },
 );
@@ -89,7 +101,8 @@ function run(ops: Op[]): { store: Store; api: ApiServer; wronglyRemoved: string[
     store.apply(job);
     if (job.type !== 'SYNCED') return;
     const after = new Set([...store.podsIn('ns')].map((p) => p.name));
-    for (const name of before) if (!after.has(name) && returned.get(job.list ?? '')?.has(name)) wronglyRemoved.push(name);
+    for (const name of before)
+      if (!after.has(name) && returned.get(job.list ?? '')?.has(name)) wronglyRemoved.push(name);
   };
   let lists = 0;
   for (const step of ops) {
@@ -98,7 +111,15 @@ function run(ops: Op[]): { store: Store; api: ApiServer; wronglyRemoved: string[
       const list = `list-${++lists}`;
       returned.set(list, new Set(api.objects.keys()));
       for (const [name, o] of api.objects) outbox.push({ ...event('ADDED', name, o), list } as QueueJob);
-      outbox.push({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: String(api.rv), list, count: api.objects.size, seenAt: 0 });
+      outbox.push({
+        kind: 'Pod',
+        type: 'SYNCED',
+        scope: 'ns',
+        resourceVersion: String(api.rv),
+        list,
+        count: api.objects.size,
+        seenAt: 0,
+      });
     } else {
       const job = api.apply(step.op, step.name);
       if (job) outbox.push(job);
@@ -113,20 +134,30 @@ function snapshot(entries: Iterable<[string, string, string]>): string[] {
 }
 
 describe('Store under coalesced events (property)', () => {
-  it('converges to the API server\'s final state', () => {
-    fc.assert(fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
-      const { store, api, wronglyRemoved } = run(ops);
-      expect(wronglyRemoved).toEqual([]);
-      const held = snapshot([...store.podsIn('ns')].map((p) => [p.name, p.uid, p.labels.gen ?? ''] as [string, string, string]));
-      const truth = snapshot([...api.objects].map(([name, o]) => [name, o.uid, String(o.gen)] as [string, string, string]));
-      expect(held).toEqual(truth);
-    }), { numRuns: 2_000 });
+  it("converges to the API server's final state", () => {
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 60 }), (ops) => {
+        const { store, api, wronglyRemoved } = run(ops);
+        expect(wronglyRemoved).toEqual([]);
+        const held = snapshot(
+          [...store.podsIn('ns')].map((p) => [p.name, p.uid, p.labels.gen ?? ''] as [string, string, string]),
+        );
+        const truth = snapshot(
+          [...api.objects].map(([name, o]) => [name, o.uid, String(o.gen)] as [string, string, string]),
+        );
+        expect(held).toEqual(truth);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 
   it('DELETED(A) ADDED(B) DELETED(B), coalesced to DELETED(B), removes A', () => {
     const { store, api } = run([
-      { op: 'create', name: 'a' }, { op: 'flush', count: 5 },
-      { op: 'delete', name: 'a' }, { op: 'create', name: 'a' }, { op: 'delete', name: 'a' },
+      { op: 'create', name: 'a' },
+      { op: 'flush', count: 5 },
+      { op: 'delete', name: 'a' },
+      { op: 'create', name: 'a' },
+      { op: 'delete', name: 'a' },
     ]);
     expect(api.objects.size).toBe(0);
     expect([...store.podsIn('ns')]).toEqual([]);

@@ -4,10 +4,21 @@ import { pod } from '../../../../test/support/model-fixtures.ts';
 import { samePodForDecisions, Store } from './store.ts';
 import type { PodInfo } from './types.ts';
 
-const podObj = (name: string, rv: string, labels: Record<string, string> = { role: 'frontend' }, uid = `u-${name}`): KubeObject => ({
-  metadata: { name, namespace: 'ns', uid, resourceVersion: rv, labels }, status: { phase: 'Running' },
+const podObj = (
+  name: string,
+  rv: string,
+  labels: Record<string, string> = { role: 'frontend' },
+  uid = `u-${name}`,
+): KubeObject => ({
+  metadata: { name, namespace: 'ns', uid, resourceVersion: rv, labels },
+  status: { phase: 'Running' },
 });
-const ev = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): QueueJob => ({ kind: 'Pod', type, object, seenAt: 0 });
+const ev = (type: 'ADDED' | 'MODIFIED' | 'DELETED', object: KubeObject): QueueJob => ({
+  kind: 'Pod',
+  type,
+  object,
+  seenAt: 0,
+});
 
 describe('Store', () => {
   it('podsAsOf: the newest pod version taken in a namespace (events, deletions, lists), for live reads not older than the state', () => {
@@ -23,7 +34,7 @@ describe('Store', () => {
     expect(s.podsAsOf('other')).toBe('5');
   });
 
-  it('podsListedLive: the API server\'s version replaces one a forged job brought from the future', () => {
+  it("podsListedLive: the API server's version replaces one a forged job brought from the future", () => {
     const s = new Store();
     s.apply(ev('MODIFIED', podObj('a', '999999999999')));
     expect(s.podsAsOf('ns')).toBe('999999999999');
@@ -69,16 +80,39 @@ describe('Store', () => {
     s.apply(ev('ADDED', podObj('vanished', '11')));
     s.apply(ev('ADDED', podObj('listed-before', '13')));
     s.apply(ev('ADDED', podObj('after-list', '31')));
-    s.apply(ev('ADDED', { ...podObj('elsewhere', '5'), metadata: { ...podObj('elsewhere', '5').metadata, namespace: 'other' } }));
+    s.apply(
+      ev('ADDED', {
+        ...podObj('elsewhere', '5'),
+        metadata: { ...podObj('elsewhere', '5').metadata, namespace: 'other' },
+      }),
+    );
     // An older list named listed-before; this one names stays (newer) and unchanged (the version held: stale, still named).
     s.apply({ ...ev('ADDED', podObj('listed-before', '13')), list: 'older' });
     s.apply({ ...ev('ADDED', podObj('stays', '20')), list: 'l2' });
     expect(s.apply({ ...ev('ADDED', podObj('unchanged', '12')), list: 'l2' }).outcome).toBe('stale');
-    const r = s.apply({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', list: 'l2', count: 2, seenAt: 0 });
+    const r = s.apply({
+      kind: 'Pod',
+      type: 'SYNCED',
+      scope: 'ns',
+      resourceVersion: '30',
+      list: 'l2',
+      count: 2,
+      seenAt: 0,
+    });
     expect(r.outcome).toBe('unchanged');
-    expect(Store.claimedGone(s.takeAhead()).map((a) => a.key).sort()).toEqual(['ns/listed-before', 'ns/vanished']);
+    expect(
+      Store.claimedGone(s.takeAhead())
+        .map((a) => a.key)
+        .sort(),
+    ).toEqual(['ns/listed-before', 'ns/vanished']);
     // Until then the state keeps them (RevisionCheck reads each; a 404 removes it).
-    expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual(['after-list', 'listed-before', 'stays', 'unchanged', 'vanished']);
+    expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual([
+      'after-list',
+      'listed-before',
+      'stays',
+      'unchanged',
+      'vanished',
+    ]);
     expect([...s.podsIn('other')].map((p) => p.name)).toEqual(['elsewhere']); // another scope
   });
 
@@ -91,9 +125,17 @@ describe('Store', () => {
     expect(s.get('Pod', 'ns/x')?.resourceVersion).toBe('10');
   });
 
-  describe('a list\'s SYNCED that cannot be trusted removes nothing (the handler lists again)', () => {
+  describe("a list's SYNCED that cannot be trusted removes nothing (the handler lists again)", () => {
     const listed = (name: string, rv: string, list: string): QueueJob => ({ ...ev('ADDED', podObj(name, rv)), list });
-    const synced = (list: string, count: number): QueueJob => ({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', list, count, seenAt: 0 });
+    const synced = (list: string, count: number): QueueJob => ({
+      kind: 'Pod',
+      type: 'SYNCED',
+      scope: 'ns',
+      resourceVersion: '30',
+      list,
+      count,
+      seenAt: 0,
+    });
     const names = (s: Store): string[] => [...s.podsIn('ns')].map((p) => p.name).sort();
 
     it('its ADDED jobs went to another handler (this one started half-way through the list)', () => {
@@ -137,8 +179,23 @@ describe('Store', () => {
     it('many lists open at once (a watcher per namespace, 1,000 namespaces) are each trusted', () => {
       const s = new Store();
       const n = 1_000;
-      for (let i = 0; i < n; i++) s.apply({ ...ev('ADDED', { metadata: { name: 'a', namespace: `ns-${i}`, uid: `u${i}`, resourceVersion: '10' } }), list: `l${i}` });
-      for (let i = 0; i < n; i++) expect(s.apply({ kind: 'Pod', type: 'SYNCED', scope: `ns-${i}`, resourceVersion: '30', list: `l${i}`, count: 1, seenAt: 0 }).outcome).toBe('unchanged');
+      for (let i = 0; i < n; i++)
+        s.apply({
+          ...ev('ADDED', { metadata: { name: 'a', namespace: `ns-${i}`, uid: `u${i}`, resourceVersion: '10' } }),
+          list: `l${i}`,
+        });
+      for (let i = 0; i < n; i++)
+        expect(
+          s.apply({
+            kind: 'Pod',
+            type: 'SYNCED',
+            scope: `ns-${i}`,
+            resourceVersion: '30',
+            list: `l${i}`,
+            count: 1,
+            seenAt: 0,
+          }).outcome,
+        ).toBe('unchanged');
     });
 
     it('an object deleted while its listed ADDED waited in the outbox counts (the DELETED carries the list)', () => {
@@ -156,20 +213,42 @@ describe('Store', () => {
     s.apply(ev('ADDED', podObj('stays', '10')));
     s.apply(ev('ADDED', podObj('vanished', '11')));
     s.apply(ev('ADDED', podObj('after-list', '31')));
-    const r = s.apply({ kind: 'Pod', type: 'SYNCED', scope: 'ns', resourceVersion: '30', keys: ['ns/stays'], seenAt: 0 });
+    const r = s.apply({
+      kind: 'Pod',
+      type: 'SYNCED',
+      scope: 'ns',
+      resourceVersion: '30',
+      keys: ['ns/stays'],
+      seenAt: 0,
+    });
     expect(r.outcome).toBe('changed');
     expect([...s.podsIn('ns')].map((p) => p.name).sort()).toEqual(['after-list', 'stays']);
   });
 
   it('a malformed object is reported, not thrown', () => {
     const s = new Store();
-    expect(s.apply(ev('ADDED', { metadata: { namespace: 'ns' } }))).toEqual({ outcome: 'invalid', error: 'metadata.name missing' });
+    expect(s.apply(ev('ADDED', { metadata: { namespace: 'ns' } }))).toEqual({
+      outcome: 'invalid',
+      error: 'metadata.name missing',
+    });
   });
 
   it('a pod change affects the Services selecting it, before and after', () => {
     const s = new Store();
-    for (const [name, sel] of [['fe', 'frontend'], ['be', 'backend'], ['db', 'db']] as const) {
-      s.apply({ kind: 'Service', type: 'ADDED', seenAt: 0, object: { metadata: { name, namespace: 'ns', uid: name, resourceVersion: '1' }, spec: { selector: { role: sel } } } });
+    for (const [name, sel] of [
+      ['fe', 'frontend'],
+      ['be', 'backend'],
+      ['db', 'db'],
+    ] as const) {
+      s.apply({
+        kind: 'Service',
+        type: 'ADDED',
+        seenAt: 0,
+        object: {
+          metadata: { name, namespace: 'ns', uid: name, resourceVersion: '1' },
+          spec: { selector: { role: sel } },
+        },
+      });
     }
     s.apply(ev('ADDED', podObj('p', '5', { role: 'frontend' })));
     const r = s.apply(ev('MODIFIED', podObj('p', '6', { role: 'backend' })));
@@ -178,9 +257,20 @@ describe('Store', () => {
 
   it('a pod update that changes nothing a decision reads keeps the new version but triggers nothing', () => {
     const s = new Store();
-    s.apply({ kind: 'Service', type: 'ADDED', object: { metadata: { name: 'web', namespace: 'ns', uid: 's', resourceVersion: '1' }, spec: { selector: { role: 'frontend' } } }, seenAt: 0 });
+    s.apply({
+      kind: 'Service',
+      type: 'ADDED',
+      object: {
+        metadata: { name: 'web', namespace: 'ns', uid: 's', resourceVersion: '1' },
+        spec: { selector: { role: 'frontend' } },
+      },
+      seenAt: 0,
+    });
     s.apply(ev('ADDED', podObj('a', '10')));
-    const touched = { ...podObj('a', '11'), metadata: { ...podObj('a', '11').metadata, annotations: { 'other.io/x': 'y' } } };
+    const touched = {
+      ...podObj('a', '11'),
+      metadata: { ...podObj('a', '11').metadata, annotations: { 'other.io/x': 'y' } },
+    };
     expect(s.apply(ev('MODIFIED', touched)).outcome).toBe('unchanged');
     expect(s.get('Pod', 'ns/a')?.resourceVersion).toBe('11');
     expect(s.apply(ev('MODIFIED', podObj('a', '10'))).outcome).toBe('stale');
@@ -190,10 +280,23 @@ describe('Store', () => {
   });
 
   it('every field of a pod but its identity and version counts as a change (a field added later must be compared too)', () => {
-    const base: PodInfo = pod('a', { role: 'frontend' }, { owned: true, forService: 'web', owners: [{ name: 'c', uid: 'cu', controller: true }], hasIP: true });
+    const base: PodInfo = pod(
+      'a',
+      { role: 'frontend' },
+      { owned: true, forService: 'web', owners: [{ name: 'c', uid: 'cu', controller: true }], hasIP: true },
+    );
     const other: Record<string, unknown> = {
-      uid: 'other', labels: { role: 'x' }, owned: false, legacy: true, forService: 'api', owners: [{ name: 'c', uid: 'cu', controller: false }],
-      terminating: true, phase: 'Failed', ready: !base.ready, hasIP: false, standby: true,
+      uid: 'other',
+      labels: { role: 'x' },
+      owned: false,
+      legacy: true,
+      forService: 'api',
+      owners: [{ name: 'c', uid: 'cu', controller: false }],
+      terminating: true,
+      phase: 'Failed',
+      ready: !base.ready,
+      hasIP: false,
+      standby: true,
     };
     const identity = new Set(['key', 'namespace', 'name', 'resourceVersion']);
     for (const field of Object.keys(base).filter((f) => !identity.has(f))) {
@@ -203,7 +306,7 @@ describe('Store', () => {
     expect(samePodForDecisions(base, { ...base, resourceVersion: '99' })).toBe(true);
   });
 
-  describe('versions beyond the API server\'s newest (a forged job from the future)', () => {
+  describe("versions beyond the API server's newest (a forged job from the future)", () => {
     it('are held as unconfirmed; those at or below a revision the API server then shows are believed', () => {
       const s = new Store();
       s.loadList('Pod', '', '50', []);
@@ -220,7 +323,15 @@ describe('Store', () => {
       const s = new Store();
       s.loadList('Pod', '', '50', [podObj('web', '45')]);
       s.apply(ev('DELETED', podObj('web', '99999999999')));
-      s.apply({ kind: 'Pod', type: 'SYNCED', scope: '', resourceVersion: '99999999999', list: 'forged', count: 0, seenAt: 0 });
+      s.apply({
+        kind: 'Pod',
+        type: 'SYNCED',
+        scope: '',
+        resourceVersion: '99999999999',
+        list: 'forged',
+        count: 0,
+        seenAt: 0,
+      });
       // Without the refutation the true ADDED (a new pod, and the old one's next version) are stale.
       expect(s.apply(ev('ADDED', podObj('new', '60'))).outcome).toBe('stale');
       const lies = s.refute(s.takeAhead(), '70');
@@ -231,4 +342,3 @@ describe('Store', () => {
     });
   });
 });
-

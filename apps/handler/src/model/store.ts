@@ -168,7 +168,11 @@ export class Store {
    */
   private applyListed(job: Exclude<QueueJob, SyncJob>): ApplyResult {
     const result = this.applyEvent(job);
-    if (job.list !== undefined) this.lists.named(job.list, result.outcome === 'invalid' ? undefined : this.get(job.kind, objectKey(job.object.metadata)));
+    if (job.list !== undefined)
+      this.lists.named(
+        job.list,
+        result.outcome === 'invalid' ? undefined : this.get(job.kind, objectKey(job.object.metadata)),
+      );
     return result;
   }
 
@@ -194,7 +198,8 @@ export class Store {
     this.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
     // Most pod updates (status details, annotations, other controllers' fields) change nothing
     // a decision reads: the new version is kept, no Service is decided again.
-    if (job.kind === 'Pod' && before && samePodForDecisions(before as PodInfo, info as PodInfo)) return { outcome: 'unchanged' };
+    if (job.kind === 'Pod' && before && samePodForDecisions(before as PodInfo, info as PodInfo))
+      return { outcome: 'unchanged' };
     return { outcome: 'changed', changes: [{ kind: job.kind, before, after: info } as Change] };
   }
 
@@ -221,7 +226,8 @@ export class Store {
     const key = infoKey(kind, parsed.value);
     const before = this.get(kind, key);
     if (kind === 'Pod') this.notePodVersion((parsed.value as PodInfo).namespace, parsed.value.resourceVersion);
-    if (before && before.uid === parsed.value.uid && before.resourceVersion === parsed.value.resourceVersion) return { outcome: 'unchanged' };
+    if (before && before.uid === parsed.value.uid && before.resourceVersion === parsed.value.resourceVersion)
+      return { outcome: 'unchanged' };
     this.put(kind, parsed.value);
     this.tombstones.delete(`${kind}/${key}`);
     return { outcome: 'changed', changes: [{ kind, before, after: parsed.value } as Change] };
@@ -270,7 +276,12 @@ export class Store {
   }
 
   /** The handler's own start-up list, in one go: replaces what it knew of that scope. */
-  loadList(kind: Kind, scope: string, resourceVersion: string, objects: KubeObject[]): { invalid: { key: string; error: string }[] } {
+  loadList(
+    kind: Kind,
+    scope: string,
+    resourceVersion: string,
+    objects: KubeObject[],
+  ): { invalid: { key: string; error: string }[] } {
     this.beginList(kind, scope);
     const invalid = this.addListed(kind, objects);
     this.endList(kind, scope, resourceVersion);
@@ -359,7 +370,7 @@ export class Store {
 
   private *inScope(kind: Kind, scope: string): Iterable<Info> {
     if (kind === 'CriticalService') yield* this.crits.values();
-    else if (kind === 'Service') yield* (scope === '' ? this.services.values() : this.servicesIn(scope));
+    else if (kind === 'Service') yield* scope === '' ? this.services.values() : this.servicesIn(scope);
     else if (scope === '') yield* this.allPods();
     else yield* this.podsIn(scope);
   }
@@ -393,7 +404,8 @@ export class Store {
     for (const pod of pods) {
       if (!pod) continue;
       if (pod.forService !== undefined) keys.add(`${pod.namespace}/${pod.forService}`);
-      for (const svc of this.servicesIn(pod.namespace)) if (selectorMatches(svc.selector, pod.labels)) keys.add(svc.key);
+      for (const svc of this.servicesIn(pod.namespace))
+        if (selectorMatches(svc.selector, pod.labels)) keys.add(svc.key);
     }
     return keys;
   }
@@ -414,9 +426,19 @@ export class Store {
 
 /** Everything about a pod that decisions, expectations and status read, compared (not its resourceVersion). */
 export function samePodForDecisions(a: PodInfo, b: PodInfo): boolean {
-  return a.uid === b.uid && a.owned === b.owned && a.standby === b.standby && a.legacy === b.legacy && a.forService === b.forService
-    && a.terminating === b.terminating && a.phase === b.phase && a.ready === b.ready && a.hasIP === b.hasIP
-    && sameLabels(a.labels, b.labels) && sameOwners(a.owners, b.owners);
+  return (
+    a.uid === b.uid &&
+    a.owned === b.owned &&
+    a.standby === b.standby &&
+    a.legacy === b.legacy &&
+    a.forService === b.forService &&
+    a.terminating === b.terminating &&
+    a.phase === b.phase &&
+    a.ready === b.ready &&
+    a.hasIP === b.hasIP &&
+    sameLabels(a.labels, b.labels) &&
+    sameOwners(a.owners, b.owners)
+  );
 }
 
 function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
@@ -427,7 +449,10 @@ function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<stri
 
 function sameOwners(a: PodInfo['owners'], b: PodInfo['owners']): boolean {
   if (a === undefined || b === undefined) return a === b;
-  return a.length === b.length && a.every((o, i) => o.uid === b[i]?.uid && o.name === b[i]?.name && o.controller === b[i]?.controller);
+  return (
+    a.length === b.length &&
+    a.every((o, i) => o.uid === b[i]?.uid && o.name === b[i]?.name && o.controller === b[i]?.controller)
+  );
 }
 
 /**

@@ -11,8 +11,8 @@ import {
   redisOptions,
   type QueueJob,
 } from '../../packages/shared/src/index.ts';
-import { handlerMetrics } from '../../apps/handler/src/metrics.ts';
-import { QueueConsumer, type FastPathResult } from '../../apps/handler/src/queue-consumer.ts';
+import { handlerMetrics } from '../../apps/handler/src/metrics/metrics.ts';
+import { QueueConsumer, type FastPathResult } from '../../apps/handler/src/queue/queue-consumer.ts';
 import { suffix } from '../support/kube.ts';
 import { TestRedis } from '../support/redis.ts';
 import { eventually } from '../support/wait.ts';

@@ -20,9 +20,9 @@ import {
   redisOptions,
   type QueueJob,
 } from '../../packages/shared/src/index.ts';
-import { handlerMetrics } from '../../apps/handler/src/metrics.ts';
-import { QueueConsumer } from '../../apps/handler/src/queue-consumer.ts';
-import { RedisIdentity } from '../../apps/handler/src/redis-identity.ts';
+import { handlerMetrics } from '../../apps/handler/src/metrics/metrics.ts';
+import { QueueConsumer } from '../../apps/handler/src/queue/queue-consumer.ts';
+import { RedisIdentity } from '../../apps/handler/src/queue/redis-identity.ts';
 import { deployRedis, type DeployRedis } from '../support/deploy-redis.ts';
 import { pipelineHarness } from '../support/harness.ts';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';

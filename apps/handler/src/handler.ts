@@ -11,15 +11,15 @@ import {
   startHttp,
 } from '@critsvc/shared';
 import { Gauge } from 'prom-client';
-import { Controller } from './controller.ts';
-import { kubeActions } from './kube-actions.ts';
-import { electorFor } from './leadership.ts';
-import { leaderOnly } from './leader-guard.ts';
+import { Controller } from './control/controller.ts';
+import { kubeActions } from './kube/kube-actions.ts';
+import { electorFor } from './leader/leadership.ts';
+import { leaderOnly } from './leader/leader-guard.ts';
 import { livenessProblem } from './liveness.ts';
-import { handlerMetrics } from './metrics.ts';
-import { isRedisFull, RedisFullRecovery } from './redis-full.ts';
-import { RedisIdentity } from './redis-identity.ts';
-import { QueueConsumer } from './queue-consumer.ts';
+import { handlerMetrics } from './metrics/metrics.ts';
+import { isRedisFull, RedisFullRecovery } from './queue/redis-full.ts';
+import { RedisIdentity } from './queue/redis-identity.ts';
+import { QueueConsumer } from './queue/queue-consumer.ts';
 
 /** How often the handler checks that Redis still holds the queue it knows. */
 const REDIS_CHECK_MS = 2_000;

@@ -1,9 +1,9 @@
 // The outage clock's measures and flap rules, on a registry of the real metrics and a fake clock.
 import { describe, expect, it } from 'vitest';
-import { MANAGED_BY_LABEL, SERVICE_LABEL } from './model/rules.ts';
+import { MANAGED_BY_LABEL, SERVICE_LABEL } from '../model/rules.ts';
 import { handlerMetrics } from './metrics.ts';
 import { FLAP_WINDOW_MS, OutageClock } from './outage-clock.ts';
-import { pod } from '../../../test/support/model-fixtures.ts';
+import { pod } from '../../../../test/support/model-fixtures.ts';
 
 function setUp() {
   const metrics = handlerMetrics();

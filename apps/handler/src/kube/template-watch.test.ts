@@ -1,7 +1,7 @@
 import { createLogger, type KubeObject } from '@critsvc/shared';
 import { describe, expect, it } from 'vitest';
-import { crit } from '../../../test/support/model-fixtures.ts';
-import type { TemplateRef } from './model/types.ts';
+import { crit } from '../../../../test/support/model-fixtures.ts';
+import type { TemplateRef } from '../model/types.ts';
 import { Templates, type WatchTemplate } from './template-watch.ts';
 
 type On = Parameters<WatchTemplate>[1];

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { HandlerConfig, Logger } from '@critsvc/shared';
 import { kubeLeaseApi, LeaderElector } from './leader-election.ts';
-import type { HandlerMetrics } from './metrics.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
 
 type LeaseConfig = Pick<
   HandlerConfig,

@@ -1,6 +1,6 @@
 // No Redis listens on the port: the connection fails for real (no fake server).
 import { describe, expect, it } from 'vitest';
-import { freePort } from '../../../scripts/cluster/up.ts';
+import { freePort } from '../../../../scripts/cluster/up.ts';
 import { RedisIdentity, REPLACE_AFTER_FAILURES } from './redis-identity.ts';
 
 describe('RedisIdentity', () => {

@@ -11,29 +11,29 @@ import {
   type QueueJob,
 } from '@critsvc/shared';
 import { Actions } from './actions.ts';
-import { Confirmed } from './confirmed.ts';
+import { Confirmed } from '../kube/confirmed.ts';
 import { Expectations } from './expectations.ts';
-import type { KubeActions } from './kube-actions.ts';
-import type { HandlerMetrics } from './metrics.ts';
-import { decide, type Decision, type HoldOffs, type Spell } from './model/decide.ts';
-import type { ApplyResult, Change } from './model/store.ts';
-import { Store } from './model/store.ts';
-import type { CritInfo, ServiceInfo } from './model/types.ts';
-import { credentialsProblem } from './model/default-pod.ts';
-import type { Blocked, ServiceVerdict } from './model/status.ts';
-import { Reporter } from './reporter.ts';
-import { RevisionCheck } from './revision-check.ts';
-import { StateLoader, UNLISTED_RETRY_MS } from './state-loader.ts';
-import { StatusWriter } from './status-writer.ts';
-import { Templates } from './template-watch.ts';
+import type { KubeActions } from '../kube/kube-actions.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
+import { decide, type Decision, type HoldOffs, type Spell } from '../model/decide.ts';
+import type { ApplyResult, Change } from '../model/store.ts';
+import { Store } from '../model/store.ts';
+import type { CritInfo, ServiceInfo } from '../model/types.ts';
+import { credentialsProblem } from '../model/default-pod.ts';
+import type { Blocked, ServiceVerdict } from '../model/status.ts';
+import { Reporter } from '../status/reporter.ts';
+import { RevisionCheck } from '../kube/revision-check.ts';
+import { StateLoader, UNLISTED_RETRY_MS } from '../kube/state-loader.ts';
+import { StatusWriter } from '../status/status-writer.ts';
+import { Templates } from '../kube/template-watch.ts';
 import { DecisionQueue } from './decision-queue.ts';
-import { Timeline } from './timeline.ts';
+import { Timeline } from '../metrics/timeline.ts';
 import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
-import { asQueueJob, summarize } from './queue-job.ts';
+import { asQueueJob, summarize } from '../queue/queue-job.ts';
 import { DefaultPodBudget } from './default-pod-budget.ts';
-import { LIMIT_REASON } from './model/blast-radius.ts';
-import { OutageClock } from './outage-clock.ts';
-import type { FastPathResult } from './queue-consumer.ts';
+import { LIMIT_REASON } from '../model/blast-radius.ts';
+import { OutageClock } from '../metrics/outage-clock.ts';
+import type { FastPathResult } from '../queue/queue-consumer.ts';
 
 export type ControllerConfig = Pick<
   HandlerConfig,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { EXPECTATION_TTL_MS, Expectations } from './expectations.ts';
-import type { PodInfo } from './model/types.ts';
+import type { PodInfo } from '../model/types.ts';
 
 const pod = (name: string, uid: string, o: Partial<PodInfo> = {}): PodInfo => ({
   key: `ns/${name}`,

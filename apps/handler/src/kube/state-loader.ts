@@ -15,9 +15,9 @@ import {
   type QueueJob,
 } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
-import type { HandlerMetrics } from './metrics.ts';
-import { isComparable, isOlderOrSame } from './model/resource-version.ts';
-import type { Change, Store } from './model/store.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
+import { isComparable, isOlderOrSame } from '../model/resource-version.ts';
+import type { Change, Store } from '../model/store.ts';
 
 /** How often lists the API server refused are tried again (CriticalService status says 30 s too). */
 export const UNLISTED_RETRY_MS = 30_000;

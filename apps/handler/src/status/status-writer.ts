@@ -2,17 +2,17 @@
 // when what it says changed. A failing write is retried with per-CriticalService backoff; the
 // conditions' lastTransitionTime survives a restart (read from the object before the first write).
 import { Backoff, logError, type Logger } from '@critsvc/shared';
-import type { KubeActions } from './kube-actions.ts';
-import type { HandlerMetrics } from './metrics.ts';
+import type { KubeActions } from '../kube/kube-actions.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
 import {
   computeStatus,
   withTransitionTimes,
   type Blocked,
   type Condition,
   type ServiceVerdict,
-} from './model/status.ts';
-import type { Store } from './model/store.ts';
-import type { CritInfo } from './model/types.ts';
+} from '../model/status.ts';
+import type { Store } from '../model/store.ts';
+import type { CritInfo } from '../model/types.ts';
 
 export interface StatusWriterOptions {
   kube: KubeActions;

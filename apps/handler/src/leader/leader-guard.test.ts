@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { KubeActions } from './kube-actions.ts';
+import type { KubeActions } from '../kube/kube-actions.ts';
 import { leaderOnly, NotLeader } from './leader-guard.ts';
 
 // Records which calls reached the real actions; the guard's only job is to let them through or not.

@@ -17,8 +17,8 @@ import {
   type KubeObject,
   type RawPage,
 } from '@critsvc/shared';
-import { ownerReference } from './model/default-pod.ts';
-import { isComparable } from './model/resource-version.ts';
+import { ownerReference } from '../model/default-pod.ts';
+import { isComparable } from '../model/resource-version.ts';
 import {
   hasOwnershipMarks,
   MANAGED_BY_LABEL,
@@ -27,8 +27,8 @@ import {
   OWNER_ANNOTATION_VALUE,
   SERVICE_LABEL,
   STANDBY_LABEL,
-} from './model/rules.ts';
-import type { OwnerRef, TemplateRef } from './model/types.ts';
+} from '../model/rules.ts';
+import type { OwnerRef, TemplateRef } from '../model/types.ts';
 import type { TemplateWatch, WatchTemplate } from './template-watch.ts';
 
 /** The template watches' server-side timeout and stall margin (the watchers' defaults). */

@@ -4,14 +4,14 @@
 // default pod stays, and the Service is decided again on the repaired state.
 import type { HandlerConfig, KubeObject, Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
-import type { HandlerMetrics } from './metrics.ts';
-import type { DeleteReason } from './model/decide.ts';
-import { selectorString } from './model/live-check.ts';
-import { confirmRemoval, PROTECTION_REASONS, protectedService, type RemovalVerdict } from './model/removal-check.ts';
-import { isOlderOrSame } from './model/resource-version.ts';
-import { selectorMatches } from './model/rules.ts';
-import type { ApplyResult, Store } from './model/store.ts';
-import type { PodInfo } from './model/types.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
+import type { DeleteReason } from '../model/decide.ts';
+import { selectorString } from '../model/live-check.ts';
+import { confirmRemoval, PROTECTION_REASONS, protectedService, type RemovalVerdict } from '../model/removal-check.ts';
+import { isOlderOrSame } from '../model/resource-version.ts';
+import { selectorMatches } from '../model/rules.ts';
+import type { ApplyResult, Store } from '../model/store.ts';
+import type { PodInfo } from '../model/types.ts';
 
 export interface RemovalGuardParts {
   cfg: Pick<HandlerConfig, 'NAMESPACES' | 'READY_PODS_ONLY'>;

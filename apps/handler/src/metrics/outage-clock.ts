@@ -3,7 +3,7 @@
 // (the outage window), and counts flaps. Times are the watchers' seenAt where there is one, so
 // both ends of a measure come from the same clocks.
 import type { HandlerMetrics } from './metrics.ts';
-import type { PodInfo } from './model/types.ts';
+import type { PodInfo } from '../model/types.ts';
 
 /** A Service lame again, or a default pod created again, within this of the opposite: a flap. */
 export const FLAP_WINDOW_MS = 60_000;

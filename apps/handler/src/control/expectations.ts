@@ -1,7 +1,7 @@
 // Our own creates and deletes not yet seen back on the watch, so that a decision taken in the
 // meantime does not repeat them. They expire: a lost watch event must not block a Service
 // (the controller decides the Service again when they do).
-import type { InFlight, PodInfo } from './model/types.ts';
+import type { InFlight, PodInfo } from '../model/types.ts';
 
 export const EXPECTATION_TTL_MS = 30_000;
 const TTL_MS = EXPECTATION_TTL_MS;

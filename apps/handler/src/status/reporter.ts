@@ -3,9 +3,9 @@
 // Events are best effort: a failure to record one is logged and counted, never retried.
 import { logError, type Logger } from '@critsvc/shared';
 import { EventLimiter } from './event-limiter.ts';
-import type { KubeActions } from './kube-actions.ts';
-import type { HandlerMetrics } from './metrics.ts';
-import type { ServiceInfo } from './model/types.ts';
+import type { KubeActions } from '../kube/kube-actions.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
+import type { ServiceInfo } from '../model/types.ts';
 
 type EventType = 'Normal' | 'Warning';
 

@@ -2,9 +2,9 @@
 // creates decided and not yet seen back (several Services are decided at once, and a create
 // takes a few API calls before it is sent: without counting them two decisions would both pass).
 import type { Expectations } from './expectations.ts';
-import { countDefaultPods, hasLimits, limitReached, type DefaultPodLimits } from './model/blast-radius.ts';
-import type { Blocked } from './model/status.ts';
-import type { Store } from './model/store.ts';
+import { countDefaultPods, hasLimits, limitReached, type DefaultPodLimits } from '../model/blast-radius.ts';
+import type { Blocked } from '../model/status.ts';
+import type { Store } from '../model/store.ts';
 
 export class DefaultPodBudget {
   /** Services whose create was decided and is being made (the expectation takes over once it is sent). */

@@ -5,27 +5,27 @@ import { apiMessage, httpStatus, isTransient, logError, type HandlerConfig, type
 import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
 import type { DecisionQueue } from './decision-queue.ts';
 import { EXPECTATION_TTL_MS, type Expectations } from './expectations.ts';
-import type { CreateResult, KubeActions, PodRef } from './kube-actions.ts';
-import type { HandlerMetrics } from './metrics.ts';
-import type { Action } from './model/decide.ts';
+import type { CreateResult, KubeActions, PodRef } from '../kube/kube-actions.ts';
+import type { HandlerMetrics } from '../metrics/metrics.ts';
+import type { Action } from '../model/decide.ts';
 import {
   buildDefaultPod,
   buildStandbyPod,
   controllerCrit,
   credentialsRefusal,
   type UsableTemplate,
-} from './model/default-pod.ts';
-import { confirmCreate, selectorString } from './model/live-check.ts';
-import type { Confirmed } from './confirmed.ts';
-import { RemovalGuard } from './removal-guard.ts';
-import type { Blocked } from './model/status.ts';
-import type { ApplyResult, Store } from './model/store.ts';
-import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from './model/types.ts';
-import type { OutageClock } from './outage-clock.ts';
-import type { Reporter } from './reporter.ts';
-import type { StatusWriter } from './status-writer.ts';
-import type { Templates } from './template-watch.ts';
-import type { Timeline } from './timeline.ts';
+} from '../model/default-pod.ts';
+import { confirmCreate, selectorString } from '../model/live-check.ts';
+import type { Confirmed } from '../kube/confirmed.ts';
+import { RemovalGuard } from '../kube/removal-guard.ts';
+import type { Blocked } from '../model/status.ts';
+import type { ApplyResult, Store } from '../model/store.ts';
+import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from '../model/types.ts';
+import type { OutageClock } from '../metrics/outage-clock.ts';
+import type { Reporter } from '../status/reporter.ts';
+import type { StatusWriter } from '../status/status-writer.ts';
+import type { Templates } from '../kube/template-watch.ts';
+import type { Timeline } from '../metrics/timeline.ts';
 
 export interface ActionParts {
   cfg: Pick<HandlerConfig, 'NAMESPACES' | 'READY_PODS_ONLY'>;

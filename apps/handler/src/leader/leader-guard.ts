@@ -2,7 +2,7 @@
 // (a leader frozen, or cut off from the API server, then resumed), a former leader could still
 // hold decisions in flight: every write first checks that this process renewed its Lease within
 // the renew deadline, so it never acts after a standby may have taken over.
-import type { KubeActions } from './kube-actions.ts';
+import type { KubeActions } from '../kube/kube-actions.ts';
 
 export class NotLeader extends Error {
   override name = 'NotLeader';

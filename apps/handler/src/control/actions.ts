@@ -18,7 +18,7 @@ import {
 import { confirmCreate, selectorString } from '../model/live-check.ts';
 import type { Confirmed } from '../kube/confirmed.ts';
 import { RemovalGuard } from '../kube/removal-guard.ts';
-import type { Blocked } from '../model/status.ts';
+import type { Blocked } from '../model/reasons.ts';
 import type { ApplyResult, Store } from '../model/store.ts';
 import type { CritInfo, PodInfo, ServiceInfo, TemplateRef } from '../model/types.ts';
 import type { OutageClock } from '../metrics/outage-clock.ts';
@@ -445,27 +445,23 @@ export class Actions {
     if (!tmpl.ok) {
       this.o.status.markAll();
       await this.o.reporter.templateProblem(ref, tmpl.error);
-      await this.o.reporter.once(
-        svc,
-        'template',
-        tmpl.error,
-        'Warning',
-        'PodTemplateUnusable',
-        `cannot create default pod ${podName}: ${tmpl.error}`,
-        { template: `${ref.namespace}/${ref.name}` },
-      );
+      await this.o.reporter.warnOnce(svc, {
+        topic: 'template',
+        what: tmpl.error,
+        reason: 'PodTemplateUnusable',
+        message: `cannot create default pod ${podName}: ${tmpl.error}`,
+        detail: { template: `${ref.namespace}/${ref.name}` },
+      });
       throw new TemplateUnusable(tmpl.error);
     }
     const refs = tmpl.template.references;
     if (refs.length && svc.namespace !== ref.namespace) {
-      await this.o.reporter.once(
-        svc,
-        'template-refs',
-        refs.join(', '),
-        'Warning',
-        'PodTemplateReferences',
-        `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`,
-      );
+      await this.o.reporter.warnOnce(svc, {
+        topic: 'template-refs',
+        what: refs.join(', '),
+        reason: 'PodTemplateReferences',
+        message: `the PodTemplate refers to ${refs.join(', ')}: the default pod looks them up in namespace ${svc.namespace}, where they may not exist`,
+      });
     }
     return tmpl.template;
   }
@@ -495,14 +491,12 @@ export class Actions {
       // Admission said no (a terminating namespace, ResourceQuota, Pod Security, a webhook): not the
       // template's fault. Said once per message, retried with backoff.
       this.o.blocked.set(key, { reason: 'DefaultPodRefused', message: apiMessage(err) });
-      await this.o.reporter.once(
-        svc,
-        'refused',
-        apiMessage(err),
-        'Warning',
-        'DefaultPodRefused',
-        `the API server refused default pod ${podName}: ${apiMessage(err)}`,
-      );
+      await this.o.reporter.warnOnce(svc, {
+        topic: 'refused',
+        what: apiMessage(err),
+        reason: 'DefaultPodRefused',
+        message: `the API server refused default pod ${podName}: ${apiMessage(err)}`,
+      });
       throw new CreateRefused(apiMessage(err));
     }
   }

@@ -20,7 +20,7 @@ import type { ApplyResult, Change } from '../model/store.ts';
 import { Store } from '../model/store.ts';
 import type { CritInfo, ServiceInfo } from '../model/types.ts';
 import { credentialsProblem } from '../model/default-pod.ts';
-import type { Blocked, ServiceVerdict } from '../model/status.ts';
+import type { ServiceVerdict } from '../model/status.ts';
 import { Reporter } from '../status/reporter.ts';
 import { RevisionCheck } from '../kube/revision-check.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from '../kube/state-loader.ts';
@@ -31,7 +31,7 @@ import { Timeline } from '../metrics/timeline.ts';
 import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
 import { asQueueJob, summarize } from '../queue/queue-job.ts';
 import { DefaultPodBudget } from './default-pod-budget.ts';
-import { LIMIT_REASON } from '../model/blast-radius.ts';
+import { LIMIT_REASON, type Blocked } from '../model/reasons.ts';
 import { OutageClock } from '../metrics/outage-clock.ts';
 import type { FastPathResult } from '../queue/queue-consumer.ts';
 
@@ -485,46 +485,38 @@ export class Controller {
   private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {
     const conflict = decision.selectorConflict;
     if (conflict)
-      await this.reporter.once(
-        svc,
-        'selector',
-        `${conflict.label}=${conflict.wanted}`,
-        'Warning',
-        'SelectorConflictsWithMarks',
-        blockedBy(decision)?.message ?? '',
-      );
+      await this.reporter.warnOnce(svc, {
+        topic: 'selector',
+        what: `${conflict.label}=${conflict.wanted}`,
+        reason: 'SelectorConflictsWithMarks',
+        message: blockedBy(decision)?.message ?? '',
+      });
     if (decision.nameTakenBy)
-      await this.reporter.once(
-        svc,
-        'name-taken',
-        'name-taken',
-        'Warning',
-        'DefaultPodNameTaken',
-        `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`,
-      );
+      await this.reporter.warnOnce(svc, {
+        topic: 'name-taken',
+        what: 'name-taken',
+        reason: 'DefaultPodNameTaken',
+        message: `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`,
+      });
     if (decision.limitedBy)
-      await this.reporter.once(
-        svc,
-        'limit',
-        'limit',
-        'Warning',
-        LIMIT_REASON,
-        `no default pod for this lame critical Service: ${decision.limitedBy.message}`,
-      );
+      await this.reporter.warnOnce(svc, {
+        topic: 'limit',
+        what: 'limit',
+        reason: LIMIT_REASON,
+        message: `no default pod for this lame critical Service: ${decision.limitedBy.message}`,
+      });
     else this.reporter.settled(svc.key, 'limit');
     const legacy = decision.legacy
       .map((p) => p.name)
       .sort()
       .join(', ');
     if (legacy)
-      await this.reporter.once(
-        svc,
-        'legacy',
-        legacy,
-        'Warning',
-        'LegacyDefaultPod',
-        `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`,
-      );
+      await this.reporter.warnOnce(svc, {
+        topic: 'legacy',
+        what: legacy,
+        reason: 'LegacyDefaultPod',
+        message: `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`,
+      });
   }
 
   /** The state took what the API server said: the Services it concerns are decided again. */

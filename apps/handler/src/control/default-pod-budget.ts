@@ -3,7 +3,7 @@
 // takes a few API calls before it is sent: without counting them two decisions would both pass).
 import type { Expectations } from './expectations.ts';
 import { countDefaultPods, hasLimits, limitReached, type DefaultPodLimits } from '../model/blast-radius.ts';
-import type { Blocked } from '../model/status.ts';
+import type { Blocked } from '../model/reasons.ts';
 import type { Store } from '../model/store.ts';
 
 export class DefaultPodBudget {

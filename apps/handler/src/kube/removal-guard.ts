@@ -5,7 +5,7 @@
 import type { HandlerConfig, KubeObject, Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from '../metrics/metrics.ts';
-import type { DeleteReason } from '../model/decide.ts';
+import type { DeleteReason } from '../model/reasons.ts';
 import { selectorString } from '../model/live-check.ts';
 import { confirmRemoval, PROTECTION_REASONS, protectedService, type RemovalVerdict } from '../model/removal-check.ts';
 import { isOlderOrSame } from '../model/resource-version.ts';

@@ -2,10 +2,8 @@
 // mistake (a CriticalService matching every Service, a template everyone's selector matches)
 // must not fill the cluster. Counted from the state: our own pods (ownership marks), not the
 // terminating ones (they are going), nor warm pods (hot standby: they count once promoted), plus the creates decided or sent and not yet seen back.
-import type { Blocked } from './status.ts';
+import { LIMIT_REASON, type Blocked } from './reasons.ts';
 import type { PodInfo } from './types.ts';
-
-export const LIMIT_REASON = 'DefaultPodLimitReached';
 
 /** 0: no limit. */
 export interface DefaultPodLimits {

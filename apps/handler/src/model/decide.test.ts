@@ -497,7 +497,7 @@ describe('hold-offs', () => {
 });
 
 describe('blast-radius limits', () => {
-  const limited = { reason: 'DefaultPodLimitReached', message: 'limit' };
+  const limited = { reason: 'DefaultPodLimitReached' as const, message: 'limit' };
 
   it('a create that the limits forbid is not made; the Service is reported as limited', () => {
     const d = decide(input({ createBlocked: () => limited }));

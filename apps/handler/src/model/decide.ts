@@ -16,17 +16,8 @@ import {
   standbyGenerateName,
   wantsStandby,
 } from './rules.ts';
-import type { Blocked } from './status.ts';
+import type { Blocked, DeleteReason } from './reasons.ts';
 import type { CritInfo, InFlight, OwnerRef, PodInfo, ServiceInfo } from './types.ts';
-
-export type DeleteReason =
-  | 'service-healthy'
-  | 'not-critical'
-  | 'service-gone'
-  | 'duplicate'
-  | 'selector-changed'
-  | 'name-reuse'
-  | 'standby-unwanted';
 
 export type Action =
   | { type: 'create'; service: ServiceInfo; podName: string; owners: CritInfo[] }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { confirmRemoval, type RemovalView } from './removal-check.ts';
-import type { DeleteReason } from './decide.ts';
+import type { DeleteReason } from './reasons.ts';
 
 const liveSvc = {
   metadata: { name: 'frontend', namespace: 'ns', uid: 's1', resourceVersion: '5', labels: { role: 'frontend' } },

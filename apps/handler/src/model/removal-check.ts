@@ -4,7 +4,7 @@
 // pod. At hand-back the proof is what the Service's clients are sent to: its EndpointSlices show a
 // ready endpoint that is a real pod (not a default pod), as listed live.
 import type { KubeObject } from '@critsvc/shared/model';
-import type { DeleteReason } from './decide.ts';
+import type { DeleteReason } from './reasons.ts';
 import { parseCriticalService, parsePod, parseService } from './parse.ts';
 import { critCovers, isConsidered, isRealPod, selectorMatches } from './rules.ts';
 import type { PodInfo, ServiceInfo } from './types.ts';

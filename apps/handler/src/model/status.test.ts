@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { crit, pod, svc } from '../../../../test/support/model-fixtures.ts';
 import { MANAGED_BY_LABEL, SERVICE_LABEL } from './rules.ts';
-import { computeStatus, STATUS_LIST_CAP, withTransitionTimes, type Blocked, type StatusInput } from './status.ts';
+import type { Blocked } from './reasons.ts';
+import { computeStatus, STATUS_LIST_CAP, withTransitionTimes, type StatusInput } from './status.ts';
 import type { PodInfo, ServiceInfo } from './types.ts';
 
 const gold = crit('gold', [{ key: 'tier', value: 'gold' }]);
@@ -63,7 +64,7 @@ describe('CriticalService status', () => {
       'lame and blocked',
       [goldSvc('a')],
       [],
-      { blocked: () => ({ reason: 'DefaultPodRefused', message: 'exceeded quota' }) },
+      { blocked: () => ({ reason: 'DefaultPodRefused' as const, message: 'exceeded quota' }) },
       'False DefaultPodsBlocked',
       { lame: 1, defaults: 0, blocked: 1 },
     ],
@@ -71,7 +72,7 @@ describe('CriticalService status', () => {
       'blocked but served after all: not blocked',
       [goldSvc('a')],
       [defaultPodFor('a')],
-      { blocked: () => ({ reason: 'X', message: 'y' }) },
+      { blocked: () => ({ reason: 'DefaultPodNameTaken' as const, message: 'y' }) },
       'True AllServicesBacked',
       { lame: 1, defaults: 1, blocked: 0 },
     ],
@@ -118,7 +119,7 @@ describe('CriticalService status', () => {
   });
 
   it('a Service held back by the blast-radius limits: listed blocked with its reason, and a WithinDefaultPodLimits=False condition', () => {
-    const limited = { reason: 'DefaultPodLimitReached', message: 'MAX_DEFAULT_PODS is 1' };
+    const limited = { reason: 'DefaultPodLimitReached' as const, message: 'MAX_DEFAULT_PODS is 1' };
     const s = status([goldSvc('a'), goldSvc('b')], [defaultPodFor('a')], {
       blocked: (key) => (key === 'ns/b' ? limited : undefined),
     });

@@ -1,5 +1,5 @@
 // What a CriticalService's status says: computed from the state, written only when it changes.
-import { LIMIT_REASON } from './blast-radius.ts';
+import { LIMIT_REASON, type Blocked } from './reasons.ts';
 import { critCovers, hasRealPod, isConsidered, isWatchedNamespace } from './rules.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
@@ -10,12 +10,6 @@ export interface Condition {
   message: string;
   lastTransitionTime?: string;
   observedGeneration?: number;
-}
-
-/** Why a lame Service has no default pod, when critsvc cannot give it one. */
-export interface Blocked {
-  reason: string;
-  message: string;
 }
 
 /** Lists in the status stop here (an object must stay far below etcd's 1.5 MB); the counts keep the totals. */

@@ -5,9 +5,23 @@ import { logError, type Logger } from '@critsvc/shared';
 import { EventLimiter } from './event-limiter.ts';
 import type { KubeActions } from '../kube/kube-actions.ts';
 import type { HandlerMetrics } from '../metrics/metrics.ts';
+import type { NormalReason, WarningReason } from '../model/reasons.ts';
 import type { ServiceInfo } from '../model/types.ts';
 
 type EventType = 'Normal' | 'Warning';
+
+/** A problem of one Service, said once per topic until what it is changes (or the topic is settled). */
+export interface Warning {
+  /** What kind of problem (template, refused, limit, …): settled() ends it. */
+  topic: string;
+  /** Which one: the same `what` again is not said again. */
+  what: string;
+  reason: WarningReason;
+  /** The Event's message and the log line's detail. */
+  message: string;
+  /** More fields for the log line. */
+  detail?: object;
+}
 
 export class Reporter {
   /** Service → what was already reported, by topic (template, refused, name-taken, …). */
@@ -26,25 +40,20 @@ export class Reporter {
     this.warnings = warnings;
   }
 
-  /** Says `message` about the Service once for each new `what` of a topic: one log line and one Event. */
-  async once(
-    svc: ServiceInfo,
-    topic: string,
-    what: string,
-    type: EventType,
-    reason: string,
-    message: string,
-    extra: object = {},
-  ): Promise<void> {
+  /** Says `w.message` about the Service once for each new `w.what` of a topic: one log line and one Warning Event. */
+  async warnOnce(svc: ServiceInfo, w: Warning): Promise<void> {
     let topics = this.reported.get(svc.key);
-    if (topics?.get(topic) === what) return;
+    if (topics?.get(w.topic) === w.what) return;
     if (!topics) this.reported.set(svc.key, (topics = new Map()));
-    topics.set(topic, what);
+    topics.set(w.topic, w.what);
     // A constant message; what happened is in reason and detail (grep '"reason":"DefaultPodRefused"').
     this.log
       .child({ svc: svc.key })
-      .error({ reason, detail: message, ...extra }, 'a Service needs attention; reported in a Warning Event');
-    await this.event(svc, type, reason, message);
+      .error(
+        { reason: w.reason, detail: w.message, ...w.detail },
+        'a Service needs attention; reported in a Warning Event',
+      );
+    await this.event(svc, 'Warning', w.reason, w.message);
   }
 
   /** These topics are over for the Service: a new occurrence is reported again. */
@@ -80,7 +89,7 @@ export class Reporter {
     this.templateReported.delete(`${template.namespace}/${template.name}`);
   }
 
-  async event(svc: ServiceInfo, type: EventType, reason: string, message: string): Promise<void> {
+  async event(svc: ServiceInfo, type: EventType, reason: NormalReason | WarningReason, message: string): Promise<void> {
     if (type === 'Warning' && !this.warnings.allow(reason)) {
       this.metrics.eventsSuppressed.inc({ reason });
       return;

@@ -4,13 +4,8 @@
 import { Backoff, logError, type Logger } from '@critsvc/shared';
 import type { KubeActions } from '../kube/kube-actions.ts';
 import type { HandlerMetrics } from '../metrics/metrics.ts';
-import {
-  computeStatus,
-  withTransitionTimes,
-  type Blocked,
-  type Condition,
-  type ServiceVerdict,
-} from '../model/status.ts';
+import type { Blocked } from '../model/reasons.ts';
+import { computeStatus, withTransitionTimes, type Condition, type ServiceVerdict } from '../model/status.ts';
 import type { Store } from '../model/store.ts';
 import type { CritInfo } from '../model/types.ts';
 

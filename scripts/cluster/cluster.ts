@@ -9,7 +9,8 @@ import { spawnSync } from 'node:child_process';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { clusterUp, type ClusterMode, type UpOptions } from './up.ts';
-import { clusterDown, readState, stateIsLive } from './state.ts';
+import { clusterDown } from './down.ts';
+import { readState, stateIsLive } from './state.ts';
 
 const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 

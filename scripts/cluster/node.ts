@@ -8,7 +8,15 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { procAlive, sleep, startProc, stopProc, type ClusterState, type ProcRecord } from './state.ts';
+import {
+  procAlive,
+  sleep,
+  startProc,
+  stopProc,
+  type ClusterState,
+  type ProcRecord,
+  type RealNodeState,
+} from './state.ts';
 
 /** The Node's name, label and taint: tests and the bench select it, ordinary pods stay off it. */
 export const REAL_NODE = 'critsvc-node';
@@ -36,18 +44,6 @@ export const APP_IMAGE = 'critsvc.local/app:1';
 export interface RealNodeBinaries {
   kubelet: string;
   kubeProxy: string;
-}
-
-export interface RealNodeState {
-  name: string;
-  /** containerd's root and state, the kubelet's root, CNI's configuration and IPAM data. */
-  dir: string;
-  containerdSock: string;
-  kubeletRoot: string;
-  kubeProxyConfig: string;
-  kubeProxyBin: string;
-  podSubnet: string;
-  bridge: string;
 }
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -1,19 +1,22 @@
 // What `cluster up` started, recorded so that `down` stops exactly those processes and a test
 // can restart one of them (same command line, same port).
 import { spawn } from 'node:child_process';
-import {
-  closeSync,
-  existsSync,
-  openSync,
-  readFileSync,
-  readlinkSync,
-  realpathSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync, realpathSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
-import { realNodeDown, type RealNodeState } from './node.ts';
+
+/** The real node `up` started (CRITSVC_NODE=real; scripts/cluster/node.ts). */
+export interface RealNodeState {
+  name: string;
+  /** containerd's root and state, the kubelet's root, CNI's configuration and IPAM data. */
+  dir: string;
+  containerdSock: string;
+  kubeletRoot: string;
+  kubeProxyConfig: string;
+  kubeProxyBin: string;
+  podSubnet: string;
+  bridge: string;
+}
 
 export interface ProcRecord {
   name:
@@ -158,20 +161,6 @@ export async function apiserverReady(state: Pick<ClusterState, 'server' | 'caFil
 
 export async function stateIsLive(state: ClusterState): Promise<boolean> {
   return state.procs.every(procAlive) && (await apiserverReady(state));
-}
-
-/** Stops what `up` recorded (apiserver first, etcd last) and removes its data. */
-export async function clusterDown(dir: string): Promise<string[]> {
-  const state = readState(dir);
-  if (!state) return [];
-  // The real node first: its teardown needs containerd still running after the kubelet stopped.
-  const stopped: string[] = await realNodeDown(state);
-  for (const p of [...state.procs].reverse()) {
-    if (await stopProc(p)) stopped.push(`${p.name} (pid ${p.pid})`);
-  }
-  rmSync(state.etcdDataDir, { recursive: true, force: true });
-  rmSync(statePath(dir), { force: true });
-  return stopped;
 }
 
 /** Stops one recorded process and starts it again with the same command line (same port). */

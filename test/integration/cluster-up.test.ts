@@ -7,7 +7,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { binaries } from '../../scripts/cluster/cluster.ts';
-import { clusterDown, readState, procAlive } from '../../scripts/cluster/state.ts';
+import { clusterDown } from '../../scripts/cluster/down.ts';
+import { readState, procAlive } from '../../scripts/cluster/state.ts';
 import { clusterUp } from '../../scripts/cluster/up.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');

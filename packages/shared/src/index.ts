@@ -13,7 +13,6 @@ export type { DashboardConfig, HandlerConfig, WatcherConfig } from './config.ts'
 export { startHttp } from './http.ts';
 export type { HttpEndpoint } from './http.ts';
 export {
-  apiClient,
   apiMessage,
   getJson,
   httpStatus,

@@ -6,8 +6,6 @@ import { join } from 'node:path';
 // client-node's own modules, not its index (which loads the whole generated API): see narrow-client-node.ts.
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { ApiException } from '@kubernetes/client-node/dist/gen/apis/exception.js';
-import { createConfiguration, type Configuration } from '@kubernetes/client-node/dist/gen/configuration.js';
-import { ServerConfiguration } from '@kubernetes/client-node/dist/gen/servers.js';
 import { Agent, request, type Dispatcher } from 'undici';
 import { decodePodList, decodeStatus, PROTOBUF, PROTOBUF_OR_JSON } from './pod-protobuf.ts';
 import { stripObject } from './strip.ts';
@@ -134,28 +132,6 @@ export function sharedDispatcher(kc: KubeConfig): Promise<Dispatcher> {
     pools.set(kc, pool);
   }
   return pool;
-}
-
-/** A client-node API client whose requests share the process's connection pool. */
-export function apiClient<T>(kc: KubeConfig, Api: new (config: Configuration) => T): T {
-  const cluster = kc.getCurrentCluster();
-  if (!cluster) throw new Error('no current cluster in the kubeconfig');
-  if (cluster.proxyUrl) return kc.makeApiClient(Api as never) as T;
-  const config = createConfiguration({
-    baseServer: new ServerConfiguration(cluster.server, {}),
-    authMethods: { default: kc },
-    // Runs after authentication, which sets a fresh dispatcher of its own on each request.
-    promiseMiddleware: [
-      {
-        pre: async (ctx) => {
-          ctx.setDispatcher(await sharedDispatcher(kc));
-          return ctx;
-        },
-        post: async (res) => res,
-      },
-    ],
-  });
-  return new Api(config);
 }
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

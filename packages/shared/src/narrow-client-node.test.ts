@@ -18,7 +18,7 @@ function watcherStart(narrow: boolean): { generated: string[]; server: string; a
       contexts: [{ name: 'x', cluster: 'c', user: 'u' }], currentContext: 'x' });
     const opts = { headers: {} };
     await kc.applyToHTTPSOptions(opts);
-    shared.apiClient(kc, class { constructor(config) { this.config = config; } });
+    if (typeof shared.requestJson !== 'function') throw new Error('the barrel lost requestJson');
     console.log(JSON.stringify({ generated: loaded.filter((u) => /client-node\\/dist\\/(index|gen\\/index|gen\\/models\\/all|api)\\.js$/.test(u)).map((u) => u.replace(/.*client-node\\//, '')),
       server: kc.getCurrentCluster().server, auth: opts.headers.Authorization }));`;
   const res = spawnSync(process.execPath, ['--input-type=module', '-e', script], { cwd: here, encoding: 'utf8' });

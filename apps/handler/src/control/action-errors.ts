@@ -8,6 +8,13 @@ export class TemplateUnusable extends Error {
 /** The API server does not confirm what the state says; the state was repaired, the Service is decided again. */
 export class StateDisagrees extends Error {
   override name = 'StateDisagrees';
+  /** The state was wrong, not just behind: the Service's next creates wait for the live check. */
+  readonly suspect: boolean;
+
+  constructor(message: string, { suspect = false }: { suspect?: boolean } = {}) {
+    super(message);
+    this.suspect = suspect;
+  }
 }
 
 /** The API server's admission refused the default pod; reported already, retried with backoff. */

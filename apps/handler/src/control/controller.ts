@@ -12,15 +12,15 @@ import {
 } from '@critsvc/shared';
 import { Actions } from './actions.ts';
 import { Confirmed } from '../kube/confirmed.ts';
+import { CHECK_FIRST_MS, failed, ServiceRecords, took, type ServiceRecord } from './records.ts';
 import { Expectations } from './expectations.ts';
 import type { KubeActions } from '../kube/kube-actions.ts';
 import type { HandlerMetrics } from '../metrics/metrics.ts';
-import { decide, type Decision, type HoldOffs, type Spell } from '../model/decide.ts';
+import { decide, type Decision, type HoldOffs } from '../model/decide.ts';
 import type { ApplyResult, Change } from '../model/store.ts';
 import { Store } from '../model/store.ts';
 import type { CritInfo, ServiceInfo } from '../model/types.ts';
 import { credentialsProblem } from '../model/default-pod.ts';
-import type { ServiceVerdict } from '../model/status.ts';
 import { Reporter } from '../status/reporter.ts';
 import { RevisionCheck } from '../kube/revision-check.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from '../kube/state-loader.ts';
@@ -75,20 +75,10 @@ export class Controller {
   private readonly status: StatusWriter;
   /** When the events not yet acted on were seen, and the stages since, per Service: for latency. */
   private readonly timeline: Timeline;
-  /** Lame Service → why critsvc cannot give it a default pod (shown in CriticalService status). */
-  private readonly blocked = new Map<string, Blocked>();
-  /** Considered Service → what its last decision found (lame, default pods): CriticalService status reads it. */
-  private readonly verdicts = new Map<string, ServiceVerdict>();
-  /**
-   * Services a decision found served by a real pod: losing it is the failover, whose create is
-   * sent before the live check. A Service never seen served (new, or its pods not seen yet: the
-   * watchers race) is checked first.
-   */
-  private readonly served = new Set<string>();
   /** Versions of Services and CriticalServices the API server gave (lists, live reads). */
   private readonly confirmed = new Confirmed();
-  /** Service → since when it is lame or healthy (the hold-offs count from there). */
-  private readonly spells = new Map<string, Spell>();
+  /** One record per Service: verdict, block reason, spell, served, suspicion, the live check due. */
+  private readonly records: ServiceRecords;
   private readonly holdOffs: HoldOffs;
   private readonly budget: DefaultPodBudget;
   private readonly clock: OutageClock;
@@ -136,6 +126,12 @@ export class Controller {
       });
     this.reporter = parts.reporter ?? new Reporter(kube, log, metrics);
     this.clock = new OutageClock(metrics);
+    this.records = new ServiceRecords([
+      (key) => this.confirmed.forget('Service', key),
+      (key) => this.actions.forget(key),
+      (key) => this.reporter.forget(key),
+      (key) => this.clock.forget(key),
+    ]);
     this.budget = new DefaultPodBudget(
       { perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS },
       this.store,
@@ -159,8 +155,8 @@ export class Controller {
       watched: cfg.NAMESPACES,
       readyOnly: cfg.READY_PODS_ONLY,
       templateProblem: (crit) => this.templateProblemOf(crit),
-      blocked: (key) => this.blocked.get(key),
-      decided: (key) => this.verdicts.get(key),
+      blocked: (key) => this.records.get(key)?.blocked,
+      decided: (key) => this.records.get(key)?.verdict,
       unlisted: this.loader.unlisted,
       flushMs: cfg.STATUS_FLUSH_MS,
       metrics,
@@ -187,7 +183,6 @@ export class Controller {
       status: this.status,
       timeline: this.timeline,
       clock: this.clock,
-      blocked: this.blocked,
       applyLive: (results) => this.applyLive(results),
       confirmed: this.confirmed,
     });
@@ -396,7 +391,7 @@ export class Controller {
       podNamePrefix: this.cfg.POD_NAME_PREFIX,
       inFlight: this.expectations.inFlight(key),
       now: Date.now(),
-      spell: this.spells.get(key),
+      spell: this.records.get(key)?.spell,
       holdOffs: this.holdOffs,
       createBlocked: () => this.budget.check(key),
     });
@@ -406,7 +401,7 @@ export class Controller {
     if (!this.synced) return;
     // A failover's create checked now; when the API server disagreed, the state was repaired and
     // the Service is decided again on it.
-    if (await this.actions.checkCreated(key)) return;
+    if (await this.checkDue(key)) return;
     this.timeline.started(key);
     const decision = this.decideFor(key);
     this.timeline.decided(key);
@@ -426,14 +421,14 @@ export class Controller {
   private record(key: string, decision: Decision): void {
     this.metrics.decisions.inc({ wanted: String(decision.wanted) });
     this.clock.decided(key, decision.lame && decision.covering.length > 0, this.timeline.seenAt(key));
-    if (decision.spell) this.spells.set(key, decision.spell);
-    else this.spells.delete(key);
+    const rec = this.records.of(key);
+    rec.spell = decision.spell;
     if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
-    if (decision.considered)
-      this.verdicts.set(key, { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods });
-    else this.verdicts.delete(key);
-    if (decision.considered && !decision.lame) this.served.add(key);
-    this.noteBlocked(key, decision);
+    rec.verdict = decision.considered
+      ? { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods }
+      : undefined;
+    if (decision.considered && !decision.lame) rec.served = true;
+    this.noteBlocked(rec, decision);
     this.status.markCovering(
       key,
       decision.covering.map((c) => c.name),
@@ -443,13 +438,18 @@ export class Controller {
   private async carryOut(key: string, decision: Decision): Promise<void> {
     const svc = this.store.services.get(key);
     if (svc) await this.reportBlocked(svc, decision);
-    else this.forget(key);
+    else this.records.forget(key);
+    // A Service gone: its actions (the clean-up) write to a record no one keeps.
+    const rec = this.records.get(key) ?? { served: false };
     try {
-      for (const action of decision.actions) await this.actions.act(key, action, this.served.has(key));
+      for (const action of decision.actions) {
+        took(rec, await this.actions.act(key, action, { served: rec.served, suspect: this.records.suspect(key) }));
+      }
       this.queue.forget(key);
       if (decision.actions.length === 0) this.timeline.clear(key);
     } catch (err) {
       this.metrics.apiErrors.inc({ op: 'reconcile' });
+      failed(rec, err);
       if (err instanceof TemplateUnusable || err instanceof CreateRefused || err instanceof StateDisagrees) {
         const wait = this.queue.addRateLimited(key, this.cfg.TEMPLATE_RETRY_SECONDS * 1000);
         this.logFor(key).debug({ retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
@@ -461,25 +461,37 @@ export class Controller {
     }
   }
 
-  private forget(key: string): void {
-    this.served.delete(key);
-    this.confirmed.forget('Service', key);
-    this.actions.forget(key);
-    this.reporter.forget(key);
-    this.clock.forget(key);
+  /**
+   * A failover's create checked now (CHECK_AFTER_MS after it; decided earlier, on its pod's ADDED,
+   * the check comes later). True when the API server disagreed: the state was repaired and the
+   * Service is decided again on it.
+   */
+  private async checkDue(key: string): Promise<boolean> {
+    const rec = this.records.get(key);
+    const due = rec?.dueCheck;
+    if (!rec || !due) return false;
+    const early = due.due - Date.now();
+    if (early > 0) {
+      this.queue.addAfter(key, early);
+      return false;
+    }
+    rec.dueCheck = undefined;
+    const verdict = await this.actions.checkCreated(key, due);
+    if (verdict === 'disagreed') rec.suspectUntil = Date.now() + CHECK_FIRST_MS;
+    return verdict === 'disagreed';
   }
 
   /** A default pod went (or a create failed): the Services the limits held back are decided again. */
   private retryLimited(): void {
-    for (const [key, why] of this.blocked) if (why.reason === LIMIT_REASON) this.queue.add(key);
+    for (const key of this.records.blockedBy(LIMIT_REASON)) this.queue.add(key);
   }
 
   /** What keeps a lame Service without a default pod; an admission refusal stands until a create succeeds. */
-  private noteBlocked(key: string, decision: Decision): void {
+  private noteBlocked(rec: ServiceRecord, decision: Decision): void {
     const why = blockedBy(decision);
-    if (why) this.blocked.set(key, why);
-    else if (!decision.wanted || decision.defaultPod || this.blocked.get(key)?.reason !== 'DefaultPodRefused')
-      this.blocked.delete(key);
+    if (why) rec.blocked = why;
+    else if (!decision.wanted || decision.defaultPod || rec.blocked?.reason !== 'DefaultPodRefused')
+      rec.blocked = undefined;
   }
 
   private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {

@@ -1,67 +1,25 @@
 // The handler's chain: queue job → state → affected Services → work queue → decide → act.
 // Decisions are taken only once the state is complete (after the start-up list); actions.ts
 // carries them out.
-import {
-  logError,
-  isTransient,
-  objectKey,
-  type HandlerConfig,
-  type KubeObject,
-  type Logger,
-  type QueueJob,
-} from '@critsvc/shared';
-import { Actions } from './actions.ts';
+import { type Logger } from '@critsvc/shared';
+import type { ControllerConfig, ControllerParts } from './parts.ts';
+import { Reconciler } from './reconciler.ts';
 import { Confirmed } from '../kube/confirmed.ts';
-import { CHECK_FIRST_MS, failed, ServiceRecords, took, type ServiceRecord } from './records.ts';
 import { Expectations } from './expectations.ts';
 import type { KubeActions } from '../kube/kube-actions.ts';
 import type { HandlerMetrics } from '../metrics/metrics.ts';
-import { decide, type Decision, type HoldOffs } from '../model/decide.ts';
 import type { ApplyResult, Change } from '../model/store.ts';
 import { Store } from '../model/store.ts';
-import type { CritInfo, ServiceInfo } from '../model/types.ts';
-import { credentialsProblem } from '../model/default-pod.ts';
 import { Reporter } from '../status/reporter.ts';
 import { RevisionCheck } from '../kube/revision-check.ts';
 import { StateLoader, UNLISTED_RETRY_MS } from '../kube/state-loader.ts';
 import { StatusWriter } from '../status/status-writer.ts';
 import { Templates } from '../kube/template-watch.ts';
 import { DecisionQueue } from './decision-queue.ts';
+import { JobIntake } from './intake.ts';
 import { Timeline } from '../metrics/timeline.ts';
-import { CreateRefused, StateDisagrees, TemplateUnusable } from './action-errors.ts';
-import { asQueueJob, summarize } from '../queue/queue-job.ts';
-import { DefaultPodBudget } from './default-pod-budget.ts';
-import { LIMIT_REASON, type Blocked } from '../model/reasons.ts';
 import { OutageClock } from '../metrics/outage-clock.ts';
 import type { FastPathResult } from '../queue/queue-consumer.ts';
-
-export type ControllerConfig = Pick<
-  HandlerConfig,
-  | 'NAMESPACES'
-  | 'POD_NAME_PREFIX'
-  | 'POD_TEMPLATE_NAME'
-  | 'POD_TEMPLATE_NAMESPACE'
-  | 'READY_PODS_ONLY'
-  | 'DECISION_WORKERS'
-  | 'RESYNC_SECONDS'
-  | 'RELIST_SECONDS'
-  | 'TEMPLATE_RETRY_SECONDS'
-  | 'STATUS_FLUSH_MS'
-  | 'LAME_GRACE_SECONDS'
-  | 'HEALTHY_GRACE_SECONDS'
-  | 'MAX_DEFAULT_PODS'
-  | 'MAX_DEFAULT_PODS_PER_NAMESPACE'
->;
-
-/** What the controller works with; each may be handed in (tests, tools), else it is built from the config. */
-export interface ControllerParts {
-  store: Store;
-  /** Services waiting for a decision (not the event queue in Redis: that one feeds handleJob). */
-  queue: DecisionQueue;
-  expectations: Expectations;
-  templates: Templates;
-  reporter: Reporter;
-}
 
 /** How long the start-up waits, once everything else is listed, for the PodTemplates' first lists. */
 export const TEMPLATE_FIRST_LIST_MS = 5_000;
@@ -77,14 +35,12 @@ export class Controller {
   private readonly timeline: Timeline;
   /** Versions of Services and CriticalServices the API server gave (lists, live reads). */
   private readonly confirmed = new Confirmed();
-  /** One record per Service: verdict, block reason, spell, served, suspicion, the live check due. */
-  private readonly records: ServiceRecords;
-  private readonly holdOffs: HoldOffs;
-  private readonly budget: DefaultPodBudget;
   private readonly clock: OutageClock;
   private readonly loader: StateLoader;
-  private readonly actions: Actions;
   private readonly revisions: RevisionCheck;
+  /** Decides each Service due and carries the decision out; keeps the Services' records. */
+  private readonly reconciler: Reconciler;
+  private readonly intake: JobIntake;
   private unlistedTimer: NodeJS.Timeout | undefined;
   private resyncTimer: NodeJS.Timeout | undefined;
   private relistTimer: NodeJS.Timeout | undefined;
@@ -111,7 +67,6 @@ export class Controller {
       latency: (action, s) => metrics.latency.observe({ action }, s),
       stage: (stage, s) => metrics.stages.observe({ stage }, s),
     });
-    this.holdOffs = { lameGraceMs: cfg.LAME_GRACE_SECONDS * 1000, healthyGraceMs: cfg.HEALTHY_GRACE_SECONDS * 1000 };
     const template = { namespace: cfg.POD_TEMPLATE_NAMESPACE, name: cfg.POD_TEMPLATE_NAME };
     this.store = parts.store ?? new Store();
     this.queue = parts.queue ?? new DecisionQueue(200, 30_000);
@@ -126,17 +81,6 @@ export class Controller {
       });
     this.reporter = parts.reporter ?? new Reporter(kube, log, metrics);
     this.clock = new OutageClock(metrics);
-    this.records = new ServiceRecords([
-      (key) => this.confirmed.forget('Service', key),
-      (key) => this.actions.forget(key),
-      (key) => this.reporter.forget(key),
-      (key) => this.clock.forget(key),
-    ]);
-    this.budget = new DefaultPodBudget(
-      { perNamespace: cfg.MAX_DEFAULT_PODS_PER_NAMESPACE, total: cfg.MAX_DEFAULT_PODS },
-      this.store,
-      this.expectations,
-    );
     this.loader = new StateLoader({
       namespaces: cfg.NAMESPACES,
       kube,
@@ -154,9 +98,9 @@ export class Controller {
       store: this.store,
       watched: cfg.NAMESPACES,
       readyOnly: cfg.READY_PODS_ONLY,
-      templateProblem: (crit) => this.templateProblemOf(crit),
-      blocked: (key) => this.records.get(key)?.blocked,
-      decided: (key) => this.records.get(key)?.verdict,
+      templateProblem: (crit) => this.templates.problemFor(crit, this.store.services.values(), cfg.NAMESPACES),
+      blocked: (key) => this.reconciler.recordOf(key)?.blocked,
+      decided: (key) => this.reconciler.recordOf(key)?.verdict,
       unlisted: this.loader.unlisted,
       flushMs: cfg.STATUS_FLUSH_MS,
       metrics,
@@ -170,7 +114,17 @@ export class Controller {
       applyLive: (results) => this.applyLive(results),
       relist: (reason) => this.relist(reason),
     });
-    this.actions = new Actions({
+    this.intake = new JobIntake({
+      store: this.store,
+      expectations: this.expectations,
+      revisions: this.revisions,
+      metrics,
+      log,
+      onChange: (change, seenAt) => this.onChange(change, seenAt),
+      trigger: (key, seenAt) => this.trigger(key, seenAt),
+      relist: (reason) => this.relist(reason),
+    });
+    this.reconciler = new Reconciler({
       cfg,
       kube,
       log,
@@ -255,32 +209,9 @@ export class Controller {
     await this.status.stop();
   }
 
-  /**
-   * Why the CriticalService's template cannot give its default pods now, for its status: the
-   * template's own problem, else (a template opted in to credentials) a Service it covers outside
-   * the template's namespace, whose default pod would be refused.
-   */
-  private templateProblemOf(crit: CritInfo): string | undefined {
-    const ref = this.templates.refOf(crit);
-    const problem = this.templates.problem(ref);
-    if (problem) return problem;
-    const lookup = this.templates.get(ref);
-    return lookup.ok
-      ? credentialsProblem(lookup.template, ref, crit, this.store.services.values(), this.cfg.NAMESPACES)
-      : undefined;
-  }
-
   /** Why a PodTemplate in use (the global one, or one a CriticalService names) cannot be used now; undefined while all can. */
   get templateProblem(): string | undefined {
-    const refs = [
-      this.templates.refOf(undefined),
-      ...[...this.store.crits.values()].map((c) => this.templates.refOf(c)),
-    ];
-    for (const ref of refs) {
-      const problem = this.templates.problem(ref);
-      if (problem) return problem;
-    }
-    return undefined;
+    return this.templates.anyProblem(this.store.crits.values());
   }
 
   get queueLength(): number {
@@ -294,64 +225,18 @@ export class Controller {
 
   /** One job from the queue. Never throws for bad data: a malformed job is logged and skipped. */
   handleJob(data: unknown): void {
-    const job = asQueueJob(data);
-    if (!job) {
-      this.metrics.events.inc({ kind: 'unknown', type: 'unknown', outcome: 'invalid' });
-      this.log.warn({ job: summarize(data) }, 'malformed queue job skipped');
-      return;
-    }
-    const result = this.take(job);
-    this.metrics.events.inc({ kind: job.kind, type: job.type, outcome: result.outcome });
-    if (result.outcome === 'invalid') {
-      this.log.warn(
-        {
-          kind: job.kind,
-          key: job.type === 'SYNCED' ? job.scope : objectKey(job.object.metadata),
-          error: result.error,
-        },
-        'malformed object skipped',
-      );
-    } else if (result.outcome === 'incomplete') {
-      this.log.warn(
-        { kind: job.kind, scope: job.type === 'SYNCED' ? job.scope || '*' : '', error: result.error },
-        "a watcher's list did not reach this state whole; listing again instead of trusting it",
-      );
-      void this.relist('incomplete-list');
-    }
+    this.intake.job(data);
   }
 
-  /**
-   * A watcher's fast-path message: the job it will also deliver, applied now (the queue consumer
-   * hands it over only while its worker has no job left to take). Never a list's job or marker:
-   * those count only in order, through the queue. Not logged or counted as an event: its job is,
-   * and then finds nothing new (outcome stale or unchanged).
-   */
+  /** A watcher's fast-path message (see JobIntake.fastPath). */
   handleFastPath(data: unknown): FastPathResult {
-    const job = asQueueJob(data);
-    if (!job || job.type === 'SYNCED' || job.list !== undefined) return 'invalid';
-    const { outcome } = this.take(job);
-    return outcome === 'changed' ? 'applied' : outcome === 'invalid' ? 'invalid' : 'known';
-  }
-
-  /** Applies a job to the state, and what follows from it (awaited creates settled, Services made due). */
-  private take(job: QueueJob): ApplyResult {
-    const result = this.store.apply(job);
-    this.revisions.poke();
-    if (job.kind === 'Pod' && job.type === 'DELETED') this.settleGone(job.object, job.seenAt);
-    if (result.outcome === 'changed') for (const change of result.changes) this.onChange(change, job.seenAt);
-    return result;
-  }
-
-  /** A DELETED settles an awaited create even when the pod's ADDED never arrived (coalesced away). */
-  private settleGone(obj: KubeObject, seenAt: number): void {
-    const { namespace = '', name = '', uid = '' } = obj.metadata ?? {};
-    for (const key of this.expectations.gone(namespace, name, uid)) this.trigger(key, seenAt);
+    return this.intake.fastPath(data);
   }
 
   private onChange(change: Change, seenAt: number): void {
     if (change.kind === 'Pod') this.expectations.observe(change.before, change.after);
     if (change.kind === 'Pod') this.clock.podChanged(change.before, change.after, seenAt);
-    if (change.kind === 'Pod' && frees(change)) this.retryLimited();
+    if (change.kind === 'Pod' && frees(change)) this.reconciler.retryLimited();
     if (change.kind === 'CriticalService') this.onCritChange(change);
     for (const key of this.store.affectedServices(change)) this.trigger(key, seenAt);
   }
@@ -379,156 +264,8 @@ export class Controller {
     if (this.synced) this.queue.add(key);
   }
 
-  private decideFor(key: string): Decision {
-    const ns = key.slice(0, key.indexOf('/'));
-    return decide({
-      serviceKey: key,
-      service: this.store.services.get(key),
-      crits: this.store.crits.values(),
-      pods: this.store.podLookup(ns),
-      watched: this.cfg.NAMESPACES,
-      readyOnly: this.cfg.READY_PODS_ONLY,
-      podNamePrefix: this.cfg.POD_NAME_PREFIX,
-      inFlight: this.expectations.inFlight(key),
-      now: Date.now(),
-      spell: this.records.get(key)?.spell,
-      holdOffs: this.holdOffs,
-      createBlocked: () => this.budget.check(key),
-    });
-  }
-
   async reconcile(key: string): Promise<void> {
-    if (!this.synced) return;
-    // A failover's create checked now; when the API server disagreed, the state was repaired and
-    // the Service is decided again on it.
-    if (await this.checkDue(key)) return;
-    this.timeline.started(key);
-    const decision = this.decideFor(key);
-    this.timeline.decided(key);
-    this.record(key, decision);
-    // Counted against the blast-radius limits from now: the next decision must see this create.
-    const creating = decision.actions.some((a) => a.type === 'create' || a.type === 'promote');
-    if (creating) this.budget.reserve(key);
-    try {
-      await this.carryOut(key, decision);
-    } finally {
-      if (creating) this.budget.release(key);
-      if (creating && !this.expectations.inFlight(key).creating) this.retryLimited(); // the create failed: its room is free
-    }
-  }
-
-  /** What the decision says beyond its actions: metrics, hold-off spell, requeue, blocked, status. */
-  private record(key: string, decision: Decision): void {
-    this.metrics.decisions.inc({ wanted: String(decision.wanted) });
-    this.clock.decided(key, decision.lame && decision.covering.length > 0, this.timeline.seenAt(key));
-    const rec = this.records.of(key);
-    rec.spell = decision.spell;
-    if (decision.requeueAfterMs !== undefined) this.queue.addAfter(key, decision.requeueAfterMs);
-    rec.verdict = decision.considered
-      ? { lame: decision.lame, defaults: decision.defaultPods, standbys: decision.standbyPods }
-      : undefined;
-    if (decision.considered && !decision.lame) rec.served = true;
-    this.noteBlocked(rec, decision);
-    this.status.markCovering(
-      key,
-      decision.covering.map((c) => c.name),
-    );
-  }
-
-  private async carryOut(key: string, decision: Decision): Promise<void> {
-    const svc = this.store.services.get(key);
-    if (svc) await this.reportBlocked(svc, decision);
-    else this.records.forget(key);
-    // A Service gone: its actions (the clean-up) write to a record no one keeps.
-    const rec = this.records.get(key) ?? { served: false };
-    try {
-      for (const action of decision.actions) {
-        took(rec, await this.actions.act(key, action, { served: rec.served, suspect: this.records.suspect(key) }));
-      }
-      this.queue.forget(key);
-      if (decision.actions.length === 0) this.timeline.clear(key);
-    } catch (err) {
-      this.metrics.apiErrors.inc({ op: 'reconcile' });
-      failed(rec, err);
-      if (err instanceof TemplateUnusable || err instanceof CreateRefused || err instanceof StateDisagrees) {
-        const wait = this.queue.addRateLimited(key, this.cfg.TEMPLATE_RETRY_SECONDS * 1000);
-        this.logFor(key).debug({ retryInMs: wait, reason: err.message }, 'default pod not created yet; retrying');
-        return;
-      }
-      const retryInMs = this.queue.addRateLimited(key);
-      const level = isTransient(err) ? 'warn' : 'error';
-      this.logFor(key)[level]({ err: logError(err), retryInMs }, 'action failed; retrying');
-    }
-  }
-
-  /**
-   * A failover's create checked now (CHECK_AFTER_MS after it; decided earlier, on its pod's ADDED,
-   * the check comes later). True when the API server disagreed: the state was repaired and the
-   * Service is decided again on it.
-   */
-  private async checkDue(key: string): Promise<boolean> {
-    const rec = this.records.get(key);
-    const due = rec?.dueCheck;
-    if (!rec || !due) return false;
-    const early = due.due - Date.now();
-    if (early > 0) {
-      this.queue.addAfter(key, early);
-      return false;
-    }
-    rec.dueCheck = undefined;
-    const verdict = await this.actions.checkCreated(key, due);
-    if (verdict === 'disagreed') rec.suspectUntil = Date.now() + CHECK_FIRST_MS;
-    return verdict === 'disagreed';
-  }
-
-  /** A default pod went (or a create failed): the Services the limits held back are decided again. */
-  private retryLimited(): void {
-    for (const key of this.records.blockedBy(LIMIT_REASON)) this.queue.add(key);
-  }
-
-  /** What keeps a lame Service without a default pod; an admission refusal stands until a create succeeds. */
-  private noteBlocked(rec: ServiceRecord, decision: Decision): void {
-    const why = blockedBy(decision);
-    if (why) rec.blocked = why;
-    else if (!decision.wanted || decision.defaultPod || rec.blocked?.reason !== 'DefaultPodRefused')
-      rec.blocked = undefined;
-  }
-
-  private async reportBlocked(svc: ServiceInfo, decision: Decision): Promise<void> {
-    const conflict = decision.selectorConflict;
-    if (conflict)
-      await this.reporter.warnOnce(svc, {
-        topic: 'selector',
-        what: `${conflict.label}=${conflict.wanted}`,
-        reason: 'SelectorConflictsWithMarks',
-        message: blockedBy(decision)?.message ?? '',
-      });
-    if (decision.nameTakenBy)
-      await this.reporter.warnOnce(svc, {
-        topic: 'name-taken',
-        what: 'name-taken',
-        reason: 'DefaultPodNameTaken',
-        message: `pod ${decision.nameTakenBy.name} exists without critsvc's ownership marks; critsvc will not touch it, so this Service has no default pod`,
-      });
-    if (decision.limitedBy)
-      await this.reporter.warnOnce(svc, {
-        topic: 'limit',
-        what: 'limit',
-        reason: LIMIT_REASON,
-        message: `no default pod for this lame critical Service: ${decision.limitedBy.message}`,
-      });
-    else this.reporter.settled(svc.key, 'limit');
-    const legacy = decision.legacy
-      .map((p) => p.name)
-      .sort()
-      .join(', ');
-    if (legacy)
-      await this.reporter.warnOnce(svc, {
-        topic: 'legacy',
-        what: legacy,
-        reason: 'LegacyDefaultPod',
-        message: `pod(s) ${legacy} carry only the service-watcher annotation (left by the article's version): never counted as real, never deleted by critsvc; delete them by hand`,
-      });
+    if (this.synced) await this.reconciler.reconcile(key);
   }
 
   /** The state took what the API server said: the Services it concerns are decided again. */
@@ -536,29 +273,6 @@ export class Controller {
     const seenAt = Date.now();
     for (const r of results) if (r.outcome === 'changed') for (const change of r.changes) this.onChange(change, seenAt);
   }
-
-  /** A child logger per Service: every line about it carries `svc` (grep '"svc":"ns/name"'). */
-  private logFor(key: string): Logger {
-    return this.log.child({ svc: key });
-  }
-}
-
-/** Why the decision leaves a lame Service without a default pod, when it is not a matter of time. */
-function blockedBy(d: Decision): Blocked | undefined {
-  if (d.limitedBy) return d.limitedBy;
-  const c = d.selectorConflict;
-  if (c) {
-    return {
-      reason: 'SelectorConflictsWithMarks',
-      message: `the selector requires ${c.label}=${c.wanted}, but critsvc sets ${c.label}=${c.ours} on its default pods (its ownership marks); no default pod can serve this Service`,
-    };
-  }
-  if (d.nameTakenBy)
-    return {
-      reason: 'DefaultPodNameTaken',
-      message: `pod ${d.nameTakenBy.name} exists without critsvc's ownership marks`,
-    };
-  return undefined;
 }
 
 /** A default pod of ours went away or began terminating: room under the blast-radius limits. */

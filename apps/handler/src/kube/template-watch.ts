@@ -3,8 +3,8 @@
 // names in spec.defaultPod.templateRef. The failover path reads memory only, and a template
 // deleted or changed is known as soon as the API server says so.
 import { apiMessage, httpStatus, logError, type ListedJob, type Logger } from '@critsvc/shared';
-import { checkTemplate, type UsableTemplate } from '../model/default-pod.ts';
-import type { CritInfo, TemplateRef } from '../model/types.ts';
+import { checkTemplate, credentialsProblem, type UsableTemplate } from '../model/default-pod.ts';
+import type { CritInfo, ServiceInfo, TemplateRef } from '../model/types.ts';
 
 export type TemplateLookup =
   | { ok: true; template: UsableTemplate }
@@ -114,6 +114,27 @@ export class Templates {
     const lookup = this.get(ref);
     if (!lookup.ok && !lookup.pending) return lookup.error;
     return entry?.refused;
+  }
+  /**
+   * Why the CriticalService's template cannot give its default pods now, for its status: the
+   * template's own problem, else (a template opted in to credentials) a Service it covers outside
+   * the template's namespace, whose default pod would be refused.
+   */
+  problemFor(crit: CritInfo, services: Iterable<ServiceInfo>, watched: readonly string[]): string | undefined {
+    const ref = this.refOf(crit);
+    const problem = this.problem(ref);
+    if (problem) return problem;
+    const lookup = this.get(ref);
+    return lookup.ok ? credentialsProblem(lookup.template, ref, crit, services, watched) : undefined;
+  }
+
+  /** The first problem of a template in use (the global one, or one a CriticalService names); undefined while all can be used. */
+  anyProblem(crits: Iterable<CritInfo>): string | undefined {
+    for (const ref of [this.refOf(undefined), ...[...crits].map((c) => this.refOf(c))]) {
+      const problem = this.problem(ref);
+      if (problem) return problem;
+    }
+    return undefined;
   }
 
   /** The API server refused a pod built from it (422): the template is to blame until it changes. */

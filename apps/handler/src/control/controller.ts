@@ -1,7 +1,7 @@
-// The handler's chain: queue job → state → affected Services → work queue → decide → act.
-// Decisions are taken only once the state is complete (after the start-up list); actions.ts
-// carries them out.
-import { type Logger } from '@critsvc/shared';
+// The handler's chain: queue job → state → affected Services → work queue → decide → act. The
+// controller routes events and runs the lifecycle; decisions are taken (reconciler.ts) only once
+// the state is complete (after the start-up list), and carried out by actions.ts.
+import type { Logger } from '@critsvc/shared';
 import type { ControllerConfig, ControllerParts } from './parts.ts';
 import { Reconciler } from './reconciler.ts';
 import { Confirmed } from '../kube/confirmed.ts';

@@ -2,7 +2,7 @@
 // repair of a pod the API server holds otherwise than the state, a logger per Service.
 import type { HandlerConfig, Logger } from '@critsvc/shared';
 import type { DecisionQueue } from './decision-queue.ts';
-import { EXPECTATION_TTL_MS, type Expectations } from './expectations.ts';
+import { EXPECTATION_TTL_MS, type Expectations, type Expected } from './expectations.ts';
 import type { Confirmed } from '../kube/confirmed.ts';
 import type { KubeActions, PodRef } from '../kube/kube-actions.ts';
 import type { Templates } from '../kube/template-watch.ts';
@@ -39,17 +39,17 @@ export interface ActionParts {
  * that fails clears it.
  */
 export async function awaited<T>(
-  queue: DecisionQueue,
+  o: Pick<ActionParts, 'queue' | 'expectations'>,
   key: string,
-  expectation: { set: () => void; clear: () => void },
+  expected: Expected,
   call: () => Promise<T>,
 ): Promise<T> {
-  expectation.set();
-  queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
+  o.expectations.expect(expected);
+  o.queue.addAfter(key, EXPECTATION_TTL_MS + 1_000);
   try {
     return await call();
   } catch (err) {
-    expectation.clear();
+    o.expectations.clear(expected);
     throw err;
   }
 }

@@ -65,11 +65,7 @@ export class Actions {
   private async deleteOurs(key: string, action: Extract<Action, { type: 'delete' }>): Promise<void> {
     const { pod, reason } = action;
     if (!(await this.removalConfirmed(key, action))) return;
-    const expectation = {
-      set: () => this.o.expectations.expectDelete(pod.uid),
-      clear: () => this.o.expectations.clearDelete(pod.uid),
-    };
-    const result = await awaited(this.o.queue, key, expectation, () =>
+    const result = await awaited(this.o, key, { kind: 'delete', uid: pod.uid }, () =>
       this.o.kube.deletePod(podRef(key, pod), action.force),
     );
     this.o.metrics.actions.inc({ action: 'delete', result });
@@ -140,11 +136,7 @@ export class Actions {
     const { pod, service: svc } = action;
     await this.live.confirmLame(key, svc, action.owners, { decidedAt: this.o.store.podsAsOf(svc.namespace) });
     this.o.timeline.sent(key);
-    const expectation = {
-      set: () => this.o.expectations.expectPromote(pod.uid),
-      clear: () => this.o.expectations.clearPromote(pod.uid),
-    };
-    const result = await awaited(this.o.queue, key, expectation, () =>
+    const result = await awaited(this.o, key, { kind: 'promote', uid: pod.uid }, () =>
       this.o.kube.promotePod(podRef(key, pod), svc.selector),
     );
     this.o.metrics.actions.inc({ action: 'promote', result });
@@ -177,11 +169,7 @@ export class Actions {
     const { service: svc, generateName, owners } = action;
     const ref = this.o.templates.refOf(controllerCrit(owners));
     const template = await this.creates.usableTemplate(svc, `${generateName}…`, ref);
-    const expectation = {
-      set: () => this.o.expectations.expectStandby(key),
-      clear: () => this.o.expectations.clearStandby(key),
-    };
-    await awaited(this.o.queue, key, expectation, () =>
+    await awaited(this.o, key, { kind: 'standby', key }, () =>
       this.o.kube.createPod(buildStandbyPod(template, svc, generateName, owners)),
     );
     this.o.metrics.actions.inc({ action: 'standby', result: 'created' });

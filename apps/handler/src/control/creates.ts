@@ -167,12 +167,8 @@ export class Creates {
     template: TemplateRef,
   ): Promise<CreateResult> {
     this.o.timeline.sent(key);
-    const expectation = {
-      set: () => this.o.expectations.expectCreate(key, podName),
-      clear: () => this.o.expectations.clearCreate(key),
-    };
     try {
-      return await awaited(this.o.queue, key, expectation, () => this.o.kube.createPod(pod));
+      return await awaited(this.o, key, { kind: 'create', key, podName }, () => this.o.kube.createPod(pod));
     } catch (err) {
       if (isTransient(err)) throw err;
       if (httpStatus(err) === 422) {

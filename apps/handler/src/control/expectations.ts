@@ -6,6 +6,13 @@ import type { InFlight, PodInfo } from '../model/types.ts';
 export const EXPECTATION_TTL_MS = 30_000;
 const TTL_MS = EXPECTATION_TTL_MS;
 
+/** One of our writes awaited: a create or warm pod for a Service (its key), a delete or promotion of a pod (its uid). */
+export type Expected =
+  | { kind: 'create'; key: string; podName: string }
+  | { kind: 'standby'; key: string }
+  | { kind: 'promote'; uid: string }
+  | { kind: 'delete'; uid: string };
+
 export class Expectations {
   private readonly creating = new Map<string, { podName: string; until: number }>();
   private readonly deleting = new Map<string, number>();
@@ -49,6 +56,22 @@ export class Expectations {
 
   clearDelete(uid: string): void {
     this.deleting.delete(uid);
+  }
+
+  /** A write about to be sent: what to expect back on the watch. */
+  expect(e: Expected): void {
+    if (e.kind === 'create') this.expectCreate(e.key, e.podName);
+    else if (e.kind === 'standby') this.expectStandby(e.key);
+    else if (e.kind === 'promote') this.expectPromote(e.uid);
+    else this.expectDelete(e.uid);
+  }
+
+  /** The write failed (or was refused): nothing to expect. */
+  clear(e: Expected): void {
+    if (e.kind === 'create') this.clearCreate(e.key);
+    else if (e.kind === 'standby') this.clearStandby(e.key);
+    else if (e.kind === 'promote') this.clearPromote(e.uid);
+    else this.clearDelete(e.uid);
   }
 
   /** A pod seen on the watch settles what we expected of it. */

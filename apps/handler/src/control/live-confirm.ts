@@ -87,12 +87,8 @@ export class LiveConfirm {
   /** The live check disagreed after the create: the pod just made goes, at once (our own, checked live as every delete). */
   private async undoCreate(key: string, svc: ServiceInfo, podName: string, uid: string): Promise<void> {
     this.o.expectations.clearCreate(key);
-    const expectation = {
-      set: () => this.o.expectations.expectDelete(uid),
-      clear: () => this.o.expectations.clearDelete(uid),
-    };
     const ref: PodRef = { namespace: svc.namespace, name: podName, uid, service: svc.name };
-    const result = await awaited(this.o.queue, key, expectation, () => this.o.kube.deletePod(ref, true));
+    const result = await awaited(this.o, key, { kind: 'delete', uid }, () => this.o.kube.deletePod(ref, true));
     this.o.metrics.actions.inc({ action: 'undo', result });
     if (result !== 'deleted') this.o.expectations.clearDelete(uid);
     logFor(this.o.log, key).warn(

@@ -7,8 +7,8 @@ export {
   loadHandlerConfig,
   loadWatcherConfig,
   LOG_LEVELS,
-  redact,
 } from './config.ts';
+export { redact } from './config-validators.ts';
 export type { DashboardConfig, HandlerConfig, WatcherConfig } from './config.ts';
 export { startHttp } from './http.ts';
 export type { HttpEndpoint } from './http.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadDashboardConfig, loadHandlerConfig, loadWatcherConfig, redact } from './config.ts';
+import { ConfigError, loadDashboardConfig, loadHandlerConfig, loadWatcherConfig } from './config.ts';
+import { redact } from './config-validators.ts';
 
 function problems(load: () => unknown): string[] {
   try {

@@ -7,8 +7,8 @@ export {
   loadHandlerConfig,
   loadWatcherConfig,
   LOG_LEVELS,
-  redact,
 } from './config.ts';
+export { redact } from './config-validators.ts';
 export type { DashboardConfig, HandlerConfig, WatcherConfig } from './config.ts';
 export { startHttp } from './http.ts';
 export type { HttpEndpoint } from './http.ts';
@@ -17,16 +17,13 @@ export {
   getJson,
   httpStatus,
   isTransient,
-  listerFor,
-  listPage,
-  listPodPage,
   logError,
-  POD_LIST_PAGE,
   loadKubeConfig,
   requestJson,
   sharedDispatcher,
 } from './kube.ts';
-export type { Lister, RawPage } from './kube.ts';
+export { listerFor, listPage, listPodPage, POD_LIST_PAGE } from './kube-list.ts';
+export type { Lister, RawPage } from './kube-list.ts';
 export { ListWatcher } from './list-watcher.ts';
 export type { ListedJob, ListPage, WatchTarget } from './list-watcher.ts';
 export { createLogger } from './logger.ts';

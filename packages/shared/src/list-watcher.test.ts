@@ -1,7 +1,9 @@
 // The pure parts of the list-watch loop; the loop itself runs against a real API server in
 // test/integration/list-watch.test.ts.
 import { describe, expect, it } from 'vitest';
-import { eventEffect, listInto, watchEnd, watchTimeouts, type ListPage } from './list-watcher.ts';
+import { listInto } from './list-into.ts';
+import type { ListPage } from './list-watcher.ts';
+import { eventEffect, watchEnd, watchTimeouts } from './watch-events.ts';
 import type { KubeObject } from './types.ts';
 
 describe('watchTimeouts', () => {

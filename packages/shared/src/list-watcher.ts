@@ -14,15 +14,17 @@
 // - either way, at timeoutSeconds the handler returns and the response ends cleanly
 //   (endpoints/handlers/watch.go serveWatch: `case <-timeoutCh: return`).
 // So the only sure sign of a stall is a watch still open past its own timeout plus a margin.
-import { randomBytes } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { Backoff, sleep } from './backoff.ts';
 import { preciseNow } from './clock.ts';
-import { httpStatus, logError, type RawPage } from './kube.ts';
+import { httpStatus, logError } from './kube.ts';
+import type { RawPage } from './kube-list.ts';
+import { listInto } from './list-into.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
 import type { Kind, KubeObject, SyncJob, WatchEventType, WatchJob } from './types.ts';
+import { eventEffect, watchEnd, watchTimeouts, type WatchEnd } from './watch-events.ts';
 
 /** One page of a list, as the API server returns it. */
 export type ListPage = RawPage;
@@ -66,89 +68,6 @@ export interface ListWatcherOptions<K extends string = Kind> {
   now?: () => number;
   /** Resume from this resourceVersion instead of listing first (as after a reconnect). */
   resumeFrom?: string;
-}
-
-const LIST_PAGE = 500;
-
-/**
- * A complete list, page by page: each page's objects are pushed as ADDED as soon as it arrives
- * (each is true at the list's version; a list that fails half-way is simply taken again), and
- * the next page is asked for only once `room` says the consumer can take more. Every ADDED
- * carries the list's id; gives the list's version, id and size, for the SYNCED marker that
- * tells what is gone (the objects of that scope no ADDED of this list named).
- */
-export async function listInto<K extends string>(o: {
-  target: Pick<WatchTarget<K>, 'kind' | 'list' | 'pageSize' | 'listsStripped'>;
-  push: (job: ListedJob<K>) => void;
-  strip: (obj: unknown) => KubeObject;
-  now: () => number;
-  room?: () => Promise<void>;
-}): Promise<{ resourceVersion: string; list: string; count: number }> {
-  // Short: every listed job carries it (48 random bits tell this scope's lists apart).
-  const list = randomBytes(6).toString('base64url');
-  let count = 0;
-  let cont: string | undefined;
-  let rv: string;
-  do {
-    if (cont) await o.room?.();
-    const page = await o.target.list({ limit: o.target.pageSize ?? LIST_PAGE, ...(cont ? { continue: cont } : {}) });
-    for (const item of page.items) {
-      const object = o.target.listsStripped ? (item as KubeObject) : o.strip(item);
-      o.push({ kind: o.target.kind, type: 'ADDED', object, seenAt: o.now(), list });
-      count++;
-    }
-    rv = page.resourceVersion;
-    cont = page.continue || undefined;
-  } while (cont);
-  return { resourceVersion: rv, list, count };
-}
-
-export type WatchEnd =
-  { reason: 'closed' | 'gone' | 'stopped' | 'relist' | 'stalled' } | { reason: 'error'; err: unknown };
-
-const WATCH_TYPES = new Set(['ADDED', 'MODIFIED', 'DELETED']);
-
-/**
- * The server-side timeout of one watch, spread by up to +20% so that watchers do not all
- * reconnect at once, and when that watch counts as stalled: its timeout plus the margin.
- */
-export function watchTimeouts(
-  timeoutSeconds: number,
-  marginSeconds: number,
-  random: () => number = Math.random,
-): { serverSeconds: number; stallMs: number } {
-  const serverSeconds = Math.max(1, Math.round(timeoutSeconds * (1 + random() * 0.2)));
-  return { serverSeconds, stallMs: Math.round((serverSeconds + marginSeconds) * 1000) };
-}
-
-/** Why a watch ended, from what the loop knows and the error the client reported. */
-export function watchEnd(
-  state: { stopped: boolean; gone: boolean; relist: boolean; stalled: boolean },
-  err: unknown,
-): WatchEnd {
-  if (state.stopped) return { reason: 'stopped' };
-  if (state.gone || httpStatus(err) === 410) return { reason: 'gone' };
-  if (state.relist) return { reason: 'relist' };
-  const name = err instanceof Error || err instanceof DOMException ? err.name : '';
-  if (state.stalled || name === 'TimeoutError') return { reason: 'stalled' };
-  if (err === null || err === undefined || name === 'AbortError') return { reason: 'closed' };
-  return { reason: 'error', err };
-}
-
-export type EventEffect =
-  | { effect: 'object'; type: WatchEventType; resourceVersion: string | undefined }
-  | { effect: 'bookmark'; resourceVersion: string | undefined }
-  | { effect: 'gone' }
-  | { effect: 'error' }
-  | { effect: 'unknown' };
-
-/** What one watch event means to the loop; the resourceVersion is where to resume after it. */
-export function eventEffect(type: string, obj: unknown): EventEffect {
-  if (type === 'ERROR') return isRecord(obj) && obj.code === 410 ? { effect: 'gone' } : { effect: 'error' };
-  if (type === 'BOOKMARK') return { effect: 'bookmark', resourceVersion: resourceVersionOf(obj) };
-  if (WATCH_TYPES.has(type))
-    return { effect: 'object', type: type as WatchEventType, resourceVersion: resourceVersionOf(obj) };
-  return { effect: 'unknown' };
 }
 
 export class ListWatcher<K extends string = Kind> {
@@ -343,11 +262,4 @@ export class ListWatcher<K extends string = Kind> {
     push({ kind: target.kind, type, object, seenAt: this.now() });
     if (rv) this.resourceVersion = rv;
   }
-}
-
-const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null;
-
-function resourceVersionOf(obj: unknown): string | undefined {
-  const m = isRecord(obj) ? obj.metadata : undefined;
-  return isRecord(m) && typeof m.resourceVersion === 'string' ? m.resourceVersion : undefined;
 }

@@ -1,7 +1,8 @@
 // The decoder on hand-made bytes: what it must refuse or skip. That it reads what the API server
 // sends as the JSON list reads it is test/integration/pod-protobuf.test.ts, on real answers.
 import { describe, expect, it } from 'vitest';
-import { decodePodList, decodeStatus, ProtobufError } from './pod-protobuf.ts';
+import { decodePodList, decodeStatus } from './pod-protobuf.ts';
+import { ProtobufError } from './protobuf-wire.ts';
 
 const varint = (n: number): number[] => {
   const out: number[] = [];

@@ -5,6 +5,7 @@
 // and the API server encodes protobuf for less CPU (figures at listPodPage).
 // Field numbers: k8s.io/api core/v1 and k8s.io/apimachinery meta/v1 generated.proto (stable: a
 // protobuf field number is never reused). Wire format: https://protobuf.dev/programming-guides/encoding/
+import { BYTES, intern, ProtobufError, Reader, VARINT } from './protobuf-wire.ts';
 import type { KubeObject, ObjectMeta, OwnerReference } from './types.ts';
 
 /** What a list asks for: protobuf if the server has it (built-in kinds), else JSON. */
@@ -13,113 +14,6 @@ export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 
 /** "k8s\0": the API server's protobuf envelope (a runtime.Unknown follows). */
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
-
-export class ProtobufError extends Error {
-  override name = 'ProtobufError';
-}
-
-const VARINT = 0;
-const FIXED64 = 1;
-const BYTES = 2;
-const FIXED32 = 5;
-
-/**
- * One copy of each string that many pods share (namespaces, label values, phases): JSON.parse
- * internalizes short values, a decoder making a new string per pod would hold 150,000 copies of
- * a namespace's name. Bounded: cleared when full (unique values such as hashes come and go).
- */
-const shared = new Map<string, string>();
-const SHARED_MAX = 50_000;
-
-function intern(s: string): string {
-  const known = shared.get(s);
-  if (known !== undefined) return known;
-  if (shared.size >= SHARED_MAX) shared.clear();
-  shared.set(s, s);
-  return s;
-}
-
-/** A cursor over one message's bytes [pos, end). */
-class Reader {
-  readonly buf: Buffer;
-  pos: number;
-  readonly end: number;
-
-  constructor(buf: Buffer, pos = 0, end = buf.length) {
-    this.buf = buf;
-    this.pos = pos;
-    this.end = end;
-  }
-
-  get more(): boolean {
-    return this.pos < this.end;
-  }
-
-  /** A varint as a number: exact up to 2^53 (resourceVersions are strings, times seconds). */
-  varint(): number {
-    let result = 0;
-    let scale = 1;
-    for (let i = 0; i < 10; i++) {
-      if (this.pos >= this.end) throw new ProtobufError('truncated varint');
-      const b = this.buf[this.pos++] as number;
-      result += (b & 0x7f) * scale;
-      if (b < 0x80) return result;
-      scale *= 128;
-    }
-    throw new ProtobufError('varint longer than 10 bytes');
-  }
-
-  /** The [start, end) of a length-delimited field, the cursor moved past it. */
-  span(): [number, number] {
-    const len = this.varint();
-    const start = this.pos;
-    if (start + len > this.end) throw new ProtobufError('length-delimited field runs past its message');
-    this.pos = start + len;
-    return [start, start + len];
-  }
-
-  sub(): Reader {
-    const [s, e] = this.span();
-    return new Reader(this.buf, s, e);
-  }
-
-  string(): string {
-    const [s, e] = this.span();
-    return this.buf.toString('utf8', s, e);
-  }
-
-  /** A string many objects share (see intern). */
-  sharedString(): string {
-    return intern(this.string());
-  }
-
-  skip(wire: number): void {
-    if (wire === VARINT) this.varint();
-    else if (wire === BYTES) this.span();
-    else if (wire === FIXED64) this.pos += 8;
-    else if (wire === FIXED32) this.pos += 4;
-    else throw new ProtobufError(`unsupported wire type ${wire}`);
-    if (this.pos > this.end) throw new ProtobufError('field runs past its message');
-  }
-
-  /** Reads the length-delimited fields `on` has a reader for (by field number); skips the rest. */
-  bytesFields(on: Record<number, () => void>): void {
-    this.fields((f, w) => {
-      const read = w === BYTES ? on[f] : undefined;
-      read?.();
-      return read !== undefined;
-    });
-  }
-
-  /** Calls `on(field, wire)` for each field; `on` reads the value or returns false to skip it. */
-  fields(on: (field: number, wire: number) => boolean): void {
-    while (this.more) {
-      const tag = this.varint();
-      const wire = tag & 7;
-      if (!on(Math.floor(tag / 8), wire)) this.skip(wire);
-    }
-  }
-}
 
 /** The JSON form of a metav1.Time: RFC 3339 at second precision, UTC ("2026-12-05T06:00:00Z"). */
 function time(r: Reader): string {

@@ -1,6 +1,6 @@
 // The names jobs are listed under in the queue dashboard, and the Redis connection options.
 import { describe, expect, it } from 'vitest';
-import { redact } from './config.ts';
+import { redact } from './config-validators.ts';
 import { jobName, redisOptions } from './queue.ts';
 import type { QueueJob } from './types.ts';
 

@@ -3,7 +3,7 @@ import { isIP } from 'node:net';
 import { Queue, type JobsOptions } from 'bullmq';
 import type { RedisOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { parseSentinelUrl } from './config.ts';
+import { parseSentinelUrl } from './config-validators.ts';
 import { objectKey, type QueueJob } from './types.ts';
 
 // Reconnect forever, at most every 2 s: Redis coming back must be noticed quickly.

@@ -1,6 +1,6 @@
 // What each watcher lists and watches: per watched namespace, or all namespaces at once.
 import type { KubeConfig } from '@kubernetes/client-node';
-import { listerFor } from './kube.ts';
+import { listerFor } from './kube-list.ts';
 import type { WatchTarget } from './list-watcher.ts';
 
 export const CRD_GROUP = 'mycrd.com';

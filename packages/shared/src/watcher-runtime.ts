@@ -3,7 +3,8 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { preciseNow } from './clock.ts';
-import { loadWatcherConfig, redact, type WatcherConfig } from './config.ts';
+import { loadWatcherConfig, type WatcherConfig } from './config.ts';
+import { redact } from './config-validators.ts';
 import { startHttp } from './http.ts';
 import { loadKubeConfig } from './kube.ts';
 import { ListWatcher, type WatchTarget } from './list-watcher.ts';

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { notOlderThanQuery, promotionPatch } from './kube-actions.ts';
+import { notOlderThanQuery } from './kube-reads.ts';
+import { promotionPatch } from './kube-writes.ts';
 
 describe('promotionPatch', () => {
   it('checks the live pod (uid, both marks, its Service, still warm) before it relabels anything', () => {

@@ -8,7 +8,8 @@
 import { logError, type HandlerConfig, type Kind, type KubeObject, type Logger } from '@critsvc/shared';
 import type { KubeActions } from './kube-actions.ts';
 import type { HandlerMetrics } from '../metrics/metrics.ts';
-import { Store, type Ahead, type ApplyResult } from '../model/store.ts';
+import { Store, type ApplyResult } from '../model/store.ts';
+import type { Ahead } from '../model/store-versions.ts';
 
 /** How long after the first unconfirmed version the check runs (its list must not compete with a failover's create). */
 export const REVISION_CHECK_DELAY_MS = 250;

@@ -3,7 +3,8 @@
 // names in spec.defaultPod.templateRef. The failover path reads memory only, and a template
 // deleted or changed is known as soon as the API server says so.
 import { apiMessage, httpStatus, logError, type ListedJob, type Logger } from '@critsvc/shared';
-import { checkTemplate, credentialsProblem, type UsableTemplate } from '../model/default-pod.ts';
+import { credentialsProblem, type UsableTemplate } from '../model/default-pod.ts';
+import { checkTemplate } from '../model/template-check.ts';
 import type { CritInfo, ServiceInfo, TemplateRef } from '../model/types.ts';
 
 export type TemplateLookup =

@@ -3,15 +3,14 @@ import {
   ALLOW_CREDENTIALS_ANNOTATION,
   buildDefaultPod,
   buildStandbyPod,
-  checkTemplate,
   containerPorts,
   credentialsProblem,
   credentialsRefusal,
-  namespacedReferences,
   PAGE_ANNOTATIONS,
-  unsafeFields,
   type UsableTemplate,
 } from './default-pod.ts';
+import { checkTemplate, namespacedReferences } from './template-check.ts';
+import { unsafeFields } from './template-safety.ts';
 import { crit, svc } from '../../../../test/support/model-fixtures.ts';
 import type { CritInfo } from './types.ts';
 

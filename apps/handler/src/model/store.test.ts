@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeObject, QueueJob } from '@critsvc/shared/model';
 import { pod } from '../../../../test/support/model-fixtures.ts';
-import { samePodForDecisions, Store } from './store.ts';
+import { samePodForDecisions } from './same-pod.ts';
+import { Store } from './store.ts';
 import type { PodInfo } from './types.ts';
 
 const podObj = (

@@ -1,24 +1,13 @@
 // The handler's state: every watched Service, pod and CriticalService, kept current from
 // events and snapshots, with stale events (older resourceVersion) ignored.
 import { objectKey, type Kind, type KubeObject, type QueueJob, type SyncJob } from '@critsvc/shared/model';
-import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
 import { ListMarks } from './list-marks.ts';
 import { isComparable, isOlderOrSame } from './resource-version.ts';
-import { PodIndex } from './pod-index.ts';
 import type { PodLookup } from './pod-lookup.ts';
-import { critCovers, selectorMatches } from './rules.ts';
+import { samePodForDecisions } from './same-pod.ts';
+import { infoKey, parse, StoreObjects, type Info } from './store-objects.ts';
+import { StoreVersions, type Ahead } from './store-versions.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
-
-export type Info = ServiceInfo | PodInfo | CritInfo;
-
-/** Something the queue told at a resourceVersion the API server had not shown yet: an object's version or deletion (key), or a list's end (key: its scope). */
-export interface Ahead {
-  /** gone: a watcher's list did not return this object; the API server is asked whether it exists. */
-  what: 'object' | 'list' | 'gone';
-  kind: Kind;
-  key: string;
-  rv: string;
-}
 
 export type Change =
   | { kind: 'Service'; before?: ServiceInfo; after?: ServiceInfo }
@@ -32,45 +21,18 @@ export type ApplyResult =
   /** A list's SYNCED whose ADDED jobs did not all reach this state, in order: nothing removed; relist. */
   | { outcome: 'incomplete'; error: string };
 
-const TOMBSTONE_TTL_MS = 10 * 60_000;
-const TOMBSTONE_MAX = 100_000;
-
-function parse(kind: Kind, obj: KubeObject): Parsed<Info> {
-  if (kind === 'Service') return parseService(obj);
-  if (kind === 'Pod') return parsePod(obj);
-  return parseCriticalService(obj);
-}
-
-function infoKey(kind: Kind, info: Info): string {
-  return kind === 'CriticalService' ? info.name : (info as ServiceInfo | PodInfo).key;
-}
-
 export class Store {
-  readonly services = new Map<string, ServiceInfo>();
-  readonly crits = new Map<string, CritInfo>();
-  private readonly pods = new PodIndex();
-  /** The Services of each namespace: a pod event looks at its namespace's Services only. */
-  private readonly servicesByNs = new Map<string, Map<string, ServiceInfo>>();
-  /** kind/key → resourceVersion of its deletion, so a late ADDED cannot resurrect it. */
-  private readonly tombstones = new Map<string, { rv: string; at: number }>();
-  /** kind/scope → resourceVersion of the last complete list of that scope. */
-  private readonly listedAt = new Map<string, string>();
-  /** namespace ('' = every namespace) → the newest pod resourceVersion the state took there (event, list or live read). */
-  private readonly podVersions = new Map<string, string>();
+  /** Services (also by namespace), pods and CriticalServices. */
+  private readonly objects = new StoreObjects();
+  readonly services: Map<string, ServiceInfo> = this.objects.services;
+  readonly crits: Map<string, CritInfo> = this.objects.crits;
   /** Which list last named each object, and the lists whose SYNCED is awaited. */
   private readonly lists = new ListMarks();
-  /** The newest resourceVersion the API server itself showed the handler (its own lists and reads). */
-  private revision: bigint | undefined;
-  /**
-   * What the queue put in the state at a version beyond `revision`: objects, deletions and list
-   * marks, by kind/key. Until the API server shows a revision that far, each is unconfirmed (see
-   * takeAhead): a forged future version must not make the true events that follow look stale.
-   */
-  private ahead = new Map<string, Ahead>();
-  private readonly now: () => number;
+  /** Tombstones, list versions, pod versions, the API server's revision and what the queue told beyond it. */
+  private readonly versions: StoreVersions;
 
   constructor(now: () => number = Date.now) {
-    this.now = now;
+    this.versions = new StoreVersions(now);
   }
 
   /**
@@ -78,7 +40,7 @@ export class Store {
    * it sees at least what the state saw (undefined: nothing taken yet).
    */
   podsAsOf(namespace: string): string | undefined {
-    return this.podVersions.get(namespace) ?? this.podVersions.get('');
+    return this.versions.podsAsOf(namespace);
   }
 
   /**
@@ -86,76 +48,41 @@ export class Store {
    * queue said, so that a version from the future in a forged job holds back one live read, not all.
    */
   podsListedLive(namespace: string, rv: string): void {
-    if (rv) this.podVersions.set(namespace, rv);
-    this.noteRevision(rv);
-  }
-
-  private notePodVersion(scope: string, rv: string): void {
-    this.podVersions.set(scope, newest(this.podVersions.get(scope), rv) ?? rv);
+    this.versions.podsListedLive(namespace, rv);
   }
 
   /** A namespace's pods by lookup: for decisions. */
   podLookup(namespace: string): PodLookup {
-    return this.pods.lookup(namespace);
+    return this.objects.podLookup(namespace);
   }
 
   podsIn(namespace: string): Iterable<PodInfo> {
-    return this.pods.in(namespace);
+    return this.objects.podsIn(namespace);
   }
 
   allPods(): Iterable<PodInfo> {
-    return this.pods.all();
+    return this.objects.allPods();
   }
 
   podCount(): number {
-    return this.pods.count;
+    return this.objects.podCount();
   }
 
   get(kind: Kind, key: string): Info | undefined {
-    if (kind === 'Service') return this.services.get(key);
-    if (kind === 'CriticalService') return this.crits.get(key);
-    const [ns = '', name = ''] = key.split('/');
-    return this.pods.get(ns, name);
+    return this.objects.get(kind, key);
   }
 
   private put(kind: Kind, info: Info): void {
     // That a list named this key holds whatever version replaces the one it named (a live read
     // replacing a forged version with an older true one, too): the mark stays with the key.
     info.listedIn ??= this.get(kind, infoKey(kind, info))?.listedIn;
-    if (kind === 'Service') {
-      const svc = info as ServiceInfo;
-      this.services.set(svc.key, svc);
-      let m = this.servicesByNs.get(svc.namespace);
-      if (!m) this.servicesByNs.set(svc.namespace, (m = new Map()));
-      m.set(svc.key, svc);
-    } else if (kind === 'CriticalService') this.crits.set(info.name, info as CritInfo);
-    else this.pods.set(info as PodInfo);
-  }
-
-  private remove(kind: Kind, key: string): void {
-    if (kind === 'CriticalService') {
-      this.crits.delete(key);
-      return;
-    }
-    const [ns = '', name = ''] = key.split('/');
-    if (kind === 'Pod') {
-      this.pods.delete(ns, name);
-      return;
-    }
-    this.services.delete(key);
-    const m = this.servicesByNs.get(ns);
-    m?.delete(key);
-    if (m?.size === 0) this.servicesByNs.delete(ns);
+    this.objects.put(kind, info);
   }
 
   private isStale(kind: Kind, key: string, namespace: string, rv: string): boolean {
     const current = this.get(kind, key);
     if (current) return isOlderOrSame(rv, current.resourceVersion);
-    const tomb = this.tombstones.get(`${kind}/${key}`);
-    if (tomb && isOlderOrSame(rv, tomb.rv)) return true;
-    // Absent although a list taken at or after this version: it was deleted since.
-    const listed = this.listedAt.get(`${kind}/${namespace}`) ?? this.listedAt.get(`${kind}/`);
-    return listed !== undefined && isOlderOrSame(rv, listed);
+    return this.versions.deletedSince(kind, key, namespace, rv);
   }
 
   apply(job: QueueJob): ApplyResult {
@@ -183,19 +110,19 @@ export class Store {
     const key = infoKey(job.kind, info);
     const ns = job.kind === 'CriticalService' ? '' : (info as PodInfo).namespace;
     const before = this.get(job.kind, key);
-    if (job.kind === 'Pod') this.notePodVersion(ns, info.resourceVersion);
+    if (job.kind === 'Pod') this.versions.notePodVersion(ns, info.resourceVersion);
     if (job.type === 'DELETED') {
       if (before && this.outlivesDeletion(before, info)) return { outcome: 'stale' }; // a deletion of an older incarnation
-      this.tombstone(job.kind, key, info.resourceVersion);
-      this.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
+      this.versions.tombstone(job.kind, key, info.resourceVersion);
+      this.versions.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
       if (!before) return { outcome: 'unchanged' };
-      this.remove(job.kind, key);
+      this.objects.remove(job.kind, key);
       return { outcome: 'changed', changes: [{ kind: job.kind, before } as Change] };
     }
     if (this.isStale(job.kind, key, ns, info.resourceVersion)) return { outcome: 'stale' };
     this.put(job.kind, info);
-    this.tombstones.delete(`${job.kind}/${key}`);
-    this.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
+    this.versions.untombstone(job.kind, key);
+    this.versions.noteAhead({ what: 'object', kind: job.kind, key, rv: info.resourceVersion });
     // Most pod updates (status details, annotations, other controllers' fields) change nothing
     // a decision reads: the new version is kept, no Service is decided again.
     if (job.kind === 'Pod' && before && samePodForDecisions(before as PodInfo, info as PodInfo))
@@ -225,11 +152,11 @@ export class Store {
     if (!parsed.ok) return { outcome: 'invalid', error: parsed.error };
     const key = infoKey(kind, parsed.value);
     const before = this.get(kind, key);
-    if (kind === 'Pod') this.notePodVersion((parsed.value as PodInfo).namespace, parsed.value.resourceVersion);
+    if (kind === 'Pod') this.versions.notePodVersion((parsed.value as PodInfo).namespace, parsed.value.resourceVersion);
     if (before && before.uid === parsed.value.uid && before.resourceVersion === parsed.value.resourceVersion)
       return { outcome: 'unchanged' };
     this.put(kind, parsed.value);
-    this.tombstones.delete(`${kind}/${key}`);
+    this.versions.untombstone(kind, key);
     return { outcome: 'changed', changes: [{ kind, before, after: parsed.value } as Change] };
   }
 
@@ -242,7 +169,7 @@ export class Store {
   forget(kind: Kind, key: string): ApplyResult {
     const before = this.get(kind, key);
     if (!before) return { outcome: 'unchanged' };
-    this.remove(kind, key);
+    this.objects.remove(kind, key);
     return { outcome: 'changed', changes: [{ kind, before } as Change] };
   }
 
@@ -256,22 +183,22 @@ export class Store {
     if (untrusted) return { outcome: 'incomplete', error: untrusted };
     const listed = job.keys ? new Set(job.keys) : undefined;
     const changes: Change[] = [];
-    for (const info of [...this.inScope(job.kind, job.scope)]) {
+    for (const info of [...this.objects.inScope(job.kind, job.scope)]) {
       const key = infoKey(job.kind, info);
       const named = listed ? listed.has(key) : info.listedIn === job.list;
       if (named || !isOlderOrSame(info.resourceVersion, job.resourceVersion)) continue;
       if (!listed) {
         // A watcher's marker, from the queue: that the object is gone is a claim the API server
         // confirms first (a forged marker naming a list of none would otherwise empty the scope).
-        this.ahead.set(`gone/${job.kind}/${key}`, { what: 'gone', kind: job.kind, key, rv: job.resourceVersion });
+        this.versions.claimGone(job.kind, key, job.resourceVersion);
         continue;
       }
-      this.remove(job.kind, key);
-      this.tombstone(job.kind, key, job.resourceVersion);
+      this.objects.remove(job.kind, key);
+      this.versions.tombstone(job.kind, key, job.resourceVersion);
       changes.push({ kind: job.kind, before: info } as Change);
     }
-    this.markListed(job.kind, job.scope, job.resourceVersion);
-    if (!job.keys) this.noteAhead({ what: 'list', kind: job.kind, key: job.scope, rv: job.resourceVersion });
+    this.versions.markListed(job.kind, job.scope, job.resourceVersion);
+    if (!job.keys) this.versions.noteAhead({ what: 'list', kind: job.kind, key: job.scope, rv: job.resourceVersion });
     return changes.length ? { outcome: 'changed', changes } : { outcome: 'unchanged' };
   }
 
@@ -290,7 +217,7 @@ export class Store {
 
   /** A paged list starts: forget that scope (nothing is decided before the list ends). */
   beginList(kind: Kind, scope: string): void {
-    for (const info of [...this.inScope(kind, scope)]) this.remove(kind, infoKey(kind, info));
+    for (const info of [...this.objects.inScope(kind, scope)]) this.objects.remove(kind, infoKey(kind, info));
   }
 
   addListed(kind: Kind, objects: unknown[]): { key: string; error: string }[] {
@@ -304,32 +231,23 @@ export class Store {
   }
 
   endList(kind: Kind, scope: string, resourceVersion: string): void {
-    this.markListed(kind, scope, resourceVersion);
-    this.noteRevision(resourceVersion);
+    this.versions.markListed(kind, scope, resourceVersion);
+    this.versions.noteRevision(resourceVersion);
   }
 
   /** The API server showed this resourceVersion (a list, a read, a probe of its newest revision). */
   noteRevision(rv: string): void {
-    if (!isComparable(rv)) return;
-    const v = BigInt(rv);
-    if (this.revision === undefined || v > this.revision) this.revision = v;
-  }
-
-  private noteAhead(a: Ahead): void {
-    if (!isComparable(a.rv) || (this.revision !== undefined && BigInt(a.rv) <= this.revision)) return;
-    this.ahead.set(`${a.what}/${a.kind}/${a.key}`, a);
+    this.versions.noteRevision(rv);
   }
 
   /** How many things the queue told at a version the API server has not shown yet. */
   get aheadCount(): number {
-    return this.ahead.size;
+    return this.versions.aheadCount;
   }
 
   /** The unconfirmed entries so far, handed over (and forgotten here) to be checked against a revision read after this call. */
   takeAhead(): Ahead[] {
-    const out = [...this.ahead.values()];
-    this.ahead = new Map();
-    return out;
+    return this.versions.takeAhead();
   }
 
   /**
@@ -338,18 +256,7 @@ export class Store {
    * it concerns are returned, to be read again. Pod versions the state claims beyond it go too.
    */
   refute(entries: Ahead[], rv: string): Ahead[] {
-    this.noteRevision(rv);
-    if (!isComparable(rv)) return [];
-    const now = BigInt(rv);
-    const lies = entries.filter((a) => a.what !== 'gone' && isComparable(a.rv) && BigInt(a.rv) > now);
-    const beyond = (v: string | undefined): boolean => v !== undefined && isComparable(v) && BigInt(v) > now;
-    for (const a of lies) {
-      const id = `${a.kind}/${a.key}`;
-      if (a.what === 'list' && beyond(this.listedAt.get(id))) this.listedAt.delete(id);
-      if (a.what === 'object' && beyond(this.tombstones.get(id)?.rv)) this.tombstones.delete(id);
-    }
-    for (const [ns, v] of this.podVersions) if (beyond(v)) this.podVersions.set(ns, rv);
-    return lies.filter((a) => a.what === 'object');
+    return this.versions.refute(entries, rv);
   }
 
   /** What the queue said is gone, among these entries: to be read live before the state lets it go. */
@@ -359,30 +266,7 @@ export class Store {
 
   /** Every object the state holds of a kind in a scope ('' = all). */
   heldIn(kind: Kind, scope: string): Info[] {
-    return [...this.inScope(kind, scope)];
-  }
-
-  private markListed(kind: Kind, scope: string, rv: string): void {
-    if (kind === 'Pod') this.notePodVersion(scope, rv);
-    const prev = this.listedAt.get(`${kind}/${scope}`);
-    if (prev === undefined || isOlderOrSame(prev, rv)) this.listedAt.set(`${kind}/${scope}`, rv);
-  }
-
-  private *inScope(kind: Kind, scope: string): Iterable<Info> {
-    if (kind === 'CriticalService') yield* this.crits.values();
-    else if (kind === 'Service') yield* scope === '' ? this.services.values() : this.servicesIn(scope);
-    else if (scope === '') yield* this.allPods();
-    else yield* this.podsIn(scope);
-  }
-
-  private tombstone(kind: Kind, key: string, rv: string): void {
-    const now = this.now();
-    this.tombstones.delete(`${kind}/${key}`);
-    this.tombstones.set(`${kind}/${key}`, { rv, at: now });
-    for (const [k, t] of this.tombstones) {
-      if (this.tombstones.size <= TOMBSTONE_MAX && now - t.at < TOMBSTONE_TTL_MS) break;
-      this.tombstones.delete(k);
-    }
+    return [...this.objects.inScope(kind, scope)];
   }
 
   /** Services whose decision may differ after this change. */
@@ -394,73 +278,11 @@ export class Store {
 
   private affectedBy(change: Change): Set<string> {
     if (change.kind === 'Service') return new Set([(change.after ?? change.before)?.key ?? '']);
-    if (change.kind === 'Pod') return this.affectedByPods([change.before, change.after]);
-    return this.affectedByCrits([change.before, change.after]);
-  }
-
-  /** The Service a default pod is for, and every Service selecting the pod, before and after. */
-  private affectedByPods(pods: (PodInfo | undefined)[]): Set<string> {
-    const keys = new Set<string>();
-    for (const pod of pods) {
-      if (!pod) continue;
-      if (pod.forService !== undefined) keys.add(`${pod.namespace}/${pod.forService}`);
-      for (const svc of this.servicesIn(pod.namespace))
-        if (selectorMatches(svc.selector, pod.labels)) keys.add(svc.key);
-    }
-    return keys;
-  }
-
-  private affectedByCrits(crits: (CritInfo | undefined)[]): Set<string> {
-    const keys = new Set<string>();
-    for (const crit of crits) {
-      if (!crit) continue;
-      for (const svc of this.services.values()) if (critCovers(crit, svc)) keys.add(svc.key);
-    }
-    return keys;
+    if (change.kind === 'Pod') return this.objects.affectedByPods([change.before, change.after]);
+    return this.objects.affectedByCrits([change.before, change.after]);
   }
 
   servicesIn(namespace: string): Iterable<ServiceInfo> {
-    return this.servicesByNs.get(namespace)?.values() ?? [];
+    return this.objects.servicesIn(namespace);
   }
-}
-
-/** Everything about a pod that decisions, expectations and status read, compared (not its resourceVersion). */
-export function samePodForDecisions(a: PodInfo, b: PodInfo): boolean {
-  return (
-    a.uid === b.uid &&
-    a.owned === b.owned &&
-    a.standby === b.standby &&
-    a.legacy === b.legacy &&
-    a.forService === b.forService &&
-    a.terminating === b.terminating &&
-    a.phase === b.phase &&
-    a.ready === b.ready &&
-    a.hasIP === b.hasIP &&
-    sameLabels(a.labels, b.labels) &&
-    sameOwners(a.owners, b.owners)
-  );
-}
-
-function sameLabels(a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  return ka.every((k) => a[k] === b[k]);
-}
-
-function sameOwners(a: PodInfo['owners'], b: PodInfo['owners']): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return (
-    a.length === b.length &&
-    a.every((o, i) => o.uid === b[i]?.uid && o.name === b[i]?.name && o.controller === b[i]?.controller)
-  );
-}
-
-/**
- * The newer of two resourceVersions; when they cannot be compared (not etcd revisions), the one
- * taken last (b): whichever it is, a live read at it sees what the state saw of its stream.
- */
-function newest(a: string | undefined, b: string | undefined): string | undefined {
-  if (a === undefined) return b;
-  if (b === undefined) return a;
-  return isComparable(a) && isComparable(b) && isOlderOrSame(b, a) ? a : b;
 }

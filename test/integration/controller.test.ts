@@ -6,7 +6,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../../apps/handler/src/control/controller.ts';
 import { DecisionQueue } from '../../apps/handler/src/control/decision-queue.ts';
-import { kubeActions } from '../../apps/handler/src/kube/kube-actions.ts';
+import { kubeActions } from '../../apps/handler/src/kube/kube-client.ts';
 import { handlerMetrics, type HandlerMetrics } from '../../apps/handler/src/metrics/metrics.ts';
 import { Store } from '../../apps/handler/src/model/store.ts';
 import { freshNamespace, kube, suffix } from '../support/kube.ts';

@@ -4,7 +4,7 @@
 // does in a busy cluster. A forged version never changes an answer.
 import { requestJson } from '../../packages/shared/src/index.ts';
 import { describe, expect, it } from 'vitest';
-import { kubeActions } from '../../apps/handler/src/kube/kube-actions.ts';
+import { kubeActions } from '../../apps/handler/src/kube/kube-client.ts';
 import { LIVE_PAGE } from '../../apps/handler/src/kube/kube-reads.ts';
 import { freshNamespace, kube } from '../support/kube.ts';
 import { createRealPod, createService } from '../support/objects.ts';

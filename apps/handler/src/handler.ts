@@ -12,7 +12,7 @@ import {
 } from '@critsvc/shared';
 import { Gauge } from 'prom-client';
 import { Controller } from './control/controller.ts';
-import { kubeActions } from './kube/kube-actions.ts';
+import { kubeActions } from './kube/kube-client.ts';
 import { electorFor } from './leader/leadership.ts';
 import { leaderOnly } from './leader/leader-guard.ts';
 import { livenessProblem } from './liveness.ts';

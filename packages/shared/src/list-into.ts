@@ -1,8 +1,30 @@
 // A complete list, page by page, pushed as ADDED jobs carrying the list's id, with back-pressure
 // between pages: what ListWatcher takes before it watches, and after a 410 Gone.
 import { randomBytes } from 'node:crypto';
-import type { ListedJob, WatchTarget } from './list-watcher.ts';
-import type { KubeObject } from './types.ts';
+import type { RawPage } from './kube-list.ts';
+import type { Kind, KubeObject, SyncJob, WatchJob } from './types.ts';
+
+/** One page of a list, as the API server returns it. */
+export type ListPage = RawPage;
+
+export interface WatchTarget<K extends string = Kind> {
+  kind: K;
+  /** A namespace, or '' for all namespaces / a cluster-scoped resource. */
+  scope: string;
+  /** e.g. /api/v1/namespaces/ns/pods */
+  path: string;
+  list: (opts: { limit: number; continue?: string }) => Promise<ListPage>;
+  /** Added to every watch request (list adds its own), e.g. a fieldSelector naming one object. */
+  query?: Record<string, string>;
+  /** Objects per list page (LIST_PAGE by default). */
+  pageSize?: number;
+  /** `list` gives its objects stripped already (pods decoded from protobuf): not stripped again. */
+  listsStripped?: boolean;
+}
+
+/** A queue job, for any kind watched (the queue's kinds by default). */
+export type ListedJob<K extends string = Kind> =
+  (Omit<WatchJob, 'kind'> & { kind: K }) | (Omit<SyncJob, 'kind'> & { kind: K });
 
 const LIST_PAGE = 500;
 

@@ -19,34 +19,13 @@ import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { Backoff, sleep } from './backoff.ts';
 import { preciseNow } from './clock.ts';
 import { httpStatus, logError } from './kube.ts';
-import type { RawPage } from './kube-list.ts';
-import { listInto } from './list-into.ts';
+import { listInto, type ListedJob, type WatchTarget } from './list-into.ts';
 import type { Logger } from './logger.ts';
 import { stripObject } from './strip.ts';
-import type { Kind, KubeObject, SyncJob, WatchEventType, WatchJob } from './types.ts';
+import type { Kind, KubeObject, WatchEventType } from './types.ts';
 import { eventEffect, watchEnd, watchTimeouts, type WatchEnd } from './watch-events.ts';
 
-/** One page of a list, as the API server returns it. */
-export type ListPage = RawPage;
-
-export interface WatchTarget<K extends string = Kind> {
-  kind: K;
-  /** A namespace, or '' for all namespaces / a cluster-scoped resource. */
-  scope: string;
-  /** e.g. /api/v1/namespaces/ns/pods */
-  path: string;
-  list: (opts: { limit: number; continue?: string }) => Promise<ListPage>;
-  /** Added to every watch request (list adds its own), e.g. a fieldSelector naming one object. */
-  query?: Record<string, string>;
-  /** Objects per list page (LIST_PAGE by default). */
-  pageSize?: number;
-  /** `list` gives its objects stripped already (pods decoded from protobuf): not stripped again. */
-  listsStripped?: boolean;
-}
-
-/** A queue job, for any kind watched (the queue's kinds by default). */
-export type ListedJob<K extends string = Kind> =
-  (Omit<WatchJob, 'kind'> & { kind: K }) | (Omit<SyncJob, 'kind'> & { kind: K });
+export type { ListedJob, ListPage, WatchTarget } from './list-into.ts';
 
 export interface ListWatcherOptions<K extends string = Kind> {
   kc: KubeConfig;

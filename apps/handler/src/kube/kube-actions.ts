@@ -1,15 +1,9 @@
 // The handler's only door to the API server: narrow, so the controller can be read (and
-// tested) without knowing client-node.
-import type { KubeConfig } from '@kubernetes/client-node';
-import { ListWatcher, listPage, type Kind, type KubeObject, type RawPage } from '@critsvc/shared';
-import { kubeReads } from './kube-reads.ts';
-import { kubeWrites } from './kube-writes.ts';
-import type { OwnerRef, TemplateRef } from '../model/types.ts';
-import type { TemplateWatch, WatchTemplate } from './template-watch.ts';
-
-/** The template watches' server-side timeout and stall margin (the watchers' defaults). */
-const TEMPLATE_WATCH_TIMEOUT_SECONDS = 300;
-const TEMPLATE_WATCH_STALL_SECONDS = 30;
+// tested) without knowing client-node. What it says; kube-client.ts builds it (reads, writes,
+// the PodTemplate watches).
+import type { Kind, KubeObject, RawPage } from '@critsvc/shared';
+import type { OwnerRef } from '../model/types.ts';
+import type { WatchTemplate } from './template-watch.ts';
 
 /** created: with the new pod's uid (what undoing it needs); exists: the name was taken already. */
 export type CreateResult = { result: 'created'; uid: string } | { result: 'exists' };
@@ -84,42 +78,4 @@ export interface KubeActions {
   patchCritStatus(name: string, status: Record<string, unknown>): Promise<'patched' | 'gone'>;
   /** Every page of a list (pods in protobuf, already stripped: see listerFor), for the start-up state. */
   listPages(kind: Kind, path: string): AsyncIterable<RawPage>;
-}
-
-export function kubeActions(kc: KubeConfig): KubeActions {
-  return {
-    ...kubeWrites(kc),
-    ...kubeReads(kc),
-    watchTemplate(ref, on) {
-      return templateWatch(kc, ref, on);
-    },
-  };
-}
-
-function templateWatch(kc: KubeConfig, ref: TemplateRef, on: Parameters<WatchTemplate>[1]): TemplateWatch {
-  const path = `/api/v1/namespaces/${ref.namespace}/podtemplates`;
-  const query = { fieldSelector: `metadata.name=${ref.name}` };
-  return new ListWatcher<'PodTemplate'>({
-    kc,
-    log: on.log,
-    push: on.push,
-    target: {
-      kind: 'PodTemplate',
-      scope: ref.namespace,
-      path,
-      query,
-      list: async ({ limit, continue: c }) => {
-        try {
-          return await listPage(kc, path, limit, c, query);
-        } catch (err) {
-          on.listFailed(err);
-          throw err;
-        }
-      },
-    },
-    // The whole object: the template is what matters.
-    strip: (obj) => obj as KubeObject,
-    timeoutSeconds: TEMPLATE_WATCH_TIMEOUT_SECONDS,
-    stallSeconds: TEMPLATE_WATCH_STALL_SECONDS,
-  });
 }

@@ -1,6 +1,6 @@
 // The plans behind one Service's decision: which of its default and warm pods stay, go or get
 // new owners, and whether one is created or a warm pod promoted.
-import type { Action, DecideInput, Decision, Seen } from './decide.ts';
+import type { Action, DecideInput, Decision, Seen } from './decision.ts';
 import {
   defaultPodName,
   desiredOwners,

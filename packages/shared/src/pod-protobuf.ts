@@ -5,7 +5,7 @@
 // and the API server encodes protobuf for less CPU (figures at listPodPage).
 // Field numbers: k8s.io/api core/v1 and k8s.io/apimachinery meta/v1 generated.proto (stable: a
 // protobuf field number is never reused). Wire format: https://protobuf.dev/programming-guides/encoding/
-import { BYTES, intern, ProtobufError, Reader, VARINT } from './protobuf-wire.ts';
+import { BYTES, intern, openReader, ProtobufError, VARINT, type OpenReader, type WireReader } from './protobuf-wire.ts';
 import type { KubeObject, ObjectMeta, OwnerReference } from './types.ts';
 
 /** What a list asks for: protobuf if the server has it (built-in kinds), else JSON. */
@@ -16,7 +16,7 @@ export const PROTOBUF = 'application/vnd.kubernetes.protobuf';
 const MAGIC = [0x6b, 0x38, 0x73, 0x00];
 
 /** The JSON form of a metav1.Time: RFC 3339 at second precision, UTC ("2026-12-05T06:00:00Z"). */
-function time(r: Reader): string {
+function time(r: WireReader): string {
   let seconds = 0;
   r.fields((f, w) => (f === 1 && w === VARINT ? ((seconds = r.varint()), true) : false));
   return new Date(seconds * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -26,7 +26,7 @@ function time(r: Reader): string {
  * One map<string,string> entry (key 1, value 2) into `into`; `keep` filters by key, and a value
  * not kept is never decoded (annotations hold kilobytes: last-applied-configuration).
  */
-function mapEntry(r: Reader, into: Record<string, string>, keep?: (k: string) => boolean): void {
+function mapEntry(r: WireReader, into: Record<string, string>, keep?: (k: string) => boolean): void {
   let key = '';
   let value: [number, number] | undefined;
   r.bytesFields({
@@ -49,7 +49,7 @@ const OWNER_STRINGS: Record<number, 'kind' | 'name' | 'uid' | 'apiVersion'> = {
 };
 const OWNER_BOOLS: Record<number, 'controller' | 'blockOwnerDeletion'> = { 6: 'controller', 7: 'blockOwnerDeletion' };
 
-function ownerReference(r: Reader): OwnerReference {
+function ownerReference(r: WireReader): OwnerReference {
   const o: OwnerReference = { apiVersion: '', kind: '', name: '', uid: '' };
   r.fields((f, w) => {
     const str = w === BYTES ? OWNER_STRINGS[f] : undefined;
@@ -73,7 +73,7 @@ interface MetaParts {
 }
 
 /** ObjectMeta's length-delimited fields critsvc reads, by field number. */
-const META_FIELDS: Record<number, (r: Reader, m: MetaParts) => void> = {
+const META_FIELDS: Record<number, (r: WireReader, m: MetaParts) => void> = {
   1: (r, m) => {
     m.strings.name = r.string();
   },
@@ -101,7 +101,7 @@ const META_FIELDS: Record<number, (r: Reader, m: MetaParts) => void> = {
 };
 
 /** ObjectMeta, as stripObject keeps a pod's: the service-watcher annotation, CriticalService owners. */
-function podMeta(r: Reader): ObjectMeta {
+function podMeta(r: WireReader): ObjectMeta {
   const m: MetaParts = { strings: {}, generation: 0, annotations: {}, owners: [] };
   r.fields((f, w) => {
     if (w === VARINT && f === 7) m.generation = r.varint();
@@ -126,7 +126,7 @@ function podMeta(r: Reader): ObjectMeta {
 }
 
 /** A PodCondition's type and status (1, 2). */
-function condition(r: Reader): { type: string; status: string } {
+function condition(r: WireReader): { type: string; status: string } {
   const c = { type: '', status: '' };
   r.bytesFields({
     1: () => {
@@ -140,7 +140,7 @@ function condition(r: Reader): { type: string; status: string } {
 }
 
 /** PodStatus as stripObject keeps it: phase (1), podIP (6), the Ready condition (2). */
-function podStatus(r: Reader): Record<string, unknown> {
+function podStatus(r: WireReader): Record<string, unknown> {
   let phase: string | undefined;
   let podIP: string | undefined;
   const ready: { type: string; status: string }[] = [];
@@ -159,7 +159,7 @@ function podStatus(r: Reader): Record<string, unknown> {
   return { ...(phase ? { phase } : {}), ...(podIP ? { podIP } : {}), ...(ready.length ? { conditions: ready } : {}) };
 }
 
-function pod(r: Reader): KubeObject {
+function pod(r: WireReader): KubeObject {
   let metadata: ObjectMeta = {};
   let status: Record<string, unknown> | undefined;
   r.bytesFields({
@@ -174,23 +174,26 @@ function pod(r: Reader): KubeObject {
 }
 
 /** The runtime.Unknown inside the envelope: its raw bytes (field 2) are the encoded object. */
-function unwrap(buf: Buffer): Reader {
+function unwrap(buf: Buffer, open: OpenReader): WireReader {
   if (buf.length < 4 || MAGIC.some((b, i) => buf[i] !== b))
     throw new ProtobufError('not a Kubernetes protobuf answer (no k8s\\0 prefix)');
-  const unknown = new Reader(buf, 4);
-  let raw: Reader | undefined;
+  const unknown = open(buf, 4, buf.length);
+  let raw: [number, number] | undefined;
   unknown.bytesFields({
     2: () => {
-      raw = unknown.sub();
+      raw = unknown.span();
     },
   });
   if (!raw) throw new ProtobufError('protobuf envelope without an object');
-  return raw;
+  return open(buf, raw[0], raw[1]);
 }
 
 /** A PodList answer → its pods (stripped), resourceVersion and continue token. */
-export function decodePodList(buf: Buffer): { items: KubeObject[]; resourceVersion: string; continue?: string } {
-  const list = unwrap(buf);
+export function decodePodList(
+  buf: Buffer,
+  open: OpenReader = openReader,
+): { items: KubeObject[]; resourceVersion: string; continue?: string } {
+  const list = unwrap(buf, open);
   const items: KubeObject[] = [];
   let resourceVersion = '';
   let cont = '';
@@ -214,7 +217,10 @@ export function decodePodList(buf: Buffer): { items: KubeObject[]; resourceVersi
 }
 
 /** A Status answer (an error) → its JSON form's fields: status (2), message (3), reason (4), code (6). */
-export function decodeStatus(buf: Buffer): {
+export function decodeStatus(
+  buf: Buffer,
+  open: OpenReader = openReader,
+): {
   kind: 'Status';
   apiVersion: 'v1';
   status?: string;
@@ -222,7 +228,7 @@ export function decodeStatus(buf: Buffer): {
   reason?: string;
   code?: number;
 } {
-  const r = unwrap(buf);
+  const r = unwrap(buf, open);
   const s: ReturnType<typeof decodeStatus> = { kind: 'Status', apiVersion: 'v1' };
   r.fields((f, w) => {
     if (w === VARINT && f === 6) s.code = r.varint();

@@ -108,3 +108,22 @@ export class Reader {
     }
   }
 }
+
+/** What the decoders read with: Reader here (bench/protobuf-reader.ts plugs in another to compare). */
+export interface WireReader {
+  readonly buf: Buffer;
+  readonly more: boolean;
+  varint(): number;
+  span(): [number, number];
+  sub(): WireReader;
+  string(): string;
+  sharedString(): string;
+  skip(wire: number): void;
+  bytesFields(on: Record<number, () => void>): void;
+  fields(on: (field: number, wire: number) => boolean): void;
+}
+
+/** A reader over buf's [pos, end). */
+export type OpenReader = (buf: Buffer, pos: number, end: number) => WireReader;
+
+export const openReader: OpenReader = (buf, pos, end) => new Reader(buf, pos, end);

@@ -3,9 +3,13 @@
 // @bufbuild/protobuf's BinaryReader instead of its hand wire reader (class Reader). Kept in
 // bench/ only: the measurement said not to adopt it (bench/results/2026-12-08-protobuf-reader.md).
 import * as hand from '../../packages/shared/src/pod-protobuf.ts';
-import { intern, ProtobufError, type OpenReader, type WireReader } from '../../packages/shared/src/protobuf-wire.ts';
-
-const BYTES = 2;
+import {
+  intern,
+  ProtobufError,
+  Reader as HandReader,
+  type OpenReader,
+  type WireReader,
+} from '../../packages/shared/src/protobuf-wire.ts';
 
 /**
  * The surface of @bufbuild/protobuf's BinaryReader this module uses (declared here so the bench
@@ -93,13 +97,9 @@ class Reader implements WireReader {
     this.within();
   }
 
-  /** Reads the length-delimited fields `on` has a reader for (by field number); skips the rest. */
+  /** The hand reader's own: it reads through this.fields. */
   bytesFields(on: Record<number, () => void>): void {
-    this.fields((f, w) => {
-      const read = w === BYTES ? on[f] : undefined;
-      read?.();
-      return read !== undefined;
-    });
+    HandReader.prototype.bytesFields.call(this as unknown as HandReader, on);
   }
 
   /** Calls `on(field, wire)` for each field; `on` reads the value or returns false to skip it. */

@@ -3,7 +3,6 @@
 import type { Kind, KubeObject } from '@critsvc/shared/model';
 import { parseCriticalService, parsePod, parseService, type Parsed } from './parse.ts';
 import { PodIndex } from './pod-index.ts';
-import type { PodLookup } from './pod-lookup.ts';
 import { critCovers, selectorMatches } from './rules.ts';
 import type { CritInfo, PodInfo, ServiceInfo } from './types.ts';
 
@@ -22,25 +21,10 @@ export function infoKey(kind: Kind, info: Info): string {
 export class StoreObjects {
   readonly services = new Map<string, ServiceInfo>();
   readonly crits = new Map<string, CritInfo>();
-  private readonly pods = new PodIndex();
+  /** Every pod, by namespace and by label (Store reads it directly). */
+  readonly pods = new PodIndex();
   /** The Services of each namespace: a pod event looks at its namespace's Services only. */
   private readonly servicesByNs = new Map<string, Map<string, ServiceInfo>>();
-
-  podLookup(namespace: string): PodLookup {
-    return this.pods.lookup(namespace);
-  }
-
-  podsIn(namespace: string): Iterable<PodInfo> {
-    return this.pods.in(namespace);
-  }
-
-  allPods(): Iterable<PodInfo> {
-    return this.pods.all();
-  }
-
-  podCount(): number {
-    return this.pods.count;
-  }
 
   get(kind: Kind, key: string): Info | undefined {
     if (kind === 'Service') return this.services.get(key);
@@ -79,8 +63,8 @@ export class StoreObjects {
   *inScope(kind: Kind, scope: string): Iterable<Info> {
     if (kind === 'CriticalService') yield* this.crits.values();
     else if (kind === 'Service') yield* scope === '' ? this.services.values() : this.servicesIn(scope);
-    else if (scope === '') yield* this.allPods();
-    else yield* this.podsIn(scope);
+    else if (scope === '') yield* this.pods.all();
+    else yield* this.pods.in(scope);
   }
 
   /** The Service a default pod is for, and every Service selecting the pod, before and after. */

@@ -53,19 +53,19 @@ export class Store {
 
   /** A namespace's pods by lookup: for decisions. */
   podLookup(namespace: string): PodLookup {
-    return this.objects.podLookup(namespace);
+    return this.objects.pods.lookup(namespace);
   }
 
   podsIn(namespace: string): Iterable<PodInfo> {
-    return this.objects.podsIn(namespace);
+    return this.objects.pods.in(namespace);
   }
 
   allPods(): Iterable<PodInfo> {
-    return this.objects.allPods();
+    return this.objects.pods.all();
   }
 
   podCount(): number {
-    return this.objects.podCount();
+    return this.objects.pods.count;
   }
 
   get(kind: Kind, key: string): Info | undefined {

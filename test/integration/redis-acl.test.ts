@@ -168,7 +168,7 @@ describe('Redis ACL users as deploy/ creates them', () => {
     await refused(q.obliterate({ force: true }));
     expect(await a.llen(`bull:${QUEUE}:wait`)).toBe(9);
     expect(await a.get('critsvc:secret')).toBe('x');
-    // What it still can (README "Security"): write the queue's own keys as BullMQ's scripts do, so
+    // What it still can (docs/security.md): write the queue's own keys as BullMQ's scripts do, so
     // obliterate's first step, pausing the queue (HSET of its meta hash), went through.
     expect(await a.hexists(`bull:${QUEUE}:meta`, 'paused')).toBe(1);
     await a.hdel(`bull:${QUEUE}:meta`, 'paused');

@@ -212,7 +212,7 @@ export function loadHandlerConfig(env: Env) {
   return cfg;
 }
 
-/** Every variable with its default, meaning and the processes that read it (README, --help). */
+/** Every variable with its default, meaning and the processes that read it (docs/configuration.md, --help). */
 export function describeEnv(): { name: string; default: string; desc: string; processes: string }[] {
   const rows = new Map<string, { name: string; default: string; desc: string; who: string[] }>();
   const add = (specs: Record<string, { desc?: string; default?: unknown }>, who: string): void => {

@@ -1,4 +1,5 @@
-// Prints the README's configuration table from the envalid specs (the single source).
+// Prints docs/configuration.md's environment table from the envalid specs (the single source):
+// `node scripts/env-table.ts`, then paste its output over the table there.
 import { describeEnv } from '../packages/shared/src/config.ts';
 
 console.log('| Variable | Default | Read by | Meaning |');

@@ -250,11 +250,11 @@ describe('deploy/ (kustomize)', () => {
   });
 });
 
-describe('README', () => {
+describe('docs/configuration.md', () => {
   it('documents every environment variable with its default', () => {
-    const readme = read('README.md');
+    const configuration = read('docs/configuration.md');
     const missing = describeEnv()
-      .filter((r) => !readme.includes(`| \`${r.name}\` |`))
+      .filter((r) => !configuration.includes(`| \`${r.name}\` |`))
       .map((r) => r.name);
     expect(missing).toEqual([]);
   });

@@ -2,7 +2,6 @@
 // object: `Pod DELETED default/nginx`), their payloads and the throughput chart.
 // Read-only unless DASHBOARD_READ_ONLY=false; basic auth when a user is configured.
 import { timingSafeEqual } from 'node:crypto';
-// Before client-node is loaded: KubeConfig without the generated API it does not use (~45 MB of RSS; narrow-client-node.ts).
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';

@@ -129,6 +129,55 @@ describe('CriticalServices that make no sense', () => {
     }
   });
 
+  it("the API server itself refuses a key listed twice in matchLabels (the CRD's CEL rule), naming the field", async () => {
+    for (const matchLabels of [
+      [
+        { key: 'tier', value: 'gold' },
+        { key: 'tier', value: 'silver' },
+      ],
+      [
+        { key: 'tier', value: 'gold' },
+        { key: 'app', value: 'web' },
+        { key: 'tier', value: 'gold' },
+      ],
+    ]) {
+      const refused = await k.custom
+        .createClusterCustomObject({
+          ...GROUP,
+          body: {
+            apiVersion: 'mycrd.com/v1',
+            kind: 'CriticalService',
+            metadata: { name: `dup-${suffix()}` },
+            spec: { matchLabels },
+          },
+        })
+        .then(
+          () => undefined,
+          (err: unknown) => err as { code?: number; body?: string },
+        );
+      expect(refused?.code).toBe(422);
+      expect(refused?.body).toContain('spec.matchLabels');
+      expect(refused?.body).toContain('each key may appear once in matchLabels');
+    }
+    // One key per item, however many items: accepted.
+    const name = `dup-ok-${suffix()}`;
+    await k.custom.createClusterCustomObject({
+      ...GROUP,
+      body: {
+        apiVersion: 'mycrd.com/v1',
+        kind: 'CriticalService',
+        metadata: { name },
+        spec: {
+          matchLabels: [
+            { key: 'tier', value: 'gold' },
+            { key: 'app', value: 'web' },
+          ],
+        },
+      },
+    });
+    await k.custom.deleteClusterCustomObject({ ...GROUP, name });
+  });
+
   it('one stored before the schema existed (empty matchLabels) is reported, not fatal', async () => {
     const { ns, crit } = await start('malformed');
     await createService(k, ns, 'web', { labels: { tier: 'gold' } });

@@ -145,6 +145,40 @@ describe('parseCriticalService', () => {
       { matchLabels: [{ key: 'a', value: 'b' }], problems: ['spec.matchLabels[1] needs a string key and value'] },
     ],
     [
+      'one key with two values (stored before the CRD refused it): it matches nothing, so it is a problem',
+      {
+        matchLabels: [
+          { key: 'tier', value: 'gold' },
+          { key: 'app', value: 'web' },
+          { key: 'tier', value: 'silver' },
+        ],
+      },
+      {
+        matchLabels: [
+          { key: 'tier', value: 'gold' },
+          { key: 'app', value: 'web' },
+          { key: 'tier', value: 'silver' },
+        ],
+        problems: ['spec.matchLabels asks for tier to be "gold" and "silver": no Service can match'],
+      },
+    ],
+    [
+      'the same pair twice: only redundant, it covers what it did',
+      {
+        matchLabels: [
+          { key: 'tier', value: 'gold' },
+          { key: 'tier', value: 'gold' },
+        ],
+      },
+      {
+        matchLabels: [
+          { key: 'tier', value: 'gold' },
+          { key: 'tier', value: 'gold' },
+        ],
+        problems: [],
+      },
+    ],
+    [
       'namespace not a string',
       { namespace: 5, matchLabels: [{ key: 'a', value: 'b' }] },
       { matchLabels: [{ key: 'a', value: 'b' }], problems: ['spec.namespace must be a non-empty string'] },

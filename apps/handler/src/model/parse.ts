@@ -185,7 +185,23 @@ function critMatchLabels(spec: Record<string, unknown> | undefined): Checked<Lab
       problems.push(`spec.matchLabels[${i}] needs a string key and value`);
     }
   });
-  return { value, problems };
+  return { value, problems: [...problems, ...conflictingKeys(value)] };
+}
+
+/**
+ * A key asked for with two values matches no Service (a label has one value): reported, as the
+ * CRD's rule refuses it now (objects stored before it can hold it). The same pair twice is
+ * only redundant: it still covers what it did, so it is not a problem here.
+ */
+function conflictingKeys(pairs: LabelPair[]): string[] {
+  const values = new Map<string, Set<string>>();
+  for (const { key, value } of pairs) values.set(key, (values.get(key) ?? new Set()).add(value));
+  return [...values]
+    .filter(([, v]) => v.size > 1)
+    .map(
+      ([key, v]) =>
+        `spec.matchLabels asks for ${key} to be ${[...v].map((x) => `"${x}"`).join(' and ')}: no Service can match`,
+    );
 }
 
 /** The CRD's limits, checked again here (lengths in code points, as the schema counts): objects stored before the schema can hold anything. */

@@ -8,6 +8,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
 import { clusterDown } from '../scripts/cluster/down.ts';
+import { plots } from './lib/plots.ts';
 import { readState, type ClusterState } from '../scripts/cluster/state.ts';
 import { freePort } from '../scripts/cluster/up.ts';
 import { build } from '../scripts/run/build.ts';
@@ -750,6 +751,7 @@ async function main(): Promise<void> {
   const name = ENV.BENCH_REPORT_NAME ?? day;
   const earlier = earlierReports(dir, name);
   writeFileSync(join(dir, `${name}.json`), `${JSON.stringify(result, null, 2)}\n`);
+  for (const p of await plots(result)) writeFileSync(join(dir, `${name}-${p.name}.svg`), p.svg);
   writeFileSync(
     join(dir, `${name}.md`),
     report({

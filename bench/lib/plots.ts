@@ -3,6 +3,8 @@
 // window cold vs hot standby, and memory and start time against pod count (the scale curve).
 import { parse, View } from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
+import type { PositionDef } from 'vega-lite/types_unstable/channeldef.js';
+import type { FacetedUnitSpec } from 'vega-lite/types_unstable/spec/unit.js';
 import type { CurveStep, IdleResult, StandbyResult } from './report.ts';
 import type { Summary } from './stats.ts';
 
@@ -35,6 +37,38 @@ function subtitle(r: PlotInput, what: string): string {
   return `${r.date.slice(0, 10)}, ${r.machine.cores} cores ${r.machine.cpu}, ${what}`;
 }
 
+/** One line chart with its points: y against x, a line per `color` value (and per `dash`, the runs). */
+function lines(
+  values: object[],
+  x: PositionDef<string>,
+  y: PositionDef<string>,
+  color: string,
+  size: { width: number; height: number },
+  dash?: string,
+): FacetedUnitSpec<string> & { data: { values: object[] } } {
+  return {
+    ...size,
+    data: { values },
+    mark: { type: 'line', point: true },
+    encoding: {
+      x,
+      y,
+      color: { field: color, type: 'nominal', title: null, legend: { labelLimit: 320 } },
+      ...(dash ? { strokeDash: { field: dash, type: 'nominal', title: null } } : {}),
+    },
+  };
+}
+
+const BY_QUANTILE: PositionDef<string> = {
+  field: 'q',
+  type: 'ordinal',
+  sort: [...QUANTILES],
+  title: 'percentile',
+  axis: { labelAngle: 0 },
+};
+const WIDE = { width: 420, height: 260 };
+const HALF = { width: 420, height: 200 };
+
 /** The idle failover (last real pod's DELETE → the default pod's ADDED): critsvc and the floors, each run. */
 export function failoverSpec(r: PlotInput & { idle: IdleResult }): TopLevelSpec {
   const rows = r.idle.rounds.flatMap((round, i) => [
@@ -46,16 +80,7 @@ export function failoverSpec(r: PlotInput & { idle: IdleResult }): TopLevelSpec 
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Idle failover', subtitle: subtitle(r, `${n} trials per run`) },
-    width: 420,
-    height: 260,
-    data: { values: rows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'q', type: 'ordinal', sort: [...QUANTILES], title: 'percentile', axis: { labelAngle: 0 } },
-      y: { field: 'ms', type: 'quantitative', title: 'ms' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } },
-      strokeDash: { field: 'run', type: 'nominal', title: null },
-    },
+    ...lines(rows, BY_QUANTILE, { field: 'ms', type: 'quantitative', title: 'ms' }, 'series', WIDE, 'run'),
   };
 }
 
@@ -72,16 +97,14 @@ export function standbySpec(r: PlotInput & { standby: StandbyResult }): TopLevel
       text: 'Outage window, cold vs hot standby',
       subtitle: subtitle(r, `default pods take ${r.standby.startDelay} to start, ${n} trials per run`),
     },
-    width: 420,
-    height: 260,
-    data: { values: rows },
-    mark: { type: 'line', point: true },
-    encoding: {
-      x: { field: 'q', type: 'ordinal', sort: [...QUANTILES], title: 'percentile', axis: { labelAngle: 0 } },
-      y: { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'ms (log scale)' },
-      color: { field: 'series', type: 'nominal', title: null, legend: { labelLimit: 320 } },
-      strokeDash: { field: 'run', type: 'nominal', title: null },
-    },
+    ...lines(
+      rows,
+      BY_QUANTILE,
+      { field: 'ms', type: 'quantitative', scale: { type: 'log' }, title: 'ms (log scale)' },
+      'series',
+      WIDE,
+      'run',
+    ),
   };
 }
 
@@ -94,34 +117,14 @@ export function curveSpec(r: PlotInput & { curve: CurveStep[] }): TopLevelSpec {
     { pods: s.pods, what: 'watchers ready', s: s.watchersReadyS },
     { pods: s.pods, what: 'queue drained', s: s.drainedS },
   ]);
-  const x = { field: 'pods', type: 'quantitative', title: 'pods' } as const;
+  const x: PositionDef<string> = { field: 'pods', type: 'quantitative', title: 'pods' };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Memory and start time against pod count', subtitle: subtitle(r, 'one start per step') },
     resolve: { scale: { color: 'independent' } },
     vconcat: [
-      {
-        width: 420,
-        height: 200,
-        data: { values: rss },
-        mark: { type: 'line', point: true },
-        encoding: {
-          x,
-          y: { field: 'mb', type: 'quantitative', title: 'RSS (MB)' },
-          color: { field: 'process', type: 'nominal', title: null },
-        },
-      },
-      {
-        width: 420,
-        height: 200,
-        data: { values: ready },
-        mark: { type: 'line', point: true },
-        encoding: {
-          x,
-          y: { field: 's', type: 'quantitative', title: 'seconds from start' },
-          color: { field: 'what', type: 'nominal', title: null },
-        },
-      },
+      lines(rss, x, { field: 'mb', type: 'quantitative', title: 'RSS (MB)' }, 'process', HALF),
+      lines(ready, x, { field: 's', type: 'quantitative', title: 'seconds from start' }, 'what', HALF),
     ],
   };
 }

@@ -147,6 +147,11 @@ describe('two handlers, one leader', () => {
     const { ns, leader, standby } = await setUp('leader-frozen');
     await lameService(ns, 'a');
     await defaultPodSeen(ns, 'a', 20_000);
+    // Frozen only once it has logged that create: a watch can show the pod before the leader has
+    // read the API server's answer, and the line it then writes on waking is no write after it.
+    await eventually('the leader to log its create', async () =>
+      leader.lines.some((l) => l.msg === 'default pod created' && l.pod === 'service-watcher-a'),
+    );
     const t0 = Date.now();
     leader.child?.kill('SIGSTOP');
     await lameService(ns, 'b');
